@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Prepare this machine for suture: npm dependencies, a running Docker engine, the sandbox image,
+# and whatever sandbox/bootstrap.d/*.sh add (opa, Prometheus, ...). Idempotent: a second run takes seconds.
+# Usage: bash sandbox/bootstrap.sh [--no-npm]
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+export SUTURE_ROOT="$root"
+cache="${SUTURE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/suture}"
+mkdir -p "$cache"
+export SUTURE_CACHE="$cache"
+
+log() { printf '[bootstrap] %s\n' "$*" >&2; }
+die() { printf '[bootstrap] error: %s\n' "$*" >&2; exit 1; }
+is_root() { [ "$(id -u)" = 0 ]; }
+apt_install() {
+  # Installs Debian packages only when a command is missing; refuses politely without root.
+  local missing=("$@")
+  is_root || die "missing ${missing[*]}: install them (sudo apt-get install -y ${missing[*]}) or run as root"
+  command -v apt-get >/dev/null || die "missing ${missing[*]} and no apt-get here: install them by hand"
+  log "installing ${missing[*]} (apt-get)"
+  if [ ! -f "$cache/.apt-updated" ] || [ -n "$(find "$cache/.apt-updated" -mmin +720 2>/dev/null)" ]; then
+    apt-get update -qq >&2 && touch "$cache/.apt-updated"
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
+}
+export -f log die is_root apt_install
+
+# 1. npm dependencies, reinstalled only when package-lock.json changed.
+if [ "${1:-}" != "--no-npm" ]; then
+  stamp="$root/node_modules/.suture-lock-hash"
+  want="$(sha256sum "$root/package-lock.json" | cut -c1-64)"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    log "installing npm dependencies (npm ci)"
+    (cd "$root" && npm ci --no-audit --no-fund --loglevel=error >&2)
+    echo "$want" > "$stamp"
+  fi
+fi
+
+# 2. Docker engine. Reuse a running one; otherwise start dockerd without a default bridge (see DESIGN.md).
+if ! docker info >/dev/null 2>&1; then
+  command -v dockerd >/dev/null || apt_install docker.io
+  command -v docker >/dev/null || apt_install docker.io
+  is_root || die "Docker is not running: start it (sudo dockerd --bridge=none --iptables=false) or add yourself to the docker group"
+  if ! pgrep -x dockerd >/dev/null; then
+    log "starting dockerd (--bridge=none --iptables=false)"
+    nohup dockerd --bridge=none --iptables=false --ip-forward=false --ip-masq=false \
+      >"$cache/dockerd.log" 2>&1 &
+  fi
+  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
+  docker info >/dev/null 2>&1 || die "dockerd did not come up in 30 s; see $cache/dockerd.log"
+fi
+
+# 3. The sandbox image, rebuilt when sandbox/image/ changes.
+bash "$here/build-image.sh"
+
+# 4. Extra steps contributed by other parts of the project (opa, Prometheus, ...).
+for step in "$here"/bootstrap.d/*.sh; do
+  [ -e "$step" ] || continue
+  bash "$step"
+done
+log "ready"

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Builds suture-sandbox:bookworm with no container registry: debootstrap a minimal Debian, `docker import`
+# it as suture-base:bookworm, then add the non-root user layer from sandbox/image/Dockerfile.
+# The rootfs tarball is cached, so a change to the Dockerfile alone rebuilds in seconds.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cache="${SUTURE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/suture}"
+image="${SUTURE_SANDBOX_IMAGE:-suture-sandbox:bookworm}"
+base="suture-base:bookworm"
+suite=bookworm
+packages="python3,python3-pytest,nodejs,npm,git,ca-certificates,procps"
+log() { printf '[sandbox-image] %s\n' "$*" >&2; }
+die() { printf '[sandbox-image] error: %s\n' "$*" >&2; exit 1; }
+
+want="$(cat "$here/image/Dockerfile" "$here/build-image.sh" | sha256sum | cut -c1-16)"
+have="$(docker image inspect -f '{{ index .Config.Labels "dev.suture.image-hash" }}' "$image" 2>/dev/null || true)"
+[ "$have" = "$want" ] && exit 0
+
+mkdir -p "$cache"
+tarball="$cache/rootfs-$suite-$(echo "$packages" | sha256sum | cut -c1-12).tar"
+if ! docker image inspect "$base" >/dev/null 2>&1 || [ ! -f "$tarball" ]; then
+  if [ ! -f "$tarball" ]; then
+    command -v debootstrap >/dev/null || apt_install debootstrap 2>/dev/null || {
+      [ "$(id -u)" = 0 ] || die "debootstrap is missing: sudo apt-get install -y debootstrap"
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >&2; }
+    [ "$(id -u)" = 0 ] || die "building the sandbox image needs root (debootstrap): run sudo bash sandbox/bootstrap.sh"
+    # Use the mirror this machine's apt already uses, so no host is hard-wired here.
+    mirror="${SUTURE_DEBIAN_MIRROR:-}"
+    if [ -z "$mirror" ]; then
+      mirror="$(grep -hoE '^URIs: *\S+' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' | grep -v security | head -1 || true)"
+      [ -n "$mirror" ] || mirror="$(grep -hoE '^deb +(\[[^]]*\] +)?\S+' /etc/apt/sources.list 2>/dev/null | awk '{print $NF}' | grep -v security | head -1 || true)"
+    fi
+    [ -n "$mirror" ] || die "no Debian mirror found in /etc/apt; set SUTURE_DEBIAN_MIRROR"
+    rootfs="$(mktemp -d "$cache/rootfs.XXXXXX")"
+    trap 'rm -rf "$rootfs"' EXIT
+    log "debootstrap $suite (minbase + $packages) from $mirror; takes a few minutes once"
+    debootstrap --variant=minbase --include="$packages" "$suite" "$rootfs" "$mirror" >"$cache/debootstrap.log" 2>&1 \
+      || die "debootstrap failed; see $cache/debootstrap.log"
+    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+    tar -C "$rootfs" -cf "$tarball.part" . && mv "$tarball.part" "$tarball"
+    rm -rf "$rootfs"; trap - EXIT
+  fi
+  log "docker import -> $base"
+  docker import "$tarball" "$base" >/dev/null
+fi
+log "docker build -> $image"
+docker build -q --network host --label "dev.suture.image-hash=$want" -t "$image" "$here/image" >/dev/null
+log "built $image"

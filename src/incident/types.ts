@@ -1,0 +1,60 @@
+/** Shapes shared by intake and every later stage. */
+
+export type Language = 'python' | 'node';
+
+export interface StackFrame {
+  /** Path as it appeared in the trace (the container's), e.g. /srv/cart-api/cart.py or node:internal/... */
+  file: string;
+  line?: number;
+  column?: number;
+  /** Function name; '<module>' for Python module level, '<anonymous>' for anonymous JS functions. */
+  function?: string;
+  /** Source line shown in the trace, when the trace carries it (Python). */
+  code?: string;
+  /** Outside the repo: stdlib, site-packages, node_modules, node:internal, or no repo file matched. */
+  external: boolean;
+  /** Repo-relative path (POSIX separators) when the frame maps to a file in the repo. */
+  repoPath?: string;
+  /** `at async fn` frames in Node stacks. */
+  async?: boolean;
+}
+
+export interface ParsedTrace {
+  language: Language;
+  /** Exception class / error name, e.g. ZeroDivisionError, TypeError. */
+  exceptionType: string;
+  message: string;
+  /** Outermost call first, innermost (where it was raised) last, as Python prints them. */
+  frames: StackFrame[];
+  /** The exception this one was raised from or during (Python chained exceptions, Node `cause`). */
+  cause?: ParsedTrace;
+}
+
+export interface RequestSample {
+  method: string;
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+  /** Status the service answered in production (failing: 5xx). */
+  status?: number;
+}
+
+export type Signal = 'crash' | 'alert';
+
+export interface Incident {
+  id: string;
+  fingerprint: string;
+  service: string;
+  environment: string;
+  signal: Signal;
+  summary: string;
+  detectedAt: string;
+  severity?: string;
+  /** The trace that best explains the crash (the innermost cause with in-repo frames), when one was found. */
+  trace?: ParsedTrace;
+  /** Raw log text as received (redact before sending anywhere). */
+  logs: string;
+  requests: RequestSample[];
+  healthyRequests: RequestSample[];
+  labels: Record<string, string>;
+}
