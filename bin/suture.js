@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // The published entry point: the compiled CLI (npm run build writes dist/).
-import '../dist/cli.js';
+import '../dist/main.js';

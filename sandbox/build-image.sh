@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds suture-sandbox:bookworm with no container registry: debootstrap a minimal Debian, `docker import`
-# it as suture-base:bookworm, then add the non-root user layer from sandbox/image/Dockerfile.
+# it as suture-base:bookworm, then sandbox/image/Dockerfile installs the runtimes (host network, Debian's
+# mirror only) and adds the non-root user.
 # The rootfs tarball is cached, so a change to the Dockerfile alone rebuilds in seconds.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -8,7 +9,6 @@ cache="${SUTURE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/suture}"
 image="${SUTURE_SANDBOX_IMAGE:-suture-sandbox:bookworm}"
 base="suture-base:bookworm"
 suite=bookworm
-packages="python3,python3-pytest,nodejs,npm,git,ca-certificates,procps"
 log() { printf '[sandbox-image] %s\n' "$*" >&2; }
 die() { printf '[sandbox-image] error: %s\n' "$*" >&2; exit 1; }
 
@@ -17,7 +17,7 @@ have="$(docker image inspect -f '{{ index .Config.Labels "dev.suture.image-hash"
 [ "$have" = "$want" ] && exit 0
 
 mkdir -p "$cache"
-tarball="$cache/rootfs-$suite-$(echo "$packages" | sha256sum | cut -c1-12).tar"
+tarball="$cache/rootfs-$suite-minbase.tar"
 if ! docker image inspect "$base" >/dev/null 2>&1 || [ ! -f "$tarball" ]; then
   if [ ! -f "$tarball" ]; then
     command -v debootstrap >/dev/null || apt_install debootstrap 2>/dev/null || {
@@ -33,8 +33,8 @@ if ! docker image inspect "$base" >/dev/null 2>&1 || [ ! -f "$tarball" ]; then
     [ -n "$mirror" ] || die "no Debian mirror found in /etc/apt; set SUTURE_DEBIAN_MIRROR"
     rootfs="$(mktemp -d "$cache/rootfs.XXXXXX")"
     trap 'rm -rf "$rootfs"' EXIT
-    log "debootstrap $suite (minbase + $packages) from $mirror; takes a few minutes once"
-    debootstrap --variant=minbase --include="$packages" "$suite" "$rootfs" "$mirror" >"$cache/debootstrap.log" 2>&1 \
+    log "debootstrap $suite (minbase) from $mirror; takes a minute or two, once"
+    debootstrap --variant=minbase "$suite" "$rootfs" "$mirror" >"$cache/debootstrap.log" 2>&1 \
       || die "debootstrap failed; see $cache/debootstrap.log"
     rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
     tar -C "$rootfs" -cf "$tarball.part" . && mv "$tarball.part" "$tarball"

@@ -1,0 +1,43 @@
+/**
+ * The `suture` command line. Each command group lives in src/commands/<group>.ts and registers itself here.
+ * Exit status (DESIGN.md): 0 when a command reached a conclusion, 2 for bad input or usage, 1 for an
+ * internal failure. Errors print as one line on stderr; SUTURE_DEBUG=1 adds the stack.
+ */
+import { Command, CommanderError } from 'commander';
+import { errorMessage, SutureError } from './errors.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('suture')
+    .description('Turn a production crash into a verified, policy-checked fix shipped through GitOps and a canary.')
+    .version('0.1.0')
+    .showSuggestionAfterError()
+    .exitOverride();
+  program.configureOutput({ outputError: (str, write) => write(str.trimEnd().split('\n')[0] + '\n') });
+  // Command groups: one line each.
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    return reportError(err);
+  }
+}
+
+export function reportError(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // Help and version exit 0; every other commander error is a usage error (already printed).
+    return err.exitCode === 0 ? 0 : 2;
+  }
+  if (err instanceof SutureError) {
+    process.stderr.write(`suture: ${errorMessage(err)}\n`);
+    if (process.env.SUTURE_DEBUG) process.stderr.write(`${err.stack}\n`);
+    return err.exitCode;
+  }
+  process.stderr.write(`suture: internal error: ${errorMessage(err)}\n`);
+  if (process.env.SUTURE_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  return 1;
+}
