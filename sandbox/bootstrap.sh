@@ -19,8 +19,8 @@ apt_install() {
   is_root || die "missing ${missing[*]}: install them (sudo apt-get install -y ${missing[*]}) or run as root"
   command -v apt-get >/dev/null || die "missing ${missing[*]} and no apt-get here: install them by hand"
   log "installing ${missing[*]} (apt-get)"
-  if [ ! -f "$cache/.apt-updated" ] || [ -n "$(find "$cache/.apt-updated" -mmin +720 2>/dev/null)" ]; then
-    apt-get update -qq >&2 && touch "$cache/.apt-updated"
+  if [ ! -f "$SUTURE_CACHE/.apt-updated" ] || [ -n "$(find "$SUTURE_CACHE/.apt-updated" -mmin +720 2>/dev/null)" ]; then
+    apt-get update -qq >&2 && touch "$SUTURE_CACHE/.apt-updated"
   fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
 }

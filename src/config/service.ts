@@ -1,0 +1,114 @@
+/**
+ * `suture.yaml` at the root of an application repo (DESIGN.md). Missing fields are detected from the repo:
+ * language from its files, the test command from the language, sane sandbox limits.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { SutureError } from '../errors.ts';
+import type { Language } from '../incident/types.ts';
+
+export const DEFAULT_IMAGE = 'suture-sandbox:bookworm';
+
+const limitsSchema = z
+  .object({
+    memory: z.string().regex(/^\d+[kmg]?$/i, 'memory like 512m or 1g'),
+    cpus: z.number().positive().max(64),
+    pids: z.number().int().min(16).max(65536),
+    tmp: z.string().regex(/^\d+[kmg]?$/i, 'tmp size like 64m'),
+    stepTimeoutSec: z.number().positive().max(3600),
+    outputBytes: z.number().int().min(1024).max(64 * 1024 * 1024),
+  })
+  .partial()
+  .strict();
+
+const configSchema = z
+  .object({
+    service: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'service must be a name like cart-api'),
+    language: z.enum(['python', 'node']).optional(),
+    image: z.string().min(1).optional(),
+    install: z.string().optional(),
+    test: z.string().min(1).optional(),
+    start: z.string().min(1).optional(),
+    port: z.number().int().min(1).max(65535).optional(),
+    health: z.string().startsWith('/').optional(),
+    sourcePaths: z.array(z.string()).optional(),
+    limits: limitsSchema.optional(),
+  })
+  .strict();
+
+export type Limits = Required<z.infer<typeof limitsSchema>>;
+
+export interface ServiceConfig {
+  service: string;
+  language: Language;
+  image: string;
+  install: string;
+  test: string;
+  start?: string;
+  port: number;
+  health: string;
+  limits: Limits;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  memory: '512m',
+  cpus: 1,
+  pids: 256,
+  tmp: '64m',
+  stepTimeoutSec: 60,
+  outputBytes: 1024 * 1024,
+};
+
+export function detectLanguage(dir: string): Language | undefined {
+  if (existsSync(join(dir, 'package.json'))) return 'node';
+  for (const f of ['pyproject.toml', 'requirements.txt', 'setup.py', 'setup.cfg', 'Pipfile']) {
+    if (existsSync(join(dir, f))) return 'python';
+  }
+  return undefined;
+}
+
+function defaultTest(language: Language): string {
+  return language === 'python' ? 'python3 -m pytest -q' : 'node --test';
+}
+
+/** Loads and validates suture.yaml from `dir` (or `file`). Throws BAD_CONFIG with one actionable line. */
+export function loadServiceConfig(dir: string, file?: string): ServiceConfig {
+  const path = file ?? join(dir, 'suture.yaml');
+  if (!existsSync(path)) {
+    throw new SutureError('BAD_CONFIG', `${file ? path : 'suture.yaml'} not found${file ? '' : ' at the repo root'}: add one with at least \`service: <name>\``);
+  }
+  let raw: unknown;
+  try {
+    raw = parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    const first = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);
+    throw new SutureError('BAD_CONFIG', `suture.yaml is not valid YAML: ${first}`);
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new SutureError('BAD_CONFIG', 'suture.yaml must be a mapping with at least `service: <name>`');
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const where = issue.path.length ? issue.path.join('.') : '(top level)';
+    throw new SutureError('BAD_CONFIG', `suture.yaml: ${where}: ${issue.message}`);
+  }
+  const c = parsed.data;
+  const language = c.language ?? detectLanguage(dir);
+  if (!language) {
+    throw new SutureError('BAD_CONFIG', 'suture.yaml: language is missing and could not be detected; set `language: python` or `node`');
+  }
+  return {
+    service: c.service,
+    language,
+    image: c.image ?? process.env.SUTURE_SANDBOX_IMAGE ?? DEFAULT_IMAGE,
+    install: c.install ?? '',
+    test: c.test ?? defaultTest(language),
+    ...(c.start ? { start: c.start } : {}),
+    port: c.port ?? 8080,
+    health: c.health ?? '/healthz',
+    limits: { ...DEFAULT_LIMITS, ...c.limits },
+  };
+}
