@@ -1,0 +1,211 @@
+/**
+ * The Docker adapter for verification containers (testcontainers on the local engine). Every container is
+ * hardened the same way: network none, the image's non-root user, read-only root filesystem except the
+ * workspace and a size-limited /tmp, all capabilities dropped, no-new-privileges, memory / CPU / pids
+ * limits and a wall-clock limit. The rest of suture never talks to Docker directly.
+ */
+import './env.ts';
+import { chmod, chown } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { GenericContainer, getContainerRuntimeClient, Wait } from 'testcontainers';
+import type { Limits } from '../config/service.ts';
+import { SutureError } from '../errors.ts';
+import { RESULT_MARK, type Plan, type StepResult } from './plan.ts';
+import { driverDir } from './paths.ts';
+
+export const SANDBOX_UID = 10001;
+export const LABEL = 'dev.suture';
+export const LABEL_RUN = 'dev.suture.run';
+export const LABEL_PID = 'dev.suture.pid';
+
+/** One id per suture process: every container it starts carries it, so it can sweep its own. */
+export const RUN_ID = `${process.pid}-${randomBytes(4).toString('hex')}`;
+
+function bytes(size: string): number {
+  const m = /^(\d+)([kmg]?)$/i.exec(size);
+  if (!m) throw new SutureError('BAD_CONFIG', `bad size ${size}`);
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return Number(m[1]) * mult;
+}
+
+class HardenedContainer extends GenericContainer {
+  harden(limits: Limits): this {
+    const memory = bytes(limits.memory);
+    Object.assign(this.hostConfig, {
+      ReadonlyRootfs: true,
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      PidsLimit: limits.pids,
+      Memory: memory,
+      MemorySwap: memory, // no swap: a memory hog meets the limit instead of thrashing the host
+      NanoCpus: Math.round(limits.cpus * 1e9),
+      NetworkMode: 'none',
+    });
+    return this;
+  }
+}
+
+export interface ContainerRun {
+  /** Driver results, one per plan step; undefined when the driver died (OOM, time limit, killed). */
+  results?: StepResult[];
+  exitCode: number | null;
+  timedOut: boolean;
+  /** Tail of the container's own output (driver errors), for the verdict's evidence. */
+  log: string;
+  durationMs: number;
+}
+
+/** Makes a host directory usable as the sandbox user's writable workspace. */
+export async function prepareWorkspace(dir: string): Promise<void> {
+  const { execa } = await import('execa');
+  if (process.getuid?.() === 0) {
+    await execa('chown', ['-R', `${SANDBOX_UID}:${SANDBOX_UID}`, dir]);
+    await chown(dir, SANDBOX_UID, SANDBOX_UID);
+  } else {
+    await execa('chmod', ['-R', 'a+rwX', dir]);
+    await chmod(dir, 0o777);
+  }
+}
+
+/**
+ * Runs the driver with `plan` against `workspace` (bind-mounted read-write at /workspace) in a fresh
+ * hardened container, waits for it to exit (or kills it at `timeoutMs`), and removes it.
+ */
+export async function runPlan(opts: {
+  image: string;
+  workspace: string;
+  plan: Plan;
+  limits: Limits;
+  timeoutMs: number;
+  name: string;
+}): Promise<ContainerRun> {
+  const started = performance.now();
+  const callId = randomBytes(6).toString('hex');
+  let out = '';
+  const encoded = Buffer.from(JSON.stringify(opts.plan)).toString('base64');
+  const container = new HardenedContainer(opts.image)
+    .harden(opts.limits)
+    .withUser(`${SANDBOX_UID}:${SANDBOX_UID}`)
+    .withNetworkMode('none')
+    .withLabels({ [LABEL]: '1', [LABEL_RUN]: RUN_ID, [LABEL_PID]: String(process.pid), 'dev.suture.call': callId })
+    .withBindMounts([
+      { source: opts.workspace, target: '/workspace', mode: 'rw' },
+      { source: driverDir(), target: '/opt/suture', mode: 'ro' },
+    ])
+    .withTmpFs({ '/tmp': `rw,nosuid,nodev,size=${opts.limits.tmp}` })
+    .withWorkingDir('/workspace')
+    .withEnvironment({ HOME: '/tmp', SUTURE_SANDBOX: '1', PYTHONDONTWRITEBYTECODE: '1' })
+    .withCommand(['python3', '/opt/suture/driver.py', encoded])
+    .withWaitStrategy(Wait.forOneShotStartup())
+    .withStartupTimeout(opts.timeoutMs)
+    .withLogConsumer((stream) => {
+      stream.on('data', (d: Buffer | string) => {
+        // The driver prints one result line; anything else is its own error output. Keep a bounded tail.
+        out += d.toString();
+        if (out.length > 4 * 1024 * 1024) out = out.slice(-2 * 1024 * 1024);
+      });
+    });
+  let timedOut = false;
+  let exitCode: number | null = null;
+  try {
+    const startedContainer = await container.start();
+    exitCode = 0;
+    await startedContainer.stop({ remove: true, timeout: 0 }).catch(() => undefined);
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    if (/timed out|timeout/i.test(msg)) timedOut = true;
+    exitCode = await exitCodeOf(callId);
+  } finally {
+    await removeWhere(`dev.suture.call=${callId}`);
+  }
+  const line = out.split('\n').find((l) => l.includes(RESULT_MARK));
+  let results: StepResult[] | undefined;
+  if (line) {
+    try {
+      results = (JSON.parse(line.slice(line.indexOf(RESULT_MARK) + RESULT_MARK.length)) as { steps: StepResult[] })
+        .steps;
+    } catch {
+      results = undefined;
+    }
+  }
+  return {
+    ...(results ? { results } : {}),
+    exitCode,
+    timedOut,
+    log: out.replace(/.*@@SUTURE_RESULT@@.*\n?/, '').slice(-2000),
+    durationMs: Math.round(performance.now() - started),
+  };
+}
+
+async function exitCodeOf(callId: string): Promise<number | null> {
+  const client = await getContainerRuntimeClient();
+  const list = await client.container.dockerode.listContainers({
+    all: true,
+    filters: { label: [`dev.suture.call=${callId}`] },
+  });
+  const info = list[0];
+  if (!info) return null;
+  const inspect = await client.container.dockerode.getContainer(info.Id).inspect();
+  return inspect.State.Running ? null : inspect.State.ExitCode;
+}
+
+/** Force-removes every container matching a label filter (`key=value` or `key`). */
+export async function removeWhere(labelFilter: string): Promise<number> {
+  const client = await getContainerRuntimeClient();
+  const list = await client.container.dockerode.listContainers({ all: true, filters: { label: [labelFilter] } });
+  await Promise.all(
+    list.map((c) =>
+      client.container.dockerode
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => undefined),
+    ),
+  );
+  return list.length;
+}
+
+/** Lists suture's containers (all runs), for tests and the sweep. */
+export async function listSandboxContainers(): Promise<{ id: string; labels: Record<string, string>; state: string }[]> {
+  const client = await getContainerRuntimeClient();
+  const list = await client.container.dockerode.listContainers({ all: true, filters: { label: [LABEL] } });
+  return list.map((c) => ({ id: c.Id, labels: c.Labels, state: c.State }));
+}
+
+/** Removes containers left by suture processes that are gone (a crash, a kill -9). Runs before verification. */
+export async function sweepStale(): Promise<number> {
+  const client = await getContainerRuntimeClient();
+  let removed = 0;
+  for (const c of await listSandboxContainers()) {
+    const pid = Number(c.labels[LABEL_PID]);
+    if (c.labels[LABEL_RUN] === RUN_ID || (pid && pidAlive(pid))) continue;
+    await client.container.dockerode
+      .getContainer(c.id)
+      .remove({ force: true })
+      .catch(() => undefined);
+    removed++;
+  }
+  return removed;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+let handlersInstalled = false;
+/** On SIGINT/SIGTERM, remove this process's containers before exiting. */
+export function installCleanupHandlers(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      removeWhere(`${LABEL_RUN}=${RUN_ID}`)
+        .catch(() => undefined)
+        .finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+    });
+  }
+}
