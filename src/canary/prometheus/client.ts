@@ -127,7 +127,8 @@ async function callApi(
   }
   if (body.status !== 'success') {
     const errorType = body.errorType ?? 'unknown';
-    const kind: PrometheusErrorKind = errorType === 'bad_data' ? 'bad_query' : errorType === 'timeout' ? 'timeout' : 'server';
+    const kind: PrometheusErrorKind =
+      errorType === 'bad_data' ? 'bad_query' : errorType === 'timeout' ? 'timeout' : 'server';
     throw new PrometheusError(kind, `Prometheus ${errorType}: ${body.error ?? `HTTP ${res.status}`}`, {
       errorType,
       status: res.status,
@@ -143,9 +144,11 @@ function causeText(err: unknown): string {
 
 function num(v: unknown): number {
   // Prometheus encodes sample values as strings ("NaN", "+Inf" included).
-  if (typeof v !== 'string' && typeof v !== 'number') throw new PrometheusError('bad_response', 'sample value is not a string');
+  if (typeof v !== 'string' && typeof v !== 'number')
+    throw new PrometheusError('bad_response', 'sample value is not a string');
   const n = Number(v === '+Inf' ? Infinity : v === '-Inf' ? -Infinity : v);
-  if (Number.isNaN(n) && v !== 'NaN') throw new PrometheusError('bad_response', `sample value ${String(v)} is not a number`);
+  if (Number.isNaN(n) && v !== 'NaN')
+    throw new PrometheusError('bad_response', `sample value ${String(v)} is not a number`);
   return n;
 }
 

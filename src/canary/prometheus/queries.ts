@@ -145,7 +145,8 @@ export function bucketsFromRange(
   const origin = opts.origin ?? opts.start;
   const lookup = (series: Series[], v: string) => {
     const points = new Map<number, number>();
-    for (const s of series) if (s.metric[label] === v) for (const p of s.points) points.set(p.t, (points.get(p.t) ?? 0) + p.value);
+    for (const s of series)
+      if (s.metric[label] === v) for (const p of s.points) points.set(p.t, (points.get(p.t) ?? 0) + p.value);
     let last = 0;
     return (t: number) => {
       const v2 = points.get(t);
