@@ -1,0 +1,291 @@
+/**
+ * The canary judge: decides abort / promote / continue bucket by bucket, with error probabilities that hold at
+ * any stopping time (the judge may be consulted after every bucket, forever, and still keep its bounds).
+ *
+ * Tolerance. A canary "regresses" when its error rate exceeds stable's by more than BOTH tolerances:
+ *   p_canary > p_stable · (1 + rel)   and   p_canary > p_stable + abs,
+ * i.e. p_canary > p_stable + max(abs, rel · p_stable). Anything inside is noise we accept.
+ *
+ * Abort is an intersection–union test of two e-processes, each at level alpha; abort needs both, so the
+ * false-abort probability of any within-tolerance canary is ≤ alpha at any stopping time (Ville's inequality):
+ *
+ *  (R) relative, per bucket, conditional binomial (an mSPRT). Given the bucket's total errors E, canary's share
+ *      is Binomial(E, π) with π = wρ / (wρ + 1 − w), w = the canary's share of the bucket's requests and
+ *      ρ = p_canary / p_stable (exact for Poisson counts, the usual small-rate approximation for binomial).
+ *      Conditioning on each bucket's total cancels anything the two versions share in that bucket — a
+ *      downstream outage that fails both stays ρ ≈ 1 — and per-bucket w follows weight changes. The null is
+ *      ρ ≤ 1 + rel; the statistic is the product over buckets of the likelihood ratio against that boundary,
+ *      mixed over a grid of alternatives ρ1 > 1 + rel. For binomial families (monotone likelihood ratio) each
+ *      factor has expectation ≤ 1 anywhere in the null, so the mixture is a test supermartingale. Why mSPRT
+ *      rather than a plain SPRT: the size of a regression is unknown; a mixture adapts to it (a 100× failure
+ *      aborts after a couple of errors, a 2× one after more) without choosing one alternative up front.
+ *  (A) absolute, on cumulative counts, by universal inference: Bayes marginal likelihood (Jeffreys priors
+ *      for both versions) divided by the maximum likelihood over the null p_canary ≤ p_stable + abs. Dividing
+ *      by the null supremum keeps it below the mixture-vs-truth martingale, so Ville applies again. (A)
+ *      alone is not burst-proof, but abort also needs (R), and under a shared blip (R) stays quiet.
+ *
+ * Promote needs evidence the canary is NOT worse than stable + tolerance, i.e. rejecting the regression
+ * region itself. That region is the intersection of {ρ ≥ 1 + rel} and {p_canary ≥ p_stable + abs}, so
+ * rejecting either one (each at beta/2) bounds the chance of promoting a real regression by beta. The same two
+ * machines run mirrored: (R) with alternatives ρ1 < 1 + rel, (A) against the null p_canary ≥ p_stable + abs.
+ *
+ * Missing canary data. A bucket without canary requests carries no information for (R) and does not move (A)'s
+ * canary side; the judge never decides on such a bucket. After a canary traffic gap longer than maxGapSeconds
+ * it also waits another maxGapSeconds of live canary traffic before it may promote, so a canary that stopped
+ * serving (crashed, unrouted) can never be promoted on old evidence. Decisions are sticky: once a stream is
+ * aborted or promoted, every later observe() returns that decision.
+ */
+import { InputError } from '../../errors.ts';
+import { betaBinomialKernel, binomialKernel, boundaryMaxLogLik, type TwoSample } from './binomial.ts';
+
+export interface Counts {
+  requests: number;
+  errors: number;
+}
+
+export interface Bucket {
+  t: number;
+  stable: Counts;
+  canary: Counts;
+}
+
+export interface JudgeDecision {
+  decision: 'abort' | 'promote' | 'continue';
+  at: number;
+  reason: string;
+}
+
+export interface JudgeOptions {
+  /** Absolute tolerance on the error-rate difference (0.01 = 1 percentage point). */
+  toleranceAbsolute: number;
+  /** Relative tolerance on the error-rate ratio (0.2 = canary may be 20% worse than stable). */
+  toleranceRelative: number;
+  /** Bound on aborting a canary that is within tolerance, at any stopping time. */
+  alpha: number;
+  /** Bound on promoting a canary that is worse than stable + tolerance, at any stopping time. */
+  beta: number;
+  /** Promotion needs at least this many canary requests... */
+  minCanaryRequests: number;
+  /** ...and a bucket at t ≥ this many seconds since the canary started. */
+  minSeconds: number;
+  /** Longer than this without canary requests is a traffic gap (see above). */
+  maxGapSeconds: number;
+}
+
+export const DEFAULT_JUDGE_OPTIONS: Readonly<JudgeOptions> = {
+  toleranceAbsolute: 0.01,
+  toleranceRelative: 0.2,
+  alpha: 0.01,
+  beta: 0.05,
+  minCanaryRequests: 100,
+  minSeconds: 60,
+  maxGapSeconds: 120,
+};
+
+/** Alternatives for the (R) mixtures, as multiples of the boundary ratio 1 + rel. Equal weights. */
+const ABORT_GRID = [1.25, 1.5, 2, 3, 5, 10, 30, 100];
+const PROMOTE_GRID = [0.85, 0.7, 0.55, 0.4, 0.25];
+/** Jeffreys prior for (A)'s marginal likelihoods. */
+const PRIOR = 0.5;
+
+export interface JudgeState {
+  buckets: number;
+  lastT: number | null;
+  stable: Counts;
+  canary: Counts;
+  /** log e-values: (R) and (A) for abort and for promote. */
+  logEvidence: { abortRelative: number; abortAbsolute: number; promoteRelative: number; promoteAbsolute: number };
+  lastCanaryT: number;
+  trafficSince: number;
+  decided: JudgeDecision | null;
+}
+
+export interface SequentialJudge {
+  observe(b: Bucket): JudgeDecision;
+  readonly state: JudgeState;
+}
+
+export function createSequentialJudge(opts: Partial<JudgeOptions> = {}): SequentialJudge {
+  const o = resolveOptions(opts);
+  const rho0 = 1 + o.toleranceRelative;
+  const abortRhos = ABORT_GRID.map((m) => m * rho0);
+  const promoteRhos = PROMOTE_GRID.map((m) => m * rho0);
+  const abortLlr = new Float64Array(abortRhos.length);
+  const promoteLlr = new Float64Array(promoteRhos.length);
+  const abortThreshold = Math.log(1 / o.alpha);
+  const promoteThreshold = Math.log(2 / o.beta);
+  const st: JudgeState = {
+    buckets: 0,
+    lastT: null,
+    stable: { requests: 0, errors: 0 },
+    canary: { requests: 0, errors: 0 },
+    logEvidence: { abortRelative: 0, abortAbsolute: 0, promoteRelative: 0, promoteAbsolute: 0 },
+    lastCanaryT: 0,
+    trafficSince: 0,
+    decided: null,
+  };
+
+  function observe(b: Bucket): JudgeDecision {
+    validateBucket(b, st.lastT);
+    st.lastT = b.t;
+    st.buckets++;
+    if (st.decided) return st.decided;
+
+    st.stable.requests += b.stable.requests;
+    st.stable.errors += b.stable.errors;
+    st.canary.requests += b.canary.requests;
+    st.canary.errors += b.canary.errors;
+    updateRelative(b);
+
+    if (b.canary.requests === 0) {
+      const quiet = b.t - st.lastCanaryT;
+      return { decision: 'continue', at: b.t, reason: `no canary traffic for ${fmtSeconds(quiet)}; not deciding` };
+    }
+    if (b.t - st.lastCanaryT > o.maxGapSeconds) st.trafficSince = b.t;
+    st.lastCanaryT = b.t;
+
+    const ev = st.logEvidence;
+    ev.abortRelative = logMeanExp(abortLlr);
+    ev.promoteRelative = logMeanExp(promoteLlr);
+    const sample = twoSample();
+    ev.abortAbsolute = ev.abortRelative >= abortThreshold ? absoluteLogE(sample, 'abort') : 0;
+    if (ev.abortRelative >= abortThreshold && ev.abortAbsolute >= abortThreshold) {
+      return decide({ decision: 'abort', at: b.t, reason: `${describe(sample)}: regression beyond tolerance` });
+    }
+
+    const gate = promotionGate(b.t);
+    ev.promoteAbsolute = gate ? 0 : absoluteLogE(sample, 'promote');
+    if (!gate && Math.max(ev.promoteRelative, ev.promoteAbsolute) >= promoteThreshold) {
+      return decide({ decision: 'promote', at: b.t, reason: `${describe(sample)}: not worse than stable + tolerance` });
+    }
+    return { decision: 'continue', at: b.t, reason: `${describe(sample)}: ${gate ?? 'not enough evidence yet'}` };
+  }
+
+  function updateRelative(b: Bucket): void {
+    const total = b.stable.errors + b.canary.errors;
+    if (b.canary.requests === 0 || b.stable.requests === 0 || total === 0) return;
+    const w = b.canary.requests / (b.canary.requests + b.stable.requests);
+    const pi0 = share(w, rho0);
+    const base = binomialKernel(b.canary.errors, total, pi0);
+    for (let k = 0; k < abortRhos.length; k++) {
+      abortLlr[k]! += binomialKernel(b.canary.errors, total, share(w, abortRhos[k]!)) - base;
+    }
+    for (let k = 0; k < promoteRhos.length; k++) {
+      promoteLlr[k]! += binomialKernel(b.canary.errors, total, share(w, promoteRhos[k]!)) - base;
+    }
+  }
+
+  /** Log e-value of (A): marginal likelihood over the best null fit, or 0 when the data sit inside the null. */
+  function absoluteLogE(s: TwoSample, side: 'abort' | 'promote'): number {
+    const pc = s.canaryRequests ? s.canaryErrors / s.canaryRequests : 0;
+    const ps = s.stableRequests ? s.stableErrors / s.stableRequests : 0;
+    const beyond = pc > ps + o.toleranceAbsolute;
+    if (side === 'abort' ? !beyond : beyond) return 0;
+    const marginal =
+      betaBinomialKernel(s.canaryErrors, s.canaryRequests, PRIOR, PRIOR) +
+      betaBinomialKernel(s.stableErrors, s.stableRequests, PRIOR, PRIOR);
+    return Math.max(0, marginal - boundaryMaxLogLik(s, o.toleranceAbsolute));
+  }
+
+  /** Why promotion must wait, or null when it may happen. */
+  function promotionGate(t: number): string | null {
+    if (t < o.minSeconds) return `promotion waits until t ≥ ${o.minSeconds} s`;
+    if (st.canary.requests < o.minCanaryRequests) {
+      return `promotion waits for ${o.minCanaryRequests} canary requests (have ${st.canary.requests})`;
+    }
+    if (st.trafficSince > 0 && t - st.trafficSince < o.maxGapSeconds) {
+      return `canary traffic resumed at t=${st.trafficSince} after a gap; promotion waits ${o.maxGapSeconds} s`;
+    }
+    return null;
+  }
+
+  function decide(d: JudgeDecision): JudgeDecision {
+    st.decided = d;
+    return d;
+  }
+
+  function twoSample(): TwoSample {
+    return {
+      canaryErrors: st.canary.errors,
+      canaryRequests: st.canary.requests,
+      stableErrors: st.stable.errors,
+      stableRequests: st.stable.requests,
+    };
+  }
+
+  return {
+    observe,
+    get state() {
+      return st;
+    },
+  };
+}
+
+/** Canary's expected share of a bucket's errors when its rate is ρ times stable's and it serves share w. */
+function share(w: number, rho: number): number {
+  return (w * rho) / (w * rho + 1 - w);
+}
+
+function logMeanExp(xs: Float64Array): number {
+  let max = -Infinity;
+  for (const x of xs) max = Math.max(max, x);
+  let sum = 0;
+  for (const x of xs) sum += Math.exp(x - max);
+  return max + Math.log(sum / xs.length);
+}
+
+function describe(s: TwoSample): string {
+  return `canary ${rate(s.canaryErrors, s.canaryRequests)} vs stable ${rate(s.stableErrors, s.stableRequests)}`;
+}
+
+function rate(errors: number, requests: number): string {
+  const pct = requests ? (100 * errors) / requests : 0;
+  return `${pct.toFixed(2)}% (${errors}/${requests})`;
+}
+
+function fmtSeconds(s: number): string {
+  return `${Math.round(s * 10) / 10} s`;
+}
+
+function resolveOptions(opts: Partial<JudgeOptions>): JudgeOptions {
+  const o = { ...DEFAULT_JUDGE_OPTIONS, ...opts };
+  const inUnit = (name: keyof JudgeOptions, v: number) => {
+    if (!(v > 0 && v < 1)) throw new InputError(`judge option ${name} must be between 0 and 1 (got ${v})`);
+  };
+  inUnit('alpha', o.alpha);
+  inUnit('beta', o.beta);
+  inUnit('toleranceAbsolute', o.toleranceAbsolute);
+  for (const name of ['toleranceRelative', 'minCanaryRequests', 'minSeconds', 'maxGapSeconds'] as const) {
+    if (!(Number.isFinite(o[name]) && o[name] >= 0)) {
+      throw new InputError(`judge option ${name} must be a non-negative number (got ${o[name]})`);
+    }
+  }
+  return o;
+}
+
+/**
+ * Why a bucket is unusable, as one line, or null. Counts may be fractional (Prometheus increase() extrapolates)
+ * but must be finite, non-negative, and errors ≤ requests; t must be finite, ≥ 0 and strictly increasing.
+ */
+export function bucketProblem(b: Bucket, prevT: number | null): string | null {
+  if (typeof b !== 'object' || b === null) return 'bucket must be an object';
+  if (typeof b.t !== 'number' || !Number.isFinite(b.t) || b.t < 0) return `t must be a number ≥ 0 (got ${b.t})`;
+  if (prevT !== null && b.t <= prevT) return `t must increase: ${b.t} after ${prevT}`;
+  for (const side of ['stable', 'canary'] as const) {
+    const c = b[side];
+    if (typeof c !== 'object' || c === null) return `${side} must be an object {requests, errors}`;
+    for (const k of ['requests', 'errors'] as const) {
+      const v = c[k];
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+        return `${side}.${k} must be a number ≥ 0 (got ${v})`;
+      }
+    }
+    if (c.errors > c.requests) return `${side}.errors (${c.errors}) exceeds ${side}.requests (${c.requests})`;
+  }
+  return null;
+}
+
+function validateBucket(b: Bucket, prevT: number | null): void {
+  const problem = bucketProblem(b, prevT);
+  if (problem) throw new InputError(problem);
+}
