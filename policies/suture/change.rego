@@ -1,0 +1,95 @@
+# What an allowed change looks like: a verified fix of source files inside the configured source paths,
+# with a regression test, small enough to read. Anything else goes to a human.
+package suture
+
+source_files := [f | some f in input.files; f.kind == "source"]
+
+source_lines := sum([n | some f in source_files; n := f.additions + f.deletions])
+
+verdict := input.context.verdict
+
+review contains violation(
+	"change/large-diff",
+	sprintf("the change touches %d source lines, above the %d allowed without review (thresholds.maxSourceLines)", [source_lines, max_source_lines]),
+	"",
+) if {
+	source_lines > max_source_lines
+}
+
+review contains violation(
+	"change/outside-source-paths",
+	sprintf("%s is outside the configured source paths (paths.source); a human must approve it", [f.path]),
+	f.path,
+) if {
+	some f in input.files
+	f.kind == "other"
+}
+
+review contains violation(
+	"change/binary",
+	sprintf("%s is a binary file; a human must look at binary changes", [f.path]),
+	f.path,
+) if {
+	some f in input.files
+	f.binary == true
+}
+
+review contains violation(
+	"change/no-source-change",
+	"the change edits no source file; only source fixes merge without review",
+	"",
+) if {
+	count(source_files) == 0
+}
+
+review contains violation(
+	"change/no-regression-test",
+	"the change adds or edits no test file; an autonomous fix must bring its regression test",
+	"",
+) if {
+	not touches_test
+}
+
+touches_test if {
+	some f in input.files
+	f.isTest == true
+	f.status != "deleted"
+}
+
+deny contains violation(
+	"verify/failed",
+	"sandbox verification did not pass; a failed candidate must not be proposed",
+	"",
+) if {
+	not verdict.verdict == "pass"
+}
+
+review contains violation(
+	"verify/not-reproduced",
+	"the sandbox did not reproduce the failure, so the fix is not proven to address it",
+	"",
+) if {
+	verdict.reproduced == false
+}
+
+review contains violation(
+	"verify/no-regression-test",
+	"no regression test was shown to fail before the fix and pass after it",
+	"",
+) if {
+	verdict.verdict == "pass"
+	not regression_proven
+}
+
+regression_proven if {
+	verdict.regressionTest.failsBefore == true
+	verdict.regressionTest.passesAfter == true
+}
+
+review contains violation(
+	"candidate/low-confidence",
+	sprintf("candidate confidence %s is below %s (thresholds.minConfidence)", [json.marshal(input.context.candidate.confidence), json.marshal(min_confidence)]),
+	"",
+) if {
+	input.context.candidate.confidence < min_confidence
+}

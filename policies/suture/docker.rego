@@ -1,0 +1,54 @@
+# Dockerfiles: base image registries and the user the final stage runs as.
+package suture
+
+root_user(u) if {
+	is_string(u)
+	lower(split(u, ":")[0]) in {"root", "0"}
+}
+
+deny contains violation(
+	"docker/user-root",
+	sprintf("%s makes the image run as %s; keep a non-root USER", [d.path, d.after.user]),
+	d.path,
+) if {
+	some d in input.dockerfiles
+	root_user(d.after.user)
+	not root_user(d.before.user)
+}
+
+deny contains violation(
+	"docker/user-root",
+	sprintf("%s removes USER %s, so the image runs as root; keep a non-root USER", [d.path, d.before.user]),
+	d.path,
+) if {
+	some d in input.dockerfiles
+	is_string(d.before.user)
+	not root_user(d.before.user)
+	d.after != null
+	d.after.user == null
+}
+
+deny contains violation(
+	"image/registry-changed",
+	sprintf("%s pulls base image %s from registry %s, which it did not use before; images come from the approved registry only", [d.path, s.image, s.registry]),
+	d.path,
+) if {
+	some d in input.dockerfiles
+	some s in d.after.stages
+	is_string(s.registry)
+	d.before != null
+	not used_registry(d.before, s.registry)
+}
+
+used_registry(facts, registry) if {
+	some s in facts.stages
+	s.registry == registry
+}
+
+review contains violation(
+	"docker/changed",
+	sprintf("%s changes how the image is built; a human must approve Dockerfile changes", [d.path]),
+	d.path,
+) if {
+	some d in input.dockerfiles
+}

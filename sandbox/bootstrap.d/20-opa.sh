@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# opa, pinned by policies/tools/go.mod, built from the Go module proxy into $SUTURE_CACHE/bin/opa.
+# src/policy finds it there (after $SUTURE_OPA and PATH). Fast when the pinned version is already built.
+set -euo pipefail
+tools="$SUTURE_ROOT/policies/tools"
+want="$(awk '$1 == "github.com/open-policy-agent/opa" { sub(/^v/, "", $2); print $2 }' "$tools/go.mod")"
+[ -n "$want" ] || die "policies/tools/go.mod does not pin github.com/open-policy-agent/opa"
+bin="$SUTURE_CACHE/bin/opa"
+if [ -x "$bin" ] && "$bin" version 2>/dev/null | grep -qx "Version: $want"; then
+  exit 0
+fi
+command -v go >/dev/null || die "opa $want needs Go (>= the version in policies/tools/go.mod) to build: install Go, or put opa $want on PATH and set SUTURE_OPA"
+log "building opa $want from the Go module proxy (first time: a few minutes)"
+mkdir -p "$SUTURE_CACHE/bin"
+(cd "$tools" && go build -trimpath -o "$bin.tmp" github.com/open-policy-agent/opa) || die "building opa $want failed"
+mv "$bin.tmp" "$bin"
+"$bin" version | grep -qx "Version: $want" || die "built opa does not report version $want"
+log "opa $want ready at $bin"
