@@ -174,8 +174,9 @@ export function parseFrameLine(line: string): StackFrame | undefined {
     const file = toPath(pos[1]!);
     frame = { file, line: Number(pos[2]), external: isExternalNodeFile(file) };
     if (pos[3] !== undefined) frame.column = Number(pos[3]);
-  } else if (location === '<anonymous>' || location === 'native' || location === 'unknown location') {
-    frame = { file: location, external: true };
+  } else if (/^(?:<anonymous>|native|unknown location|index \d+)$/.test(location)) {
+    // V8 built-ins: `Array.map (<anonymous>)`, `async Promise.all (index 0)`.
+    frame = { file: location.startsWith('index ') ? '<anonymous>' : location, external: true };
   } else {
     return undefined;
   }
