@@ -4,6 +4,7 @@
  * internal failure. Errors print as one line on stderr; SUTURE_DEBUG=1 adds the stack.
  */
 import { Command, CommanderError } from 'commander';
+import { registerHealCommands } from './commands/heal.ts';
 import { errorMessage, SutureError } from './errors.ts';
 
 export function buildProgram(): Command {
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .exitOverride();
   program.configureOutput({ outputError: (str, write) => write(str.trimEnd().split('\n')[0] + '\n') });
   // Command groups: one line each.
+  registerHealCommands(program);
   return program;
 }
 

@@ -18,7 +18,11 @@ const limitsSchema = z
     pids: z.number().int().min(16).max(65536),
     tmp: z.string().regex(/^\d+[kmg]?$/i, 'tmp size like 64m'),
     stepTimeoutSec: z.number().positive().max(3600),
-    outputBytes: z.number().int().min(1024).max(64 * 1024 * 1024),
+    outputBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024),
   })
   .partial()
   .strict();
@@ -77,7 +81,10 @@ function defaultTest(language: Language): string {
 export function loadServiceConfig(dir: string, file?: string): ServiceConfig {
   const path = file ?? join(dir, 'suture.yaml');
   if (!existsSync(path)) {
-    throw new SutureError('BAD_CONFIG', `${file ? path : 'suture.yaml'} not found${file ? '' : ' at the repo root'}: add one with at least \`service: <name>\``);
+    throw new SutureError(
+      'BAD_CONFIG',
+      `${file ? path : 'suture.yaml'} not found${file ? '' : ' at the repo root'}: add one with at least \`service: <name>\``,
+    );
   }
   let raw: unknown;
   try {
@@ -98,7 +105,10 @@ export function loadServiceConfig(dir: string, file?: string): ServiceConfig {
   const c = parsed.data;
   const language = c.language ?? detectLanguage(dir);
   if (!language) {
-    throw new SutureError('BAD_CONFIG', 'suture.yaml: language is missing and could not be detected; set `language: python` or `node`');
+    throw new SutureError(
+      'BAD_CONFIG',
+      'suture.yaml: language is missing and could not be detected; set `language: python` or `node`',
+    );
   }
   return {
     service: c.service,

@@ -5,13 +5,13 @@
  * limits and a wall-clock limit. The rest of suture never talks to Docker directly.
  */
 import './env.ts';
-import { chmod, chown } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
+import { chmod, chown } from 'node:fs/promises';
 import { GenericContainer, getContainerRuntimeClient, Wait } from 'testcontainers';
 import type { Limits } from '../config/service.ts';
 import { SutureError } from '../errors.ts';
-import { RESULT_MARK, type Plan, type StepResult } from './plan.ts';
 import { driverDir } from './paths.ts';
+import { type Plan, RESULT_MARK, type StepResult } from './plan.ts';
 
 export const SANDBOX_UID = 10001;
 export const LABEL = 'dev.suture';
@@ -165,7 +165,9 @@ export async function removeWhere(labelFilter: string): Promise<number> {
 }
 
 /** Lists suture's containers (all runs), for tests and the sweep. */
-export async function listSandboxContainers(): Promise<{ id: string; labels: Record<string, string>; state: string }[]> {
+export async function listSandboxContainers(): Promise<
+  { id: string; labels: Record<string, string>; state: string }[]
+> {
   const client = await getContainerRuntimeClient();
   const list = await client.container.dockerode.listContainers({ all: true, filters: { label: [LABEL] } });
   return list.map((c) => ({ id: c.Id, labels: c.Labels, state: c.State }));

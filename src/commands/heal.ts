@@ -1,0 +1,56 @@
+/** `suture heal` and `suture verify` (DESIGN.md CLI contract). */
+import { resolve } from 'node:path';
+import { type Command, Option } from 'commander';
+import { defaultStateDir } from '../pipeline/audit.ts';
+import { heal, type Mode } from '../pipeline/heal.ts';
+import { stderrProgress } from '../pipeline/progress.ts';
+
+export function registerHealCommands(program: Command): void {
+  program
+    .command('heal')
+    .description('heal one incident: diagnose, verify a fix in the sandbox, gate it, leave it on a branch')
+    .requiredOption('--repo <dir>', 'the application repo (a git repository; its working tree is never touched)')
+    .requiredOption('--incident <file>', 'crash report or Alertmanager v4 payload (JSON)')
+    .addOption(
+      new Option('--mode <mode>', 'observe | propose | auto')
+        .choices(['observe', 'propose', 'auto'])
+        .default('propose'),
+    )
+    .option('--config <file>', 'suture.yaml to use instead of the one at the repo root')
+    .option(
+      '--state <dir>',
+      'state dir for the audit log, journal and knowledge (default $SUTURE_STATE or ~/.local/state/suture)',
+    )
+    .option('--no-push', 'do not push the branch to origin')
+    .option('--json', 'print the result as one JSON document on stdout')
+    .action(
+      async (o: {
+        repo: string;
+        incident: string;
+        mode: Mode;
+        config?: string;
+        state?: string;
+        push: boolean;
+        json?: boolean;
+      }) => {
+        const result = await heal({
+          repo: resolve(o.repo),
+          incidentFile: resolve(o.incident),
+          mode: o.mode,
+          ...(o.config ? { configFile: resolve(o.config) } : {}),
+          stateDir: resolve(o.state ?? defaultStateDir()),
+          push: o.push,
+          progress: stderrProgress(),
+        });
+        if (o.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+        else {
+          process.stdout.write(`${result.status}: ${result.reason}\n`);
+          if (result.branch)
+            process.stdout.write(
+              `branch: ${result.branch}${result.commit ? ` (${result.commit.slice(0, 12)})` : ''}\n`,
+            );
+          if (result.report) process.stdout.write(`report: ${result.report}\n`);
+        }
+      },
+    );
+}

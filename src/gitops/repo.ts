@@ -1,0 +1,116 @@
+/**
+ * The git adapter (simple-git). Delivery never touches the user's checked-out branch, HEAD or working tree:
+ * commits are made in a temporary worktree and the branch ref is created only once the commit exists, so
+ * a failure leaves no half-made branch behind.
+ */
+import { rm } from 'node:fs/promises';
+import { type SimpleGit, simpleGit } from 'simple-git';
+import { SutureError } from '../errors.ts';
+import { applyPatch, tempDir } from '../sandbox/trees.ts';
+
+export const SUTURE_AUTHOR = { name: 'suture', email: 'suture@users.noreply.localhost' };
+
+function git(dir: string): SimpleGit {
+  return simpleGit({ baseDir: dir, config: ['core.hooksPath=/dev/null'] });
+}
+
+/** Resolves the top level of the git repo at `dir`; exit 2 when it is not one. */
+export async function openRepo(dir: string): Promise<string> {
+  try {
+    const top = (await git(dir).revparse(['--show-toplevel'])).trim();
+    await git(top).revparse(['--verify', 'HEAD^{commit}']);
+    return top;
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    if (/ENOENT|does not exist|cannot use simple-git on a directory that does not exist/i.test(msg)) {
+      throw new SutureError('NOT_A_REPO', `repo directory not found: ${dir}`);
+    }
+    if (/needed a single revision|unknown revision|bad revision/i.test(msg)) {
+      throw new SutureError('NOT_A_REPO', `${dir} is a git repository without commits`);
+    }
+    throw new SutureError('NOT_A_REPO', `${dir} is not a git repository`);
+  }
+}
+
+export async function resolveRev(repo: string, rev: string): Promise<string> {
+  try {
+    return (await git(repo).revparse(['--verify', `${rev}^{commit}`])).trim();
+  } catch {
+    throw new SutureError('BAD_INPUT', `unknown revision ${rev} in ${repo}`);
+  }
+}
+
+export async function listFiles(repo: string, rev: string): Promise<string[]> {
+  const out = await git(repo).raw(['ls-tree', '-r', '--name-only', '-z', rev]);
+  return out.split('\0').filter(Boolean);
+}
+
+export async function hasRemote(repo: string, name = 'origin'): Promise<boolean> {
+  return (await git(repo).getRemotes()).some((r) => r.name === name);
+}
+
+/** A branch exists locally, as a remote-tracking ref, or (when reachable) on origin itself. */
+export async function branchExists(repo: string, branch: string): Promise<boolean> {
+  const g = git(repo);
+  const refs = await g.raw([
+    'for-each-ref',
+    '--format=%(refname)',
+    `refs/heads/${branch}`,
+    `refs/remotes/origin/${branch}`,
+  ]);
+  if (refs.trim()) return true;
+  if (!(await hasRemote(repo))) return false;
+  try {
+    return (await g.raw(['ls-remote', '--heads', 'origin', branch])).trim() !== '';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Commits `patch` on top of `base` in a temporary worktree and returns the commit id. No ref points at it
+ * yet: the caller makes it a branch (createBranch) only once the change is accepted.
+ */
+export async function commitPatch(opts: {
+  repo: string;
+  base: string;
+  patch: string;
+  message: string;
+}): Promise<string> {
+  const g = git(opts.repo);
+  const wt = await tempDir('worktree');
+  await rm(wt, { recursive: true, force: true });
+  await g.raw(['worktree', 'add', '--detach', wt, opts.base]);
+  try {
+    await applyPatch(wt, opts.patch);
+    const w = git(wt).env({
+      ...process.env,
+      GIT_AUTHOR_NAME: SUTURE_AUTHOR.name,
+      GIT_AUTHOR_EMAIL: SUTURE_AUTHOR.email,
+      GIT_COMMITTER_NAME: SUTURE_AUTHOR.name,
+      GIT_COMMITTER_EMAIL: SUTURE_AUTHOR.email,
+    });
+    await w.raw(['add', '-A']);
+    await w.raw(['commit', '-q', '--no-verify', '-m', opts.message]);
+    return (await w.revparse(['HEAD'])).trim();
+  } finally {
+    await g.raw(['worktree', 'remove', '--force', wt]).catch(() => rm(wt, { recursive: true, force: true }));
+    await g.raw(['worktree', 'prune']).catch(() => undefined);
+  }
+}
+
+export async function createBranch(repo: string, branch: string, commit: string): Promise<void> {
+  await git(repo).raw(['branch', branch, commit]);
+}
+
+/** Pushes a branch to origin; the branch stays local if the push fails, and the error says so. */
+export async function pushBranch(repo: string, branch: string): Promise<void> {
+  try {
+    await git(repo).raw(['push', '-q', 'origin', `refs/heads/${branch}:refs/heads/${branch}`]);
+  } catch (err) {
+    throw new SutureError(
+      'GIT',
+      `created ${branch} but could not push it to origin: ${(err as Error).message.split('\n')[0]}`,
+    );
+  }
+}

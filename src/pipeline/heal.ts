@@ -1,0 +1,330 @@
+/**
+ * The heal pipeline: intake → evidence → diagnose → verify → gate → deliver → learn. Each stage is a named
+ * function with typed input and output; this orchestrator runs them in order, journals every step to the
+ * audit log, and owns the decision to stop (escalate, duplicate, no-fix, rejected).
+ */
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { loadServiceConfig, type ServiceConfig } from '../config/service.ts';
+import { type Candidate, type Diagnosis, diagnose } from '../diagnose/index.ts';
+import { readRepoFile } from '../evidence/excerpts.ts';
+import { type Evidence, gatherEvidence } from '../evidence/index.ts';
+import {
+  branchExists,
+  commitPatch,
+  createBranch,
+  hasRemote,
+  listFiles,
+  openRepo,
+  pushBranch,
+  resolveRev,
+} from '../gitops/repo.ts';
+import { shortFingerprint } from '../incident/fingerprint.ts';
+import { buildIncident, readIncidentFile } from '../incident/intake.ts';
+import type { Incident } from '../incident/types.ts';
+import { writeReport } from '../report/markdown.ts';
+import { installCleanupHandlers } from '../sandbox/docker.ts';
+import { exportTree, removeTree } from '../sandbox/trees.ts';
+import { prepareBaseline, type Verdict, verifyCandidate } from '../sandbox/verify.ts';
+import { AuditLog } from './audit.ts';
+import { gateCandidate, type PolicyResult } from './gate.ts';
+import { mapLimit } from './limit.ts';
+import type { Progress } from './progress.ts';
+
+export type Mode = 'observe' | 'propose' | 'auto';
+export type HealStatus =
+  | 'observed'
+  | 'proposed'
+  | 'fixed'
+  | 'rejected'
+  | 'no-fix'
+  | 'escalated'
+  | 'duplicate'
+  | 'aborted';
+
+export interface HealOptions {
+  repo: string;
+  incidentFile: string;
+  mode: Mode;
+  configFile?: string;
+  stateDir: string;
+  push: boolean;
+  progress: Progress;
+  concurrency?: number;
+}
+
+export interface CandidateResult {
+  id: string;
+  strategy: string;
+  summary: string;
+  verdict: Verdict | null;
+  policy: PolicyResult | null;
+}
+
+export interface HealResult {
+  status: HealStatus;
+  reason: string;
+  incident: { id: string; fingerprint: string; service: string; signal: string; summary: string };
+  diagnosis: Diagnosis | null;
+  candidates: CandidateResult[];
+  chosen: string | null;
+  branch: string | null;
+  commit: string | null;
+  pullRequest: null | { number: number; url: string };
+  canary: null | { decision: string; at: number; reason: string };
+  report: string | null;
+  timings: Record<string, number>;
+}
+
+interface Context {
+  opts: HealOptions;
+  audit: AuditLog;
+  run: string;
+  timings: Record<string, number>;
+  incident?: Incident;
+}
+
+async function stage<T>(ctx: Context, name: string, fn: () => Promise<T>, describe?: (r: T) => string): Promise<T> {
+  const started = performance.now();
+  try {
+    const result = await fn();
+    const durationMs = Math.round(performance.now() - started);
+    ctx.timings[name] = durationMs;
+    await ctx.audit.append({
+      ts: new Date().toISOString(),
+      run: ctx.run,
+      ...(ctx.incident ? { incident: ctx.incident.id, fingerprint: ctx.incident.fingerprint } : {}),
+      stage: name,
+      outcome: 'ok',
+      durationMs,
+      ...(describe ? { detail: describe(result) } : {}),
+    });
+    return result;
+  } catch (err) {
+    const durationMs = Math.round(performance.now() - started);
+    ctx.timings[name] = durationMs;
+    await ctx.audit
+      .append({
+        ts: new Date().toISOString(),
+        run: ctx.run,
+        ...(ctx.incident ? { incident: ctx.incident.id, fingerprint: ctx.incident.fingerprint } : {}),
+        stage: name,
+        outcome: 'error',
+        durationMs,
+        detail: err instanceof Error ? err.message.split('\n')[0] : String(err),
+      })
+      .catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Stage: intake. The repo, the base revision, suture.yaml and the incident, all validated. */
+async function intake(opts: HealOptions) {
+  const raw = await readIncidentFile(opts.incidentFile);
+  const repo = await openRepo(opts.repo);
+  const base = await resolveRev(repo, 'HEAD');
+  const files = await listFiles(repo, base);
+  const incident = buildIncident(raw, files);
+  const tree = await exportTree(repo, base);
+  let config: ServiceConfig;
+  try {
+    config = loadServiceConfig(tree, opts.configFile);
+  } catch (err) {
+    await removeTree(tree);
+    throw err;
+  }
+  if (config.service !== incident.service) {
+    opts.progress(`note: incident is for service ${incident.service}, suture.yaml says ${config.service}`);
+  }
+  return { repo, base, files, incident, tree, config };
+}
+
+function summaryOf(incident: Incident) {
+  return {
+    id: incident.id,
+    fingerprint: incident.fingerprint,
+    service: incident.service,
+    signal: incident.signal,
+    summary: incident.summary,
+  };
+}
+
+export async function heal(opts: HealOptions): Promise<HealResult> {
+  const started = performance.now();
+  const audit = new AuditLog(opts.stateDir);
+  const ctx: Context = { opts, audit, run: `heal-${Date.now().toString(36)}`, timings: {} };
+  const p = opts.progress;
+  installCleanupHandlers();
+
+  p(`reading ${opts.incidentFile}`);
+  const { repo, base, files, incident, tree, config } = await stage(
+    ctx,
+    'intake',
+    () => intake(opts),
+    (r) => r.incident.summary,
+  );
+  ctx.incident = incident;
+  const result: HealResult = {
+    status: 'no-fix',
+    reason: '',
+    incident: summaryOf(incident),
+    diagnosis: null,
+    candidates: [],
+    chosen: null,
+    branch: null,
+    commit: null,
+    pullRequest: null,
+    canary: null,
+    report: null,
+    timings: ctx.timings,
+  };
+  const finish = async (status: HealStatus, reason: string): Promise<HealResult> => {
+    result.status = status;
+    result.reason = reason;
+    result.timings.total = Math.round(performance.now() - started);
+    result.report = await writeReport(join(opts.stateDir, 'reports'), incident, result).catch(() => null);
+    await audit.append({
+      ts: new Date().toISOString(),
+      run: ctx.run,
+      incident: incident.id,
+      fingerprint: incident.fingerprint,
+      stage: 'result',
+      outcome: 'stop',
+      durationMs: result.timings.total,
+      detail: `${status}: ${reason}`,
+    });
+    p(`${status}: ${reason}`);
+    return result;
+  };
+
+  try {
+    p(`incident ${incident.id}: ${incident.summary}`);
+    if (!incident.trace) return await finish('escalated', 'the incident carries no stack trace: a human must look');
+
+    const evidence: Evidence = await stage(ctx, 'evidence', () =>
+      gatherEvidence({ incident, treeDir: tree, repoDir: repo, rev: base }),
+    );
+    const { diagnosis, candidates } = await stage(
+      ctx,
+      'diagnose',
+      () =>
+        diagnose({
+          incident,
+          evidence,
+          config,
+          repoFiles: files,
+          readFile: (path) => readRepoFile(tree, path),
+        }),
+      (r) => `${r.diagnosis.classification}, ${r.candidates.length} candidate(s)`,
+    );
+    result.diagnosis = diagnosis;
+    result.candidates = candidates.map((c) => ({
+      id: c.id,
+      strategy: c.strategy,
+      summary: c.summary,
+      verdict: null,
+      policy: null,
+    }));
+    p(`diagnosis: ${diagnosis.rootCause} (${diagnosis.classification}, confidence ${diagnosis.confidence})`);
+    if (diagnosis.classification !== 'code-defect') return await finish('escalated', diagnosis.rootCause);
+    if (candidates.length === 0)
+      return await finish('no-fix', 'no repair strategy produced a candidate for this crash');
+
+    const branch = `suture/${shortFingerprint(incident.fingerprint)}`;
+    if (opts.mode !== 'observe' && (await branchExists(repo, branch))) {
+      result.branch = branch;
+      return await finish('duplicate', `branch ${branch} already exists for this fingerprint`);
+    }
+
+    p(`verifying ${candidates.length} candidate(s) in the sandbox (${config.image})`);
+    const verdicts = await stage(
+      ctx,
+      'verify',
+      async () => {
+        const baseline = await prepareBaseline({ tree, config, incident });
+        p(`base: ${baseline.reproduced ? 'crash reproduced' : 'crash not reproduced'} (${baseline.durationMs} ms)`);
+        const limit = opts.concurrency ?? availableParallelism();
+        return mapLimit(candidates, limit, async (c) => {
+          const v = await verifyCandidate(baseline, c);
+          p(
+            `candidate ${c.id} (${c.strategy}): ${v.verdict}${v.verdict === 'fail' ? ` — ${v.reasons[0]}` : ''} (${v.durationMs} ms)`,
+          );
+          return v;
+        });
+      },
+      (vs) => vs.map((v) => v.verdict).join(','),
+    );
+    verdicts.forEach((v, i) => {
+      result.candidates[i]!.verdict = v;
+    });
+    const verified = candidates.filter((_, i) => verdicts[i]!.verdict === 'pass');
+    if (verified.length === 0) return await finish('no-fix', 'no candidate passed verification');
+
+    // Gate: each verified candidate is committed (unreferenced) and judged by the policy.
+    const gated = await stage(ctx, 'gate', () =>
+      mapLimit(verified, 2, async (c: Candidate) => {
+        const commit = await commitPatch({ repo, base, patch: c.patch, message: commitMessage(incident, c) });
+        const i = candidates.indexOf(c);
+        const policy = await gateCandidate({
+          repo,
+          base,
+          head: commit,
+          candidate: c,
+          verdict: verdicts[i]!,
+          incident,
+          mode: opts.mode,
+        });
+        result.candidates[i]!.policy = policy;
+        p(
+          `policy on ${c.id}: ${policy.decision}${policy.violations.length ? ` (${policy.violations.map((v) => v.id).join(', ')})` : ''}`,
+        );
+        return { c, commit, policy };
+      }),
+    );
+    const allowed = gated.filter((g) => g.policy.decision !== 'deny');
+    if (allowed.length === 0) return await finish('rejected', 'every verified candidate was denied by policy');
+    const rank = (g: (typeof allowed)[number]) => (g.policy.decision === 'allow' ? 1 : 0) + g.c.confidence;
+    const chosen = allowed.reduce((a, b) => (rank(b) > rank(a) ? b : a));
+    result.chosen = chosen.c.id;
+
+    if (opts.mode === 'observe') {
+      return await finish(
+        'observed',
+        `candidate ${chosen.c.id} verified (${chosen.policy.decision}); observe mode makes no branch`,
+      );
+    }
+
+    await stage(
+      ctx,
+      'deliver',
+      async () => {
+        await createBranch(repo, branch, chosen.commit);
+        result.branch = branch;
+        result.commit = chosen.commit;
+        if (opts.push && (await hasRemote(repo))) {
+          p(`pushing ${branch} to origin`);
+          await pushBranch(repo, branch);
+        }
+      },
+      () => `${branch} at ${chosen.commit.slice(0, 12)}`,
+    );
+    return await finish(
+      'proposed',
+      `verified fix ${chosen.c.id} on ${branch} (policy: ${chosen.policy.decision}); awaiting review`,
+    );
+  } finally {
+    await removeTree(tree);
+  }
+}
+
+function commitMessage(incident: Incident, c: Candidate): string {
+  return [
+    `fix(${incident.service}): ${c.summary}`.slice(0, 100),
+    '',
+    `Incident ${incident.id}: ${incident.summary}`,
+    `Strategy: ${c.strategy} (confidence ${c.confidence})`,
+    c.testFile ? `Regression test: ${c.testFile}` : 'No regression test.',
+    '',
+    `Suture-Fingerprint: ${incident.fingerprint}`,
+  ].join('\n');
+}

@@ -1,0 +1,336 @@
+/**
+ * Verification: a candidate patch earns `pass` only by evidence gathered in hardened containers.
+ *   reproduce  the base service, replaying the incident's failing requests, answers 5xx or dies
+ *   fixed      the patched service answers them without 5xx and stays healthy
+ *   differential  every healthy request gets the same status and (normalised) body on base and patched
+ *   tests      the repo's test command passes on the patched tree
+ *   regression the candidate's new test fails on base and passes on patched
+ * Base-side work (the base replay) is done once per incident in `prepareBaseline` and shared by candidates.
+ */
+import type { ServiceConfig } from '../config/service.ts';
+import { patchedPaths } from '../diagnose/patch.ts';
+import { singleTestCommand } from '../diagnose/regression-test.ts';
+import type { Incident, RequestSample } from '../incident/types.ts';
+import { type ContainerRun, prepareWorkspace, runPlan, sweepStale } from './docker.ts';
+import { normaliseBody } from './normalise.ts';
+import type { HttpResult, Plan, RunResult, ServeResult, Step } from './plan.ts';
+import { applyPatch, copyTree, PatchError, removeTree } from './trees.ts';
+
+export interface Mismatch {
+  request: string;
+  base: { status: number | null; body: string };
+  patched: { status: number | null; body: string };
+}
+
+export interface Verdict {
+  verdict: 'pass' | 'fail';
+  reproduced: boolean;
+  fixed: boolean;
+  testsPassed: boolean;
+  regressionTest: { file: string; failsBefore: boolean; passesAfter: boolean } | null;
+  differential: { compared: number; mismatches: Mismatch[] };
+  reasons: string[];
+  durationMs: number;
+  /** Status codes and output excerpts behind each check. */
+  evidence: {
+    base?: { failing: (number | null)[]; healthy: (number | null)[] };
+    patched?: { failing: (number | null)[]; healthy: (number | null)[]; healthyAfter: boolean };
+    tests?: { exitCode: number | null; stopped: string | null; output: string };
+    regressionBefore?: { exitCode: number | null; output: string };
+    regressionAfter?: { exitCode: number | null; output: string };
+  };
+}
+
+export interface Baseline {
+  tree: string;
+  config: ServiceConfig;
+  incident: Incident;
+  reproduced: boolean;
+  failing: HttpResult[];
+  healthy: HttpResult[];
+  reasons: string[];
+  durationMs: number;
+}
+
+const INTERNAL_PORT = 18080;
+
+function serveStep(name: string, config: ServiceConfig, requests: RequestSample[]): Step {
+  return {
+    kind: 'serve',
+    name,
+    start: config.start!,
+    port: config.port || INTERNAL_PORT,
+    health: config.health,
+    requests: requests.map(({ status: _s, ...r }) => r),
+    timeoutSec: config.limits.stepTimeoutSec,
+    startupTimeoutSec: Math.min(30, config.limits.stepTimeoutSec),
+  };
+}
+
+function containerTimeout(plan: Plan): number {
+  return (plan.steps.reduce((s, st) => s + st.timeoutSec, 0) + 30) * 1000;
+}
+
+async function runInCopy(tree: string, config: ServiceConfig, plan: Plan, name: string): Promise<ContainerRun> {
+  const ws = await copyTree(tree);
+  try {
+    await prepareWorkspace(ws);
+    return await runPlan({
+      image: config.image,
+      workspace: ws,
+      plan,
+      limits: config.limits,
+      timeoutMs: containerTimeout(plan),
+      name,
+    });
+  } finally {
+    await removeTree(ws);
+  }
+}
+
+function isServerFailure(r: HttpResult): boolean {
+  return r.status === null || r.status >= 500;
+}
+
+function diedReason(run: ContainerRun): string {
+  if (run.timedOut) return 'the sandbox hit its wall-clock limit';
+  if (run.exitCode === 137) return 'the sandbox was killed (out of memory or over a limit)';
+  return `the sandbox driver died (exit ${run.exitCode ?? '?'})${run.log ? `: ${run.log.trim().split('\n').pop()}` : ''}`;
+}
+
+/** Base-side evidence, computed once per incident: does replaying the failing requests reproduce the crash? */
+export async function prepareBaseline(opts: {
+  tree: string;
+  config: ServiceConfig;
+  incident: Incident;
+}): Promise<Baseline> {
+  const started = performance.now();
+  await sweepStale().catch(() => 0);
+  const { tree, config, incident } = opts;
+  const reasons: string[] = [];
+  const base: Baseline = {
+    tree,
+    config,
+    incident,
+    reproduced: false,
+    failing: [],
+    healthy: [],
+    reasons,
+    durationMs: 0,
+  };
+  if (!config.start) {
+    reasons.push('suture.yaml has no `start` command: requests cannot be replayed');
+  } else if (incident.requests.length === 0) {
+    reasons.push('the incident carries no failing request to replay');
+  } else {
+    const plan: Plan = {
+      outputBytes: config.limits.outputBytes,
+      steps: [serveStep('replay-base', config, [...incident.requests, ...incident.healthyRequests])],
+    };
+    const run = await runInCopy(tree, config, plan, 'base');
+    const serve = run.results?.[0] as ServeResult | undefined;
+    if (!serve) {
+      reasons.push(`base replay: ${diedReason(run)}`);
+    } else if (!serve.healthy) {
+      reasons.push(
+        `base service never became healthy on ${config.health}: ${serve.output.trim().split('\n').pop() ?? ''}`,
+      );
+    } else {
+      base.failing = serve.responses.slice(0, incident.requests.length);
+      base.healthy = serve.responses.slice(incident.requests.length);
+      base.reproduced = base.failing.some(isServerFailure) || !serve.aliveAfter;
+      if (!base.reproduced) {
+        reasons.push(
+          'replaying the failing requests on base did not reproduce the crash (it may depend on state the request does not carry)',
+        );
+      }
+    }
+  }
+  base.durationMs = Math.round(performance.now() - started);
+  return base;
+}
+
+function deletedPaths(patch: string): string[] {
+  const out: string[] = [];
+  const lines = patch.split('\n');
+  for (let i = 0; i < lines.length - 1; i++) {
+    const m = /^--- a\/(.+)$/.exec(lines[i]!);
+    if (m && lines[i + 1] === '+++ /dev/null') out.push(m[1]!);
+  }
+  return out;
+}
+
+const TEST_PATH = /(^|\/)(tests?|__tests__|spec)\/|(^|\/)test_[^/]+\.py$|_test\.py$|\.(test|spec)\.[cm]?[jt]s$/;
+
+export function isTestPath(p: string): boolean {
+  return TEST_PATH.test(p);
+}
+
+function excerpt(r: RunResult | undefined): string {
+  if (!r) return '';
+  const text = r.output.trim();
+  return text.length > 1500 ? `…${text.slice(-1500)}` : text;
+}
+
+/** Verifies one candidate patch against a baseline. Never throws for a bad patch: it fails the verdict. */
+export async function verifyCandidate(
+  baseline: Baseline,
+  candidate: { patch: string; testFile?: string },
+): Promise<Verdict> {
+  const started = performance.now();
+  const { config, incident } = baseline;
+  const reasons: string[] = [];
+  const verdict: Verdict = {
+    verdict: 'fail',
+    reproduced: baseline.reproduced,
+    fixed: false,
+    testsPassed: false,
+    regressionTest: null,
+    differential: { compared: 0, mismatches: [] },
+    reasons,
+    durationMs: 0,
+    evidence: {
+      base: { failing: baseline.failing.map((r) => r.status), healthy: baseline.healthy.map((r) => r.status) },
+    },
+  };
+  const finish = (): Verdict => {
+    verdict.durationMs = Math.round(performance.now() - started);
+    return verdict;
+  };
+
+  // Tests may be added, never deleted or rewritten: a patch that weakens the suite proves nothing.
+  const removed = deletedPaths(candidate.patch).filter(isTestPath);
+  const touched = patchedPaths(candidate.patch).filter((p) => isTestPath(p) && p !== candidate.testFile);
+  if (removed.length) reasons.push(`the patch deletes tests: ${removed.join(', ')}`);
+  else if (touched.length) reasons.push(`the patch modifies existing tests: ${touched.join(', ')}`);
+  if (reasons.length) return finish();
+
+  let patched: string;
+  try {
+    patched = await copyTree(baseline.tree);
+    await applyPatch(patched, candidate.patch);
+  } catch (err) {
+    reasons.push(
+      err instanceof PatchError ? err.message : `cannot prepare the patched tree: ${(err as Error).message}`,
+    );
+    return finish();
+  }
+  let testOnly: string | undefined;
+  try {
+    const steps: Step[] = [];
+    if (config.start && incident.requests.length) {
+      steps.push(serveStep('replay-patched', config, [...incident.requests, ...incident.healthyRequests]));
+    }
+    steps.push({ kind: 'run', name: 'tests', command: config.test, timeoutSec: config.limits.stepTimeoutSec });
+    const single = candidate.testFile ? singleTestCommand(config, candidate.testFile) : undefined;
+    if (single)
+      steps.push({ kind: 'run', name: 'regression-after', command: single, timeoutSec: config.limits.stepTimeoutSec });
+    const patchedPlan: Plan = { outputBytes: config.limits.outputBytes, steps };
+
+    let beforeRun: Promise<ContainerRun | undefined> = Promise.resolve(undefined);
+    if (candidate.testFile && single) {
+      testOnly = await copyTree(baseline.tree);
+      await applyPatch(testOnly, candidate.patch, [candidate.testFile]);
+      const plan: Plan = {
+        outputBytes: config.limits.outputBytes,
+        steps: [{ kind: 'run', name: 'regression-before', command: single, timeoutSec: config.limits.stepTimeoutSec }],
+      };
+      beforeRun = runInCopy(testOnly, config, plan, 'regression-before');
+    }
+    const [afterRun, before] = await Promise.all([runInCopy(patched, config, patchedPlan, 'patched'), beforeRun]);
+
+    const byName = (run: ContainerRun | undefined, name: string) => run?.results?.find((r) => r.name === name);
+    if (!afterRun.results) reasons.push(`patched tree: ${diedReason(afterRun)}`);
+
+    const serve = byName(afterRun, 'replay-patched') as ServeResult | undefined;
+    if (serve) {
+      const failing = serve.responses.slice(0, incident.requests.length);
+      const healthy = serve.responses.slice(incident.requests.length);
+      verdict.evidence.patched = {
+        failing: failing.map((r) => r.status),
+        healthy: healthy.map((r) => r.status),
+        healthyAfter: serve.healthyAfter,
+      };
+      if (!serve.healthy) reasons.push(`the patched service never became healthy on ${config.health}`);
+      else {
+        verdict.fixed = failing.length > 0 && !failing.some(isServerFailure) && serve.aliveAfter && serve.healthyAfter;
+        if (!verdict.fixed) {
+          reasons.push(
+            `the failing requests still fail on the patched service (statuses ${failing.map((r) => r.status ?? 'no answer').join(', ')}${serve.healthyAfter ? '' : ', unhealthy after'})`,
+          );
+        }
+        if (baseline.healthy.length) {
+          healthy.forEach((p, i) => {
+            const b = baseline.healthy[i]!;
+            const req = incident.healthyRequests[i]!;
+            verdict.differential.compared++;
+            if (b.status !== p.status || normaliseBody(b.body) !== normaliseBody(p.body)) {
+              verdict.differential.mismatches.push({
+                request: `${req.method} ${req.path}`,
+                base: { status: b.status, body: (b.body ?? '').slice(0, 500) },
+                patched: { status: p.status, body: (p.body ?? '').slice(0, 500) },
+              });
+            }
+          });
+          if (verdict.differential.mismatches.length) {
+            reasons.push(
+              `${verdict.differential.mismatches.length} healthy request(s) answer differently after the patch`,
+            );
+          }
+        }
+      }
+    }
+
+    const tests = byName(afterRun, 'tests') as RunResult | undefined;
+    if (tests) {
+      verdict.testsPassed = tests.exitCode === 0;
+      verdict.evidence.tests = { exitCode: tests.exitCode, stopped: tests.stopped, output: excerpt(tests) };
+      if (!verdict.testsPassed) {
+        reasons.push(
+          tests.stopped === 'timeout'
+            ? `the test command hit its ${config.limits.stepTimeoutSec} s limit`
+            : tests.stopped === 'output-limit'
+              ? 'the test command flooded its output and was stopped'
+              : `the test command failed (exit ${tests.exitCode})`,
+        );
+      }
+    }
+
+    if (candidate.testFile) {
+      const after = byName(afterRun, 'regression-after') as RunResult | undefined;
+      const beforeRes = byName(before, 'regression-before') as RunResult | undefined;
+      verdict.regressionTest = {
+        file: candidate.testFile,
+        failsBefore: beforeRes !== undefined && beforeRes.exitCode !== 0 && beforeRes.stopped === null,
+        passesAfter: after?.exitCode === 0,
+      };
+      verdict.evidence.regressionBefore = { exitCode: beforeRes?.exitCode ?? null, output: excerpt(beforeRes) };
+      verdict.evidence.regressionAfter = { exitCode: after?.exitCode ?? null, output: excerpt(after) };
+      if (!verdict.regressionTest.failsBefore) reasons.push('the regression test does not fail on the base revision');
+      if (!verdict.regressionTest.passesAfter)
+        reasons.push('the regression test does not pass on the patched revision');
+    }
+
+    const rt = verdict.regressionTest;
+    const proven = baseline.reproduced ? verdict.fixed : rt !== null && rt.failsBefore && rt.passesAfter;
+    if (!baseline.reproduced && !rt)
+      reasons.push('the crash was not reproduced and the candidate has no regression test');
+    const regressionOk = rt === null || (rt.failsBefore && rt.passesAfter);
+    if (
+      proven &&
+      verdict.testsPassed &&
+      regressionOk &&
+      verdict.differential.mismatches.length === 0 &&
+      afterRun.results
+    ) {
+      verdict.verdict = 'pass';
+    }
+    if (!baseline.reproduced) reasons.unshift(...baseline.reasons);
+    if (!rt) reasons.push('the candidate has no regression test');
+    if (baseline.healthy.length === 0) reasons.push('the incident has no healthy samples: differential replay skipped');
+    return finish();
+  } finally {
+    await removeTree(patched);
+    if (testOnly) await removeTree(testOnly);
+  }
+}
