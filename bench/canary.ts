@@ -160,9 +160,7 @@ export function checkTargets(results: Result[]): Target[] {
   const healthyish = [...of('healthy'), ...of('burst'), ...of('gap')];
   const falseAbort = share(healthyish, (r) => aborted(r));
   const gross = of('gross');
-  const grossEnough = gross.filter(
-    (r) => r.spec.canaryRate * canaryRps(r.spec) * r.spec.durationSeconds >= 10,
-  );
+  const grossEnough = gross.filter((r) => r.spec.canaryRate * canaryRps(r.spec) * r.spec.durationSeconds >= 10);
   const grossFast = gross.filter((r) => canaryRps(r.spec) >= 1);
   const ttaSuture = median(grossFast.filter((r) => aborted(r)).map((r) => r.outcomes.suture.at));
   const ttaArgo = median(grossFast.filter((r) => aborted(r, 'argo')).map((r) => r.outcomes.argo.at));
@@ -209,7 +207,10 @@ export function checkTargets(results: Result[]): Target[] {
 export function detectableIn10Min(s: StreamSpec): boolean {
   const nc = canaryRps(s) * 600;
   const ns = s.totalRps * (1 - s.weight) * 600;
-  const margin = Math.max(DEFAULT_JUDGE_OPTIONS.toleranceAbsolute, DEFAULT_JUDGE_OPTIONS.toleranceRelative * s.stableRate);
+  const margin = Math.max(
+    DEFAULT_JUDGE_OPTIONS.toleranceAbsolute,
+    DEFAULT_JUDGE_OPTIONS.toleranceRelative * s.stableRate,
+  );
   const se = Math.sqrt((s.canaryRate * (1 - s.canaryRate)) / nc + (s.stableRate * (1 - s.stableRate)) / ns);
   return s.canaryRate - s.stableRate - margin >= 4 * se;
 }
