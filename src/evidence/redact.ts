@@ -39,7 +39,7 @@ export function isSecretKey(key: string): boolean {
   if (/^(?:proxy_)?authorization$/.test(words.join('_'))) return false;
   return (
     /(?:password|passwd|passphrase|secret|token|apikey|credentials?)$/.test(last) ||
-    /^(?:pwd|auth|cookie|sessionid|privatekey|secretkey|accesskey)$/.test(last) ||
+    /^(?:pwd|auth|cookie|session|sessionid|privatekey|secretkey|accesskey)$/.test(last) ||
     /^(?:(?:api|access|secret|private|signing|encryption|master)_key|client_secret|session_id)$/.test(pair)
   );
 }
