@@ -4,6 +4,7 @@
  * internal failure. Errors print as one line on stderr; SUTURE_DEBUG=1 adds the stack.
  */
 import { Command, CommanderError } from 'commander';
+import { registerCanaryCommands } from './commands/canary.ts';
 import { registerHealCommands } from './commands/heal.ts';
 import { errorMessage, SutureError } from './errors.ts';
 
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   program.configureOutput({ outputError: (str, write) => write(str.trimEnd().split('\n')[0] + '\n') });
   // Command groups: one line each.
   registerHealCommands(program);
+  registerCanaryCommands(program);
   return program;
 }
 

@@ -155,13 +155,17 @@ export function createSequentialJudge(opts: Partial<JudgeOptions> = {}): Sequent
     const sample = twoSample();
     ev.abortAbsolute = ev.abortRelative >= abortThreshold ? absoluteLogE(sample, 'abort') : 0;
     if (ev.abortRelative >= abortThreshold && ev.abortAbsolute >= abortThreshold) {
-      return decide({ decision: 'abort', at: b.t, reason: `${describe(sample)}: regression beyond tolerance` });
+      const e = Math.min(ev.abortRelative, ev.abortAbsolute);
+      const reason = `${describe(sample)}: regression beyond tolerance (evidence ${odds(e)} ≥ ${odds(abortThreshold)})`;
+      return decide({ decision: 'abort', at: b.t, reason });
     }
 
     const gate = promotionGate(b.t);
     ev.promoteAbsolute = gate ? 0 : absoluteLogE(sample, 'promote');
-    if (!gate && Math.max(ev.promoteRelative, ev.promoteAbsolute) >= promoteThreshold) {
-      return decide({ decision: 'promote', at: b.t, reason: `${describe(sample)}: not worse than stable + tolerance` });
+    const promoteE = Math.max(ev.promoteRelative, ev.promoteAbsolute);
+    if (!gate && promoteE >= promoteThreshold) {
+      const reason = `${describe(sample)}: not worse than stable + tolerance (evidence ${odds(promoteE)} ≥ ${odds(promoteThreshold)})`;
+      return decide({ decision: 'promote', at: b.t, reason });
     }
     return { decision: 'continue', at: b.t, reason: `${describe(sample)}: ${gate ?? 'not enough evidence yet'}` };
   }
@@ -254,6 +258,12 @@ function describe(s: TwoSample): string {
 function rate(errors: number, requests: number): string {
   const pct = requests ? (100 * errors) / requests : 0;
   return `${pct.toFixed(2)}% (${errors}/${requests})`;
+}
+
+/** An e-value (given as its log) for humans: 137, 2.4e+5. */
+function odds(logE: number): string {
+  const e = Math.exp(logE);
+  return e < 1e4 ? String(Math.round(e)) : e.toExponential(1);
 }
 
 function fmtSeconds(s: number): string {
