@@ -80,6 +80,22 @@ describe('extractTraces', () => {
     ]);
   });
 
+  it('strips container runtime timestamps from every line, and unescapes traces in logfmt values', () => {
+    const stamped = fixture('py311-chained-context.txt')
+      .trimEnd()
+      .split('\n')
+      .map((l, i) => `2026-11-23T04:10:0${i % 10}.${100 + i}456789Z stderr F ${l}`)
+      .join('\n');
+    const logfmt =
+      'time=2026-11-23T04:10:09Z level=error msg="unhandled" error="Traceback (most recent call last):\\n  File \\"/srv/a/app.py\\", line 3, in f\\n    g()\\nOSError: disk full\\n" path=/x';
+    const traces = extractTraces(`${stamped}\n${logfmt}`);
+    expect(traces.map((t) => [t.exceptionType, t.message, t.frames.at(-1)?.file])).toEqual([
+      ['KeyError', "'default'", '/srv/pricing-api/pricing.py'],
+      ['OSError', 'disk full', '/srv/a/app.py'],
+    ]);
+    expect(traces[0]!.cause?.frames[0]?.code).toBe('with open(path) as fh:');
+  });
+
   it('returns nothing for logs without traces and never throws on garbage', () => {
     expect(extractTraces('')).toEqual([]);
     expect(extractTraces('{"level":"info","msg":"ok"}\nplain line\n{broken json at all\n[1,2]\nnull')).toEqual([]);

@@ -15,17 +15,34 @@ export function extractTraces(logText: string): ParsedTrace[] {
     if (plain.length) out.push(...tracesInText(plain.join('\n')));
     plain = [];
   };
-  for (const line of splitLines(logText)) {
+  for (const raw of splitLines(logText)) {
+    const line = raw.replace(RUNTIME_PREFIX, '');
     const record = parseJsonLine(line);
-    if (record === undefined) {
+    if (record !== undefined) {
+      flushPlain();
+      out.push(...dedupe(stringsIn(record).flatMap(tracesInText)));
+    } else if (ESCAPED_TRACE.test(line)) {
+      // logfmt and friends: `error="Traceback (most recent call last):\n  File …"` on one line.
+      flushPlain();
+      const quoted = [...line.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!).filter((q) => ESCAPED_TRACE.test(q));
+      out.push(...(quoted.length ? quoted : [line]).flatMap((q) => tracesInText(unescape(q))));
+    } else {
       plain.push(line);
-      continue;
     }
-    flushPlain();
-    out.push(...dedupe(stringsIn(record).flatMap(tracesInText)));
   }
   flushPlain();
   return out;
+}
+
+/** Timestamps that container runtimes put before every line (`kubectl logs --timestamps`, CRI `stderr F`). */
+const RUNTIME_PREFIX = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d) (?:(?:stdout|stderr) [FP] )?/;
+const ESCAPED_TRACE = /Traceback \(most recent call last\):\\n|\\n\s*at /;
+
+function unescape(line: string): string {
+  return line.replace(/\\(u[0-9a-fA-F]{4}|.)/g, (_m, c: string) => {
+    if (c.length > 1) return String.fromCharCode(Number.parseInt(c.slice(1), 16));
+    return c === 'n' ? '\n' : c === 't' ? '\t' : c === 'r' ? '' : c;
+  });
 }
 
 /** Failing requests (5xx, or an error line without a status) carried as a `request`/`req` object in JSON lines. */
