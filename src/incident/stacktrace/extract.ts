@@ -25,7 +25,7 @@ export function extractTraces(logText: string): ParsedTrace[] {
       // logfmt and friends: `error="Traceback (most recent call last):\n  File …"` on one line.
       flushPlain();
       const quoted = [...line.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!).filter((q) => ESCAPED_TRACE.test(q));
-      out.push(...(quoted.length ? quoted : [line]).flatMap((q) => tracesInText(unescape(q))));
+      out.push(...(quoted.length ? quoted : [line]).flatMap((q) => tracesInText(unescapeValue(q))));
     } else {
       plain.push(line);
     }
@@ -38,7 +38,7 @@ export function extractTraces(logText: string): ParsedTrace[] {
 const RUNTIME_PREFIX = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d) (?:(?:stdout|stderr) [FP] )?/;
 const ESCAPED_TRACE = /Traceback \(most recent call last\):\\n|\\n\s*at /;
 
-function unescape(line: string): string {
+function unescapeValue(line: string): string {
   return line.replace(/\\(u[0-9a-fA-F]{4}|.)/g, (_m, c: string) => {
     if (c.length > 1) return String.fromCharCode(Number.parseInt(c.slice(1), 16));
     return c === 'n' ? '\n' : c === 't' ? '\t' : c === 'r' ? '' : c;
