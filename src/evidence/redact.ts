@@ -54,10 +54,10 @@ function isInert(value: string): boolean {
 const RULES: Rule[] = [
   {
     // Whole PEM block, also when its newlines are escaped inside a JSON string; an unterminated one
-    // (truncated log line) up to its last base64 line.
+    // (truncated log line) up to its last base64 line. Keys are < 16 KiB; the bound keeps scans linear.
     kind: 'private-key',
     pattern:
-      /-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK)?-----(?:[\s\S]*?-----END \1PRIVATE KEY\2-----|(?:(?:\r?\n|\\r?\\n)[A-Za-z0-9+/=]+)*)/g,
+      /-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY( BLOCK)?-----(?:[\s\S]{0,16384}?-----END \1PRIVATE KEY\2-----|(?:(?:\r?\n|\\r?\\n)[A-Za-z0-9+/=]+)*)/g,
   },
   {
     kind: 'slack-webhook',
@@ -111,6 +111,8 @@ const RULES: Rule[] = [
       if (!isSecretKey(key!) || !bare || isInert(bare)) return match;
       // `PWD=/srv/app` in an environment dump is the working directory, not a password.
       if (/^pwd$/i.test(key!) && bare.startsWith('/')) return match;
+      // Source lines in tracebacks: `token=request.headers.get(` and `password=password` are code, not values.
+      if (/^[A-Za-z_][\w.]*\($/.test(value!) || bare.toLowerCase() === key!.toLowerCase()) return match;
       const q = value!.startsWith('"') || value!.startsWith("'") ? value![0]! : '';
       return `${key}${eq}${q}${mask}${q}`;
     },
