@@ -218,6 +218,10 @@ const NEGATIVE: [string, string][] = [
     '  File "/srv/auth/tokens.py", line 12, in refresh_token\n    return self.token_store.get(key)',
   ],
   [
+    'code lines in a traceback',
+    '    token=request.headers.get("X-Token")\n    db.connect(user=user, password=password)',
+  ],
+  [
     'Node stack frames',
     '    at verifyPassword (/app/auth/password.js:14:9)\n    at async login (/app/routes/session.js:40:5)',
   ],
