@@ -7,6 +7,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Docker-backed tests share one engine on a 2-core machine; a few files at a time is the sweet spot.
     maxWorkers: 2,
-    reporters: process.env.CI ? ['default'] : ['default'],
+    reporters: process.env.SUTURE_VITEST_JSON ? ['default', 'json'] : ['default'],
+    ...(process.env.SUTURE_VITEST_JSON ? { outputFile: { json: process.env.SUTURE_VITEST_JSON } } : {}),
   },
 });

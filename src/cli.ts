@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerCanaryCommands } from './commands/canary.ts';
+import { registerDemoCommands } from './commands/demo.ts';
 import { registerHealCommands } from './commands/heal.ts';
 import { errorMessage, SutureError } from './errors.ts';
 
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   program.configureOutput({ outputError: (str, write) => write(str.trimEnd().split('\n')[0] + '\n') });
   // Command groups: one line each.
   registerHealCommands(program);
+  registerDemoCommands(program);
   registerCanaryCommands(program);
   return program;
 }

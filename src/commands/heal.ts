@@ -4,6 +4,7 @@ import { type Command, Option } from 'commander';
 import { defaultStateDir } from '../pipeline/audit.ts';
 import { heal, type Mode } from '../pipeline/heal.ts';
 import { stderrProgress } from '../pipeline/progress.ts';
+import { verifyPatch } from '../pipeline/verify.ts';
 
 export function registerHealCommands(program: Command): void {
   program
@@ -53,4 +54,29 @@ export function registerHealCommands(program: Command): void {
         }
       },
     );
+
+  program
+    .command('verify')
+    .description('verify one patch in the sandbox: reproduce, fixed, differential replay, tests, regression test')
+    .requiredOption('--repo <dir>', 'the application repo (HEAD is the base revision)')
+    .requiredOption('--incident <file>', 'crash report or Alertmanager v4 payload (JSON)')
+    .requiredOption('--patch <file>', 'the patch to verify (unified diff, as git diff prints it)')
+    .option('--config <file>', 'suture.yaml to use instead of the one at the repo root')
+    .option('--json', 'print the verdict as one JSON document on stdout')
+    .action(async (o: { repo: string; incident: string; patch: string; config?: string; json?: boolean }) => {
+      const v = await verifyPatch({
+        repo: resolve(o.repo),
+        incidentFile: resolve(o.incident),
+        patchFile: resolve(o.patch),
+        ...(o.config ? { configFile: resolve(o.config) } : {}),
+        progress: stderrProgress(),
+      });
+      if (o.json) process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+      else {
+        process.stdout.write(
+          `verdict: ${v.verdict} (reproduced ${v.reproduced}, fixed ${v.fixed}, tests ${v.testsPassed ? 'pass' : 'fail'})\n`,
+        );
+        for (const r of v.reasons) process.stdout.write(`- ${r}\n`);
+      }
+    });
 }

@@ -36,17 +36,21 @@ export function buildPathIndex(repoFiles: string[]): PathIndex {
       if (parts.includes('..')) return undefined;
       const candidates = byBase.get(parts[parts.length - 1] ?? '');
       if (!candidates) return undefined;
+      // Rank: a candidate whose every component matched (the container path may be longer) beats one that
+      // disagrees on a directory; then the longer matched suffix wins.
       let best: string[] | undefined;
-      let bestLen = 0;
+      let bestScore = -1;
       let tie = false;
       for (const cand of candidates) {
         let n = 0;
         while (n < cand.length && n < parts.length && cand[cand.length - 1 - n] === parts[parts.length - 1 - n]) n++;
-        if (n > bestLen) {
+        const consistent = n === cand.length || n === parts.length;
+        const score = (consistent ? 1000 : 0) + n;
+        if (score > bestScore) {
           best = cand;
-          bestLen = n;
+          bestScore = score;
           tie = false;
-        } else if (n === bestLen) {
+        } else if (score === bestScore) {
           tie = true;
         }
       }

@@ -312,7 +312,7 @@ export async function verifyCandidate(
     }
 
     const rt = verdict.regressionTest;
-    const proven = baseline.reproduced ? verdict.fixed : rt !== null && rt.failsBefore && rt.passesAfter;
+    const proven = baseline.reproduced ? verdict.fixed : Boolean(rt?.failsBefore && rt.passesAfter);
     if (!baseline.reproduced && !rt)
       reasons.push('the crash was not reproduced and the candidate has no regression test');
     const regressionOk = rt === null || (rt.failsBefore && rt.passesAfter);

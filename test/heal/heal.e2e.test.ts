@@ -1,0 +1,220 @@
+/**
+ * The walking skeleton end to end, as a user runs it: `suture heal` on fresh git repos holding the demo
+ * services, a real sandbox container, a real branch. Also the bad-input contract (exit 2, one line, no branch).
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cleanup, cli, git, repoFromService, SERVICES, tempDir } from '../helpers/repo.ts';
+
+const made: string[] = [];
+afterAll(() => cleanup(...made));
+
+async function snapshot(repo: string) {
+  return {
+    head: await git(repo, 'rev-parse', 'HEAD'),
+    branch: await git(repo, 'rev-parse', '--abbrev-ref', 'HEAD'),
+    status: await git(repo, 'status', '--porcelain'),
+    branches: await git(repo, 'branch', '--format=%(refname:short)'),
+    worktrees: await git(repo, 'worktree', 'list'),
+  };
+}
+
+describe.each([
+  ['pricing-api', 'pricing.py', '+    if len(discounts) == 0:'],
+  ['orders-api', 'orders.js', '+  const country = order.shipping.address?.country;'],
+])('suture heal %s', (service, file, fixLine) => {
+  it('ends proposed with a verified fix and regression test on suture/<fp>, the checkout untouched', async () => {
+    const repo = await repoFromService(service);
+    const state = tempDir('suture-state-');
+    made.push(repo, state);
+    // a dirty, uncommitted edit in the user's working tree must survive untouched
+    writeFileSync(join(repo, 'NOTES.md'), 'work in progress\n');
+    const before = await snapshot(repo);
+    const started = Date.now();
+    const r = await cli([
+      'heal',
+      '--repo',
+      repo,
+      '--incident',
+      join(SERVICES, service, 'incident.json'),
+      '--mode',
+      'propose',
+      '--state',
+      state,
+      '--json',
+    ]);
+    const elapsed = Date.now() - started;
+    expect(r.exitCode, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.status).toBe('proposed');
+    expect(out.branch).toMatch(/^suture\/[0-9a-f]{12}$/);
+    expect(out.branch).toBe(`suture/${out.incident.fingerprint.slice(0, 12)}`);
+    expect(out.incident.service).toBe(service);
+    expect(out.diagnosis.classification).toBe('code-defect');
+    expect(out.diagnosis.location.file).toBe(file);
+    const chosen = out.candidates.find((c: { id: string }) => c.id === out.chosen);
+    expect(chosen.verdict).toMatchObject({ verdict: 'pass', reproduced: true, fixed: true, testsPassed: true });
+    expect(chosen.verdict.regressionTest).toMatchObject({ failsBefore: true, passesAfter: true });
+    expect(chosen.verdict.evidence.base.failing[0]).toBeGreaterThanOrEqual(500);
+    expect(chosen.verdict.evidence.patched.failing[0]).toBeLessThan(500);
+    expect(chosen.policy.decision).not.toBe('deny');
+    expect(elapsed).toBeLessThan(60_000);
+
+    // the branch carries exactly the fix and the regression test, on top of the base commit
+    expect(await git(repo, 'rev-parse', `${out.branch}^`)).toBe(before.head);
+    const changed = (await git(repo, 'diff', '--name-only', before.head, out.branch)).split('\n');
+    expect(changed).toHaveLength(2);
+    expect(changed).toContain(file);
+    expect(changed).toContain(chosen.verdict.regressionTest.file);
+    expect(await git(repo, 'diff', before.head, out.branch, '--', file)).toContain(fixLine);
+    expect(out.commit).toBe(await git(repo, 'rev-parse', out.branch));
+
+    // the user's checkout: same HEAD, same branch, same dirty file, no leftover worktree
+    const after = await snapshot(repo);
+    expect(after.head).toBe(before.head);
+    expect(after.branch).toBe('main');
+    expect(after.status).toBe(before.status);
+    expect(after.worktrees).toBe(before.worktrees);
+    expect(readFileSync(join(repo, 'NOTES.md'), 'utf8')).toBe('work in progress\n');
+    expect(after.branches.split('\n').sort()).toEqual(['main', out.branch].sort());
+
+    // one audit line per stage, ending with the result
+    const audit = readFileSync(join(state, 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(audit.map((a) => a.stage)).toEqual([
+      'intake',
+      'evidence',
+      'diagnose',
+      'verify',
+      'gate',
+      'deliver',
+      'result',
+    ]);
+    expect(audit.every((a) => typeof a.durationMs === 'number' && a.incident === out.incident.id)).toBe(true);
+    expect(existsSync(out.report)).toBe(true);
+
+    // a second run finds the open branch and stops as a duplicate
+    const again = await cli([
+      'heal',
+      '--repo',
+      repo,
+      '--incident',
+      join(SERVICES, service, 'incident.json'),
+      '--state',
+      state,
+      '--json',
+    ]);
+    expect(again.exitCode).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ status: 'duplicate', branch: out.branch });
+  });
+});
+
+describe('heal pushes to origin and respects --no-push', () => {
+  it('pushes suture/<fp> to a real bare remote', async () => {
+    const repo = await repoFromService('pricing-api');
+    const remote = tempDir('suture-remote-');
+    const state = tempDir('suture-state-');
+    made.push(repo, remote, state);
+    await git(remote, 'init', '-q', '--bare');
+    await git(repo, 'remote', 'add', 'origin', remote);
+    await git(repo, 'push', '-q', 'origin', 'main');
+    const incident = join(SERVICES, 'pricing-api', 'incident.json');
+    const r = await cli(['heal', '--repo', repo, '--incident', incident, '--state', state, '--json']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(await git(remote, 'rev-parse', out.branch)).toBe(out.commit);
+  });
+});
+
+describe('heal on bad input: exit 2, one line, no branch', () => {
+  const incident = join(SERVICES, 'pricing-api', 'incident.json');
+
+  async function expectBadInput(args: string[], message: RegExp, repo?: string) {
+    const r = await cli(['heal', ...args, '--state', tempDir('suture-state-')]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr.trim()).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/\bat .*\.ts:\d+/);
+    if (repo) expect(await git(repo, 'branch', '--format=%(refname:short)')).toBe('main');
+  }
+
+  it('rejects incidents that are missing, empty, not JSON or wrongly shaped', async () => {
+    const repo = await repoFromService('pricing-api');
+    const d = tempDir();
+    made.push(repo, d);
+    const write = (name: string, text: string) => {
+      writeFileSync(join(d, name), text);
+      return join(d, name);
+    };
+    await expectBadInput(['--repo', repo, '--incident', join(d, 'none.json')], /incident file not found/, repo);
+    await expectBadInput(['--repo', repo, '--incident', write('e.json', '')], /is empty/, repo);
+    await expectBadInput(['--repo', repo, '--incident', write('n.json', 'Traceback…')], /is not JSON/, repo);
+    await expectBadInput(
+      ['--repo', repo, '--incident', write('s.json', '{"kind":"crash","service":3,"logs":""}')],
+      /crash report: service/,
+      repo,
+    );
+  });
+
+  it('rejects a directory that is not a git repo, and a missing one', async () => {
+    const d = tempDir();
+    made.push(d);
+    await expectBadInput(['--repo', d, '--incident', incident], /is not a git repository/);
+    await expectBadInput(['--repo', join(d, 'missing'), '--incident', incident], /not found|not a git repository/);
+  });
+
+  it('rejects an invalid suture.yaml', async () => {
+    const repo = await repoFromService('pricing-api');
+    made.push(repo);
+    writeFileSync(join(repo, 'suture.yaml'), 'service: pricing-api\nport: eighty\n');
+    await git(repo, 'commit', '-qam', 'break config');
+    await expectBadInput(['--repo', repo, '--incident', incident], /suture.yaml: port/, repo);
+  });
+
+  it('rejects a bad --mode as a usage error', async () => {
+    await expectBadInput(['--repo', '.', '--incident', incident, '--mode', 'yolo'], /mode/);
+  });
+});
+
+describe('heal escalates what it should not patch', () => {
+  it('a well-formed report without a stack trace → escalated, exit 0, no branch', async () => {
+    const repo = await repoFromService('pricing-api');
+    const d = tempDir();
+    made.push(repo, d);
+    const file = join(d, 'i.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ kind: 'crash', service: 'pricing-api', logs: 'pod OOMKilled, restarted 5 times' }),
+    );
+    const r = await cli(['heal', '--repo', repo, '--incident', file, '--state', d, '--json']);
+    expect(r.exitCode).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ status: 'escalated', branch: null, candidates: [] });
+    expect(await git(repo, 'branch', '--format=%(refname:short)')).toBe('main');
+  });
+
+  it('observe mode verifies but makes no branch', async () => {
+    const repo = await repoFromService('orders-api');
+    const d = tempDir();
+    made.push(repo, d);
+    const r = await cli([
+      'heal',
+      '--repo',
+      repo,
+      '--incident',
+      join(SERVICES, 'orders-api', 'incident.json'),
+      '--mode',
+      'observe',
+      '--state',
+      d,
+      '--json',
+    ]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ status: 'observed', branch: null });
+    expect(out.chosen).toBe('c1');
+    expect(await git(repo, 'branch', '--format=%(refname:short)')).toBe('main');
+  });
+});

@@ -1,0 +1,59 @@
+/** Test helpers: real git repos in temp dirs, and the CLI run as a user runs it. */
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+export const FIXTURES = join(ROOT, 'test', 'fixtures');
+export const SERVICES = join(FIXTURES, 'services');
+
+export function tempDir(prefix = 'suture-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export async function git(dir: string, ...args: string[]): Promise<string> {
+  const r = await execa('git', args, {
+    cwd: dir,
+    env: {
+      GIT_AUTHOR_NAME: 't',
+      GIT_AUTHOR_EMAIL: 't@example.com',
+      GIT_COMMITTER_NAME: 't',
+      GIT_COMMITTER_EMAIL: 't@example.com',
+    },
+  });
+  return r.stdout.trim();
+}
+
+/** A fresh git repo holding a copy of a demo service (without its captured incident), one commit on main. */
+export async function repoFromService(service: string): Promise<string> {
+  const dir = tempDir(`suture-${service}-`);
+  cpSync(join(SERVICES, service), dir, {
+    recursive: true,
+    filter: (src) => !/(incident|scenario)\.json$|__pycache__|\.pytest_cache/.test(src),
+  });
+  await git(dir, 'init', '-q', '-b', 'main');
+  await git(dir, 'add', '-A');
+  await git(dir, 'commit', '-q', '-m', 'initial');
+  return dir;
+}
+
+export function cleanup(...dirs: string[]): void {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+}
+
+export interface CliResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI from source on Node 24 (type stripping), as `suture …` would run. */
+export async function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const r = await execa(process.execPath, [join(ROOT, 'src', 'main.ts'), ...args], {
+    reject: false,
+    env: { SUTURE_QUIET: '0', ...env },
+    timeout: 180_000,
+  });
+  return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
