@@ -170,6 +170,15 @@ describe('parsePythonTraceback', () => {
     expect(t.message).toBe("name 'x' is not defined");
   });
 
+  it('ignores terminal colour codes (Python 3.13 on a tty)', () => {
+    const coloured = fixture('py311-zero-division-carets.txt')
+      .replace('ZeroDivisionError', '\x1b[1;35mZeroDivisionError\x1b[0m')
+      .replace('"/srv/pricing-api/pricing.py"', '\x1b[35m"/srv/pricing-api/pricing.py"\x1b[0m');
+    const t = parsePythonTraceback(coloured)!;
+    expect(t.exceptionType).toBe('ZeroDivisionError');
+    expect(innermost(t)).toMatchObject({ file: '/srv/pricing-api/pricing.py', line: 6 });
+  });
+
   it('finds several independent tracebacks in one text', () => {
     const text = `${fixture('py311-zero-division-carets.txt')}127.0.0.1 - - [23/Nov/2026 04:10:02] "POST /quote HTTP/1.1" 500 -\n${fixture('py311-chained-context.txt')}`;
     const found = findPythonTraces(text);
@@ -302,6 +311,11 @@ describe('parseNodeStack', () => {
       message: 'quota exceeded',
       frames: [{ file: '/app/quota.js', line: 9, column: 11, function: 'check' }],
     });
+  });
+
+  it('ignores terminal colour codes', () => {
+    const t = parseNodeStack('\x1b[31mTypeError: boom\x1b[39m\n\x1b[90m    at f (/app/a.js:1:2)\x1b[39m')!;
+    expect(t).toMatchObject({ exceptionType: 'TypeError', message: 'boom', frames: [{ file: '/app/a.js', line: 1 }] });
   });
 
   it('converts percent-encoded file URLs to paths', () => {

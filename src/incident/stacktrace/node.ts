@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import type { ParsedTrace, StackFrame } from '../types.ts';
 import type { FoundTrace } from './python.ts';
+import { stripAnsi } from './text.ts';
 
 const FRAME_START = /^\s*at\s+\S/;
 const ELIDED = /^\s*\.\.\. \d+ (?:more )?lines? matching cause stack trace \.\.\.\s*$|^\s*\.\.\. \d+ more\s*$/;
@@ -21,7 +22,7 @@ export function parseNodeStack(text: string): ParsedTrace | undefined {
 
 /** Every Node.js error stack in `text`, in order of appearance; lines for which `skip` is true are not read. */
 export function findNodeTraces(text: string, skip: (line: number) => boolean = () => false): FoundTrace[] {
-  const lines = text.split(/\r?\n/);
+  const lines = stripAnsi(text).split(/\r?\n/);
   const found: FoundTrace[] = [];
   let i = 0;
   while (i < lines.length) {

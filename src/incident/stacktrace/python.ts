@@ -3,6 +3,7 @@
  * exceptions (`raise … from …` and "During handling …"), and best-effort exception groups.
  */
 import type { ParsedTrace, StackFrame } from '../types.ts';
+import { stripAnsi } from './text.ts';
 
 const HEADER = /^\s*(?:[+|]\s*)?(?:Exception Group )?Traceback \(most recent call last\):\s*$/;
 const FRAME = /^\s*File "(.+)", line (\d+)(?:, in (.+?))?\s*$/;
@@ -32,7 +33,7 @@ export function parsePythonTraceback(text: string): ParsedTrace | undefined {
 
 /** Every Python traceback chain in `text`, in order of appearance. */
 export function findPythonTraces(text: string): FoundTrace[] {
-  const lines = text.split(/\r?\n/).map(stripGroupPrefix);
+  const lines = stripAnsi(text).split(/\r?\n/).map(stripGroupPrefix);
   const found: FoundTrace[] = [];
   let i = 0;
   while (i < lines.length) {
