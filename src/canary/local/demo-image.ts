@@ -1,0 +1,86 @@
+/**
+ * A tiny demo service for rehearsing rollouts: Python's http.server answering 200 on /healthz and on every
+ * other path, except that a fixed fraction of requests (ERROR_RATE, spread evenly, not at random) get 500.
+ * Built FROM the local sandbox image, so no registry is needed. Healthy and failing canaries are the same
+ * code with a different baked-in ERROR_RATE.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildImage, imageExists } from './docker.ts';
+
+export const DEFAULT_BASE_IMAGE = 'suture-sandbox:bookworm';
+
+const APP = `import http.server, json, os, threading
+
+PORT = int(os.environ.get("PORT", "8080"))
+RATE = float(os.environ.get("ERROR_RATE", "0"))
+VERSION = os.environ.get("VERSION", "dev")
+lock = threading.Lock()
+credit = 0.0
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def answer(self, status, body):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        global credit
+        if self.path == "/healthz":
+            return self.answer(200, {"ok": True, "version": VERSION})
+        with lock:
+            credit += RATE
+            fail = credit >= 1.0
+            if fail:
+                credit -= 1.0
+        if fail:
+            return self.answer(500, {"error": "injected failure", "version": VERSION})
+        return self.answer(200, {"ok": True, "version": VERSION})
+
+    do_POST = do_GET
+
+
+http.server.ThreadingHTTPServer(("127.0.0.1", PORT), Handler).serve_forever()
+`;
+
+export interface DemoImageOptions {
+  tag: string;
+  /** Fraction of requests answered 500, 0–1. */
+  errorRate: number;
+  baseImage?: string;
+  /** Rebuild even when the tag exists. */
+  force?: boolean;
+}
+
+export async function buildDemoServiceImage(o: DemoImageOptions): Promise<string> {
+  if (!(o.errorRate >= 0 && o.errorRate <= 1)) throw new RangeError(`errorRate must be 0–1, got ${o.errorRate}`);
+  if (!o.force && (await imageExists(o.tag))) return o.tag;
+  const dir = await mkdtemp(join(tmpdir(), 'suture-demo-image-'));
+  try {
+    await writeFile(join(dir, 'app.py'), APP);
+    await writeFile(
+      join(dir, 'Dockerfile'),
+      [
+        `FROM ${o.baseImage ?? DEFAULT_BASE_IMAGE}`,
+        'COPY app.py /srv/demo/app.py',
+        `ENV ERROR_RATE=${o.errorRate}`,
+        'CMD ["python3", "/srv/demo/app.py"]',
+        '',
+      ].join('\n'),
+    );
+    await buildImage(dir, o.tag, { 'suture.demo': 'canary' });
+    return o.tag;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
