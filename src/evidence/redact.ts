@@ -46,9 +46,9 @@ export function isSecretKey(key: string): boolean {
 
 /** Placeholder-like values that carry no secret (and our own masks). */
 function isInert(value: string): boolean {
-  return /^(?:\[REDACTED|\*+$|<[\w -]*>$|\$\{|\{\{|%\(|null$|none$|true$|false$|undefined$|redacted$|xxx+$)/i.test(
-    value,
-  );
+  // A value that already holds a mask (`Cookie: sid=[REDACTED:secret]`) is not redacted twice.
+  if (value.includes('[REDACTED:')) return true;
+  return /^(?:\*+$|<[\w -]*>$|\$\{|\{\{|%\(|null$|none$|true$|false$|undefined$|redacted$|xxx+$)/i.test(value);
 }
 
 const RULES: Rule[] = [

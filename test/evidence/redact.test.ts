@@ -166,6 +166,12 @@ const POSITIVE: [string, string, string, string[]][] = [
     ['secret'],
   ],
   [
+    'cookie headers',
+    'Cookie: session=s%3Aabc123.xyz; theme=dark\nSet-Cookie: sid=9f8e7d6c; Path=/; HttpOnly',
+    'Cookie: session=[REDACTED:secret]; theme=dark\nSet-Cookie: [REDACTED:secret]; Path=/; HttpOnly',
+    ['secret'],
+  ],
+  [
     'PEM private key block',
     `key loaded:\n${PEM_LINES.join('\n')}\ndone`,
     'key loaded:\n[REDACTED:private-key]\ndone',
