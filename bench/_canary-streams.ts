@@ -5,7 +5,7 @@
  */
 import type { Bucket } from '../src/canary/judge/index.ts';
 
-export type CaseName = 'healthy' | 'gross' | 'mild' | 'within' | 'burst' | 'gap';
+export type CaseName = 'healthy' | 'gross' | 'mild' | 'within' | 'edge' | 'burst' | 'gap';
 
 export interface StreamSpec {
   case: CaseName;
@@ -81,6 +81,9 @@ export function drawSpec(kind: CaseName, seed: number, tol: Tolerance, durationS
     spec.canaryRate = stableRate + 0.03;
   } else if (kind === 'within') {
     spec.canaryRate = stableRate + rand() * margin;
+  } else if (kind === 'edge') {
+    // Exactly at the tolerance boundary: the hardest case for both error bounds.
+    spec.canaryRate = stableRate + margin;
   } else if (kind === 'burst') {
     const from = uniform(rand, 30, 600);
     spec.burst = { from, to: from + uniform(rand, 60, 180), rate: uniform(rand, 0.2, 0.8) };

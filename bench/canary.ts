@@ -18,6 +18,7 @@ import { type CaseName, drawSpec, generate, type StreamSpec } from './_canary-st
 const CASES: { name: CaseName; streams: number }[] = [
   { name: 'healthy', streams: 400 },
   { name: 'within', streams: 300 },
+  { name: 'edge', streams: 300 },
   { name: 'gross', streams: 300 },
   { name: 'mild', streams: 300 },
   { name: 'burst', streams: 200 },
@@ -169,6 +170,8 @@ export function checkTargets(results: Result[]): Target[] {
   const mildFeasible = mild.filter((r) => detectableIn10Min(r.spec));
   const within = share(of('within'), (r) => aborted(r));
   const gapPromotions = of('gap').filter((r) => inGap(r, 'suture')).length;
+  const edgeAbort = share(of('edge'), (r) => aborted(r));
+  const edgePromote = share(of('edge'), (r) => r.outcomes.suture.decision === 'promote');
   return [
     {
       name: 'false aborts on healthy canaries (healthy + burst + gap) ≤ 1%',
@@ -196,6 +199,16 @@ export function checkTargets(results: Result[]): Target[] {
       pass: within <= 0.05,
     },
     { name: 'no promotion during a long canary traffic gap', value: `${gapPromotions}`, pass: gapPromotions === 0 },
+    {
+      name: `(design) aborts exactly at the tolerance edge ≤ alpha = ${DEFAULT_JUDGE_OPTIONS.alpha}`,
+      value: `${(100 * edgeAbort).toFixed(2)}% of ${of('edge').length}`,
+      pass: edgeAbort <= DEFAULT_JUDGE_OPTIONS.alpha,
+    },
+    {
+      name: `(design) promotions exactly at the tolerance edge ≤ beta = ${DEFAULT_JUDGE_OPTIONS.beta}`,
+      value: `${(100 * edgePromote).toFixed(2)}% of ${of('edge').length}`,
+      pass: edgePromote <= DEFAULT_JUDGE_OPTIONS.beta,
+    },
   ];
 }
 

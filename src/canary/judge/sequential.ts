@@ -19,8 +19,8 @@
  *      factor has expectation ≤ 1 anywhere in the null, so the mixture is a test supermartingale. Why mSPRT
  *      rather than a plain SPRT: the size of a regression is unknown; a mixture adapts to it (a 100× failure
  *      aborts after a couple of errors, a 2× one after more) without choosing one alternative up front.
- *  (A) absolute, on cumulative counts: a one-sided mixture SPRT (normal mixtures of the effect, the mSPRT of
- *      Johari et al. used for always-valid A/B tests) on p̂_canary − p̂_stable against the boundary
+ *  (A) absolute, on cumulative counts: a one-sided mixture SPRT (half-normal mixtures of the effect, the mSPRT
+ *      of Johari et al. used for always-valid A/B tests) on p̂_canary − p̂_stable against the boundary
  *      p_canary = p_stable + abs, with the variance evaluated at the maximum-likelihood fit on that boundary
  *      rather than at the raw estimates, so a version with no errors yet does not produce a zero variance.
  *      It rests on the normal approximation of the two binomials (the bench measures its error rate at the
@@ -90,8 +90,12 @@ export const DEFAULT_JUDGE_OPTIONS: Readonly<JudgeOptions> = {
 /** Alternatives for the (R) mixtures, as multiples of the boundary ratio 1 + rel. Equal weights. */
 const ABORT_GRID = [1.25, 1.5, 2, 3, 5, 10, 30, 100];
 const PROMOTE_GRID = [0.85, 0.7, 0.55, 0.4, 0.25];
-/** Spreads of (A)'s normal mixtures over differences beyond the tolerance, equal weights: a few pp to gross. */
-const MIXTURE_SDS = [0.02, 0.08, 0.3];
+/**
+ * Spreads of (A)'s half-normal mixtures, equal weights. Abort: differences beyond the tolerance from a few pp to
+ * gross failures. Promote: the distance below the boundary can be at most abs + p_stable, so small spreads.
+ */
+const ABORT_SDS = [0.02, 0.08, 0.3];
+const PROMOTE_SDS = [0.005, 0.01, 0.02];
 
 export interface JudgeState {
   buckets: number;
@@ -197,9 +201,11 @@ export function createSequentialJudge(opts: Partial<JudgeOptions> = {}): Sequent
     const ps = boundaryFit(s, d).stableRate;
     const pc = ps + d;
     const v = (pc * (1 - pc)) / s.canaryRequests + (ps * (1 - ps)) / s.stableRequests;
-    const logs = MIXTURE_SDS.map((sd) => {
+    // Half-normal mixtures over the alternative side only: the two-sided closed form times 2Φ(·).
+    const logs = (side === 'abort' ? ABORT_SDS : PROMOTE_SDS).map((sd) => {
       const t2 = sd * sd;
-      return 0.5 * Math.log(v / (v + t2)) + (t2 * excess * excess) / (2 * v * (v + t2));
+      const half = Math.log(2 * normalCdf((Math.abs(excess) * sd) / Math.sqrt(v * (v + t2))));
+      return 0.5 * Math.log(v / (v + t2)) + (t2 * excess * excess) / (2 * v * (v + t2)) + half;
     });
     return Math.max(0, logMeanExp(Float64Array.from(logs)));
   }
@@ -241,6 +247,15 @@ export function createSequentialJudge(opts: Partial<JudgeOptions> = {}): Sequent
 /** Canary's expected share of a bucket's errors when its rate is ρ times stable's and it serves share w. */
 function share(w: number, rho: number): number {
   return (w * rho) / (w * rho + 1 - w);
+}
+
+/** Standard normal CDF (Abramowitz–Stegun 7.1.26, |error| < 1.5e-7). */
+function normalCdf(x: number): number {
+  const z = Math.abs(x) / Math.SQRT2;
+  const k = 1 / (1 + 0.3275911 * z);
+  const poly = k * (0.254829592 + k * (-0.284496736 + k * (1.421413741 + k * (-1.453152027 + k * 1.061405429))));
+  const erf = 1 - poly * Math.exp(-z * z);
+  return x >= 0 ? (1 + erf) / 2 : (1 - erf) / 2;
 }
 
 function logMeanExp(xs: Float64Array): number {
