@@ -91,5 +91,6 @@ review contains violation(
 	sprintf("candidate confidence %s is below %s (thresholds.minConfidence)", [json.marshal(input.context.candidate.confidence), json.marshal(min_confidence)]),
 	"",
 ) if {
+	is_number(input.context.candidate.confidence)
 	input.context.candidate.confidence < min_confidence
 }

@@ -52,3 +52,20 @@ review contains violation(
 ) if {
 	some d in input.dockerfiles
 }
+
+deny contains violation(
+	"image/registry-not-allowed",
+	sprintf("%s builds on %s, outside images.allowedRegistries (%s)", [d.path, s.image, concat(", ", allowed_registries)]),
+	d.path,
+) if {
+	some d in input.dockerfiles
+	some s in d.after.stages
+	is_string(s.registry)
+	not image_allowed(s.image)
+	not used_image(d.before, s.image)
+}
+
+used_image(facts, image) if {
+	some s in facts.stages
+	s.image == image
+}

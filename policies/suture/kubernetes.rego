@@ -266,3 +266,23 @@ review contains violation(
 ) if {
 	some m in input.kubernetes
 }
+
+deny contains violation(
+	"image/registry-not-allowed",
+	sprintf("container %s in %s uses image %s, outside images.allowedRegistries (%s)", [c.name, r.id, c.image, concat(", ", allowed_registries)]),
+	m.path,
+) if {
+	some [m, r, c] in after_containers
+	is_string(c.image)
+	not image_allowed(c.image)
+	not had_image(m, r.id, c.name, c.image)
+}
+
+had_image(m, id, name, image) if {
+	some old in before_container(m, id, name)
+	old.image == image
+}
+
+image_allowed(_) if count(allowed_registries) == 0
+
+image_allowed(image) if strings.any_prefix_match(image, allowed_registries)

@@ -1,0 +1,160 @@
+/** The git plumbing the input builder needs: revisions, the raw diff with line counts, and blob contents. */
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import { SutureError } from '../errors.ts';
+
+const exec = promisify(execFile);
+const ZERO_SHA = /^0+$/;
+
+export async function git(repoDir: string, args: string[]): Promise<string> {
+  try {
+    const { stdout } = await exec('git', ['-C', repoDir, ...args], { maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' });
+    return stdout;
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    const line = (e.stderr || e.message).trim().split('\n')[0];
+    throw new SutureError('GIT', `git ${args[0]} failed in ${repoDir}: ${line}`);
+  }
+}
+
+/** The full commit id of REV, or null when REV does not name a commit in the repository. */
+export async function resolveCommit(repoDir: string, rev: string): Promise<string | null> {
+  if (rev.startsWith('-')) return null;
+  try {
+    return (await git(repoDir, ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`])).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+/** The content of PATH at REV, or null when it does not exist there. */
+export async function gitShow(repoDir: string, rev: string, path: string): Promise<string | null> {
+  try {
+    return await git(repoDir, ['show', `${rev}:${path}`]);
+  } catch {
+    return null;
+  }
+}
+
+export type RawChange = {
+  status: 'added' | 'modified' | 'deleted' | 'renamed' | 'copied' | 'type-changed';
+  path: string;
+  oldPath: string | null;
+  oldMode: string;
+  newMode: string;
+  oldBlob: string | null;
+  newBlob: string | null;
+  additions: number;
+  deletions: number;
+  binary: boolean;
+};
+
+const STATUS: Record<string, RawChange['status']> = {
+  A: 'added',
+  M: 'modified',
+  D: 'deleted',
+  R: 'renamed',
+  C: 'copied',
+  T: 'type-changed',
+};
+
+const DIFF_FLAGS = ['-M', '--no-ext-diff', '--no-textconv', '--no-color', '-z'];
+
+/** Every path that differs between BASE and HEAD, with modes, blob ids and line counts. */
+export async function diffChanges(repoDir: string, base: string, head: string): Promise<RawChange[]> {
+  const [raw, numstat] = await Promise.all([
+    git(repoDir, ['diff', '--raw', '--no-abbrev', ...DIFF_FLAGS, base, head, '--']),
+    git(repoDir, ['diff', '--numstat', ...DIFF_FLAGS, base, head, '--']),
+  ]);
+  const counts = parseNumstat(numstat);
+  return parseRaw(raw).map((c) => {
+    const n = counts.get(c.path);
+    return n ? { ...c, ...n } : c;
+  });
+}
+
+export function parseRaw(out: string): RawChange[] {
+  const parts = out.split('\0');
+  const changes: RawChange[] = [];
+  for (let i = 0; i < parts.length; i++) {
+    const head = parts[i];
+    if (!head?.startsWith(':')) continue;
+    const [oldMode, newMode, oldBlob, newBlob, code] = head.slice(1).split(' ');
+    const letter = (code ?? '').charAt(0);
+    const status = STATUS[letter];
+    if (!status || !oldMode || !newMode || !oldBlob || !newBlob) {
+      throw new SutureError('GIT', `unexpected git diff --raw record: ${head}`);
+    }
+    const two = letter === 'R' || letter === 'C';
+    const first = parts[++i] ?? '';
+    const second = two ? (parts[++i] ?? '') : null;
+    changes.push({
+      status,
+      path: second ?? first,
+      oldPath: two ? first : null,
+      oldMode,
+      newMode,
+      oldBlob: ZERO_SHA.test(oldBlob) ? null : oldBlob,
+      newBlob: ZERO_SHA.test(newBlob) ? null : newBlob,
+      additions: 0,
+      deletions: 0,
+      binary: false,
+    });
+  }
+  return changes;
+}
+
+export function parseNumstat(out: string): Map<string, { additions: number; deletions: number; binary: boolean }> {
+  const parts = out.split('\0');
+  const counts = new Map<string, { additions: number; deletions: number; binary: boolean }>();
+  for (let i = 0; i < parts.length; i++) {
+    const rec = parts[i];
+    if (!rec) continue;
+    const [add, del, path] = rec.split('\t');
+    if (add === undefined || del === undefined || path === undefined) continue;
+    // A rename is "A\tD\t" followed by the old and the new path as separate fields.
+    let name = path;
+    if (path === '') {
+      i += 2;
+      name = parts[i] ?? '';
+    }
+    const binary = add === '-';
+    counts.set(name, { additions: binary ? 0 : Number(add), deletions: binary ? 0 : Number(del), binary });
+  }
+  return counts;
+}
+
+/** Reads many blobs through one `git cat-file --batch`; blobs larger than maxBytes are left out. */
+export async function readBlobs(repoDir: string, ids: string[], maxBytes: number): Promise<Map<string, Buffer>> {
+  const unique = [...new Set(ids)];
+  const blobs = new Map<string, Buffer>();
+  if (unique.length === 0) return blobs;
+  const out = await new Promise<Buffer>((resolve, reject) => {
+    const child = spawn('git', ['-C', repoDir, 'cat-file', '--batch'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const chunks: Buffer[] = [];
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(Buffer.concat(chunks))
+        : reject(new SutureError('GIT', `git cat-file failed: ${stderr.trim().split('\n')[0]}`)),
+    );
+    child.stdin.end(unique.join('\n') + '\n');
+  });
+  let pos = 0;
+  while (pos < out.length) {
+    const eol = out.indexOf(10, pos);
+    if (eol < 0) break;
+    const [id, type, sizeText] = out.subarray(pos, eol).toString().split(' ');
+    pos = eol + 1;
+    if (type === 'missing' || sizeText === undefined) continue;
+    const size = Number(sizeText);
+    if (size <= maxBytes && id) blobs.set(id, out.subarray(pos, pos + size));
+    pos += size + 1;
+  }
+  return blobs;
+}

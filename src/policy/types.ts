@@ -1,0 +1,187 @@
+/**
+ * The policy gate's public shapes: the decision (DESIGN.md contract), the context a caller supplies, and the
+ * input document the Rego policies read (documented field by field in policies/README.md).
+ */
+import { z } from 'zod';
+
+export const violationSchema = z.object({
+  id: z.string().min(1),
+  message: z.string(),
+  path: z.string().optional(),
+  level: z.enum(['deny', 'review']).optional(),
+});
+export type Violation = z.infer<typeof violationSchema>;
+
+export const decisionSchema = z.object({
+  decision: z.enum(['allow', 'review', 'deny']),
+  violations: z.array(violationSchema),
+});
+export type PolicyDecision = z.infer<typeof decisionSchema>;
+
+/** The sandbox Verdict (DESIGN.md `suture verify`); only the fields the gate reads are required. */
+export const verdictSchema = z.looseObject({
+  verdict: z.enum(['pass', 'fail']),
+  reproduced: z.boolean(),
+  fixed: z.boolean(),
+  testsPassed: z.boolean(),
+  regressionTest: z.object({ failsBefore: z.boolean(), passesAfter: z.boolean() }).nullable(),
+});
+export type PolicyVerdict = z.infer<typeof verdictSchema>;
+
+export const autonomyModes = ['observe', 'propose', 'auto'] as const;
+export type AutonomyMode = (typeof autonomyModes)[number];
+
+export const contextSchema = z.object({
+  candidate: z.object({ strategy: z.string().nullable(), confidence: z.number().min(0).max(1).nullable() }),
+  verdict: verdictSchema,
+  /** True when no verdict was supplied and the change is judged as if verification passed. */
+  verdictAssumed: z.boolean(),
+  incident: z.object({
+    service: z.string().nullable(),
+    environment: z.string().nullable(),
+    severity: z.string().nullable(),
+  }),
+  mode: z.enum(autonomyModes),
+});
+export type PolicyContext = z.infer<typeof contextSchema>;
+
+/** What a caller may pass: any part of the context; the rest gets neutral defaults. */
+export type PolicyContextInput = {
+  candidate?: Partial<PolicyContext['candidate']>;
+  verdict?: PolicyVerdict | null;
+  incident?: Partial<PolicyContext['incident']>;
+  mode?: AutonomyMode;
+};
+
+/** The verdict a change is judged with when the caller has none: verification passed. */
+export const ASSUMED_VERDICT: PolicyVerdict = {
+  verdict: 'pass',
+  reproduced: true,
+  fixed: true,
+  testsPassed: true,
+  regressionTest: { failsBefore: true, passesAfter: true },
+};
+
+export const fileKinds = [
+  'source',
+  'test',
+  'manifest',
+  'workflow',
+  'dockerfile',
+  'dependency',
+  'policy',
+  'other',
+] as const;
+export type FileKind = (typeof fileKinds)[number];
+
+export type ChangedFile = {
+  path: string;
+  oldPath: string | null;
+  status: 'added' | 'modified' | 'deleted' | 'renamed' | 'copied' | 'type-changed';
+  additions: number;
+  deletions: number;
+  binary: boolean;
+  isTest: boolean;
+  language: string | null;
+  kind: FileKind;
+  protected: boolean;
+  symlink: { target: string; escapesRepo: boolean } | null;
+};
+
+export type PortFact = { port: number; hostPort: number | null; protocol: string };
+
+export type ContainerFact = {
+  name: string;
+  init: boolean;
+  image: string | null;
+  registry: string | null;
+  ports: PortFact[];
+  securityContext: {
+    privileged: boolean;
+    allowPrivilegeEscalation: boolean | null;
+    runAsUser: number | null;
+    runAsNonRoot: boolean | null;
+    capabilitiesAdd: string[];
+  };
+};
+
+export type ResourceFact = {
+  /** kind/namespace/name; namespace is "" when the manifest leaves it to the deploy tool. */
+  id: string;
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace: string;
+  /** Cloud identity annotations only (IAM roles, workload identity), from metadata and the pod template. */
+  identity: Record<string, string>;
+  pod: {
+    hostNetwork: boolean;
+    hostPID: boolean;
+    hostIPC: boolean;
+    runAsUser: number | null;
+    serviceAccountName: string | null;
+    containers: ContainerFact[];
+  } | null;
+  service: { type: string; ports: { port: number; protocol: string; nodePort: number | null }[] } | null;
+  rbac: {
+    clusterScoped: boolean;
+    rules: { apiGroups: string[]; resources: string[]; verbs: string[]; nonResourceURLs: string[] }[];
+    roleRef: string | null;
+  } | null;
+};
+
+export type ManifestFact = {
+  path: string;
+  status: ChangedFile['status'];
+  before: ResourceFact[];
+  after: ResourceFact[];
+  errors: string[];
+};
+
+export type DockerfileFacts = {
+  stages: { image: string; registry: string | null; name: string | null }[];
+  /** The USER of the final stage; null when it never sets one (the image then runs as root). */
+  user: string | null;
+};
+
+export type DockerfileFact = {
+  path: string;
+  status: ChangedFile['status'];
+  before: DockerfileFacts | null;
+  after: DockerfileFacts | null;
+};
+
+export type DependencyEntry = { name: string; version: string | null };
+
+export type DependencyFact = {
+  path: string;
+  ecosystem: 'npm' | 'python' | 'go' | 'cargo' | 'ruby' | 'other';
+  file: 'manifest' | 'lockfile';
+  added: DependencyEntry[];
+  removed: DependencyEntry[];
+  changed: { name: string; from: string | null; to: string | null }[];
+};
+
+export type LineFact = { path: string; line: number; text: string };
+
+export type SecretFact = { path: string; line: number; kind: string; redacted: string };
+
+export type PolicyConfigInput = {
+  thresholds: { maxSourceLines: number; minConfidence: number };
+  images: { allowedRegistries: string[] };
+};
+
+export type PolicyInput = {
+  schema: 1;
+  base: string;
+  head: string;
+  files: ChangedFile[];
+  stats: { files: number; additions: number; deletions: number; sourceLines: number };
+  kubernetes: ManifestFact[];
+  dockerfiles: DockerfileFact[];
+  dependencies: DependencyFact[];
+  tests: { removedAssertions: LineFact[]; addedSkips: LineFact[] };
+  secrets: SecretFact[];
+  context: PolicyContext;
+  config: PolicyConfigInput;
+};
