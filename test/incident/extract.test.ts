@@ -96,6 +96,16 @@ describe('extractTraces', () => {
     expect(traces[0]!.cause?.frames[0]?.code).toBe('with open(path) as fh:');
   });
 
+  it('reads CRLF logs', () => {
+    const text = `${fixture('py311-chained-cause.txt')}\n${fixture('node20-async-new.txt')}`.replaceAll('\n', '\r\n');
+    const traces = extractTraces(text);
+    expect(traces.map((t) => [t.exceptionType, t.frames.length, t.cause?.exceptionType])).toEqual([
+      ['ValueError', 2, 'json.decoder.JSONDecodeError'],
+      ['TypeError', 3, undefined],
+    ]);
+    expect(traces[0]!.message).toBe("bad request body: '{not json'");
+  });
+
   it('returns nothing for logs without traces and never throws on garbage', () => {
     expect(extractTraces('')).toEqual([]);
     expect(extractTraces('{"level":"info","msg":"ok"}\nplain line\n{broken json at all\n[1,2]\nnull')).toEqual([]);

@@ -278,6 +278,14 @@ describe('parseNodeStack', () => {
     expect(t.cause).toBeUndefined();
   });
 
+  it('keeps a message with blank lines (node:assert) and its [ERR_ASSERTION] header', () => {
+    const t = parseNodeStack(fixture('node20-assert-blank-lines.txt'))!;
+    expect(t.exceptionType).toBe('AssertionError');
+    expect(t.message).toBe('Expected values to be strictly equal:\n\n1 !== 2');
+    expect(t.frames).toHaveLength(8);
+    expect(innermost(t)).toEqual({ file: '/app/n7.js', line: 3, column: 10, function: 'checkTotal', external: false });
+  });
+
   it('keeps custom error names and multi-line messages', () => {
     const t = parseNodeStack(fixture('node20-custom-multiline.txt'))!;
     expect(t.exceptionType).toBe('ValidationError');

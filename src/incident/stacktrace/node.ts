@@ -122,18 +122,24 @@ function braceDelta(line: string): number {
 
 /**
  * The header is above the first frame: within the contiguous non-blank block, the topmost line that names an
- * error (`…Error`, `…Exception`, or a `[CODE]`); failing that the nearest `Name: message` line.
+ * error (`…Error`, `…Exception`, or a `[CODE]`); then such a line a little further up; then the nearest
+ * `Name: message` line in the block.
  */
 function headerStart(lines: string[], firstFrame: number, skip: (line: number) => boolean): number {
   let top = firstFrame;
   while (top > 0 && lines[top - 1]!.trim() && !skip(top - 1) && !isFrameLine(lines[top - 1]!) && firstFrame - top < 50)
     top--;
-  for (let j = top; j < firstFrame; j++) {
-    const m = HEADER.exec(lines[j]!);
-    if (m && (ERROR_NAME.test(m[1]!) || m[2])) return j;
-  }
+  for (let j = top; j < firstFrame; j++) if (namesError(lines[j]!)) return j;
+  // Messages may hold blank lines (node:assert prints a diff): look a little further up for an error name.
+  for (let j = top - 1; j >= 0 && firstFrame - j <= 30 && !skip(j) && !isFrameLine(lines[j]!); j--)
+    if (namesError(lines[j]!)) return j;
   for (let j = firstFrame - 1; j >= top; j--) if (HEADER.exec(lines[j]!)?.[3] !== undefined) return j;
   return firstFrame > top ? firstFrame - 1 : firstFrame;
+}
+
+function namesError(line: string): boolean {
+  const m = HEADER.exec(line);
+  return m !== null && (ERROR_NAME.test(m[1]!) || m[2] !== undefined);
 }
 
 function parseHeader(headerLines: string[]): { exceptionType: string; message: string } {
