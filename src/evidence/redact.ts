@@ -40,7 +40,7 @@ export function isSecretKey(key: string): boolean {
   return (
     /(?:password|passwd|passphrase|secret|token|apikey|credentials?)$/.test(last) ||
     /^(?:pwd|auth|cookie|session|sessionid|privatekey|secretkey|accesskey)$/.test(last) ||
-    /^(?:(?:api|access|secret|private|signing|encryption|master)_key|client_secret|session_id)$/.test(pair)
+    /^(?:(?:api|access|account|secret|private|signing|encryption|master)_key|client_secret|session_id)$/.test(pair)
   );
 }
 

@@ -166,6 +166,25 @@ const POSITIVE: [string, string, string, string[]][] = [
     ['secret'],
   ],
   [
+    'Azure storage connection string',
+    'AZURE_STORAGE=DefaultEndpointsProtocol=https;AccountName=ordersprod;AccountKey=Zm9vYmFyYmF6cXV4MTIz==;EndpointSuffix=core.windows.net',
+    'AZURE_STORAGE=DefaultEndpointsProtocol=https;AccountName=ordersprod;AccountKey=[REDACTED:secret];EndpointSuffix=core.windows.net',
+    ['secret'],
+  ],
+  [
+    'MongoDB SRV URL with an encoded password',
+    'MongoServerSelectionError: mongodb+srv://orders:p%40ss-w0rd@cluster0.ab1cd.mongodb.net/app',
+    'MongoServerSelectionError: mongodb+srv://orders:[REDACTED:url-password]@cluster0.ab1cd.mongodb.net/app',
+    ['url-password'],
+  ],
+  [
+    'OpenSSH and PGP private keys',
+    '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU=\n-----END OPENSSH PRIVATE KEY-----\n' +
+      '-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBF3jk2wBCAC5\n=abcd\n-----END PGP PRIVATE KEY BLOCK-----',
+    '[REDACTED:private-key]\n[REDACTED:private-key]',
+    ['private-key'],
+  ],
+  [
     'cookie headers',
     'Cookie: session=s%3Aabc123.xyz; theme=dark\nSet-Cookie: sid=9f8e7d6c; Path=/; HttpOnly',
     'Cookie: session=[REDACTED:secret]; theme=dark\nSet-Cookie: [REDACTED:secret]; Path=/; HttpOnly',
@@ -222,6 +241,10 @@ const NEGATIVE: [string, string][] = [
   [
     'Python traceback with secret-ish function names',
     '  File "/srv/auth/tokens.py", line 12, in refresh_token\n    return self.token_store.get(key)',
+  ],
+  [
+    'public keys and certificates',
+    '-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n-----END PUBLIC KEY-----',
   ],
   [
     'code lines in a traceback',
