@@ -51,6 +51,18 @@ describe('sequential judge on crafted streams', () => {
     expect(run(canaryOnly).final.decision).toBe('abort');
   });
 
+  it('does not promote on an outage that masks the canary (both versions failing alike)', () => {
+    // Canary at twice stable's rate (2% vs 1%, the tolerance edge), then 20 min of a downstream outage that
+    // fails 90% of every request on both versions: in those buckets the canary looks exactly like stable.
+    const stream = times(360).map((t, i) => {
+      const outage = t > 60 && t <= 1260;
+      return bucket(t, outage ? [100, 90] : [100, 1], outage ? [25, 23] : [25, i % 2]);
+    });
+    const { all } = run(stream);
+    expect(all.some((d) => d.decision === 'promote' && d.at <= 1260)).toBe(false);
+    expect(all[150]!.reason).toMatch(/error burst hits both versions/);
+  });
+
   it('never promotes during a canary traffic gap, even when evidence was already strong', () => {
     // 55 s of heavy, clean canary traffic (strong evidence, but before minSeconds), then 30 min without canary.
     const before = times(11).map((t) => bucket(t, [400, 4], [400, 2]));

@@ -34,6 +34,10 @@
  * rejecting either one (each at beta/2) bounds the chance of promoting a real regression by beta. The same two
  * machines run mirrored: (R) with alternatives ρ1 < 1 + rel, (A) against the null p_canary ≥ p_stable + abs.
  *
+ * Shared bursts and promotion. A burst that fails both versions alike also hides the canary's own errors, so
+ * buckets whose pooled error count is far above the calm baseline (a Poisson tail test on pooled counts only)
+ * still count towards abort but never towards promotion, and the judge does not promote on such a bucket.
+ *
  * Missing canary data. A bucket without canary requests carries no information for (R) and does not move (A)'s
  * canary side; the judge never decides on such a bucket. After a canary traffic gap longer than maxGapSeconds
  * it also waits another maxGapSeconds of live canary traffic before it may promote, so a canary that stopped
@@ -41,7 +45,7 @@
  * aborted or promoted, every later observe() returns that decision.
  */
 import { InputError } from '../../errors.ts';
-import { binomialKernel, boundaryFit, type TwoSample } from './binomial.ts';
+import { binomialKernel, boundaryFit, normalCdf, poissonUpperTail, type TwoSample } from './binomial.ts';
 
 export interface Counts {
   requests: number;
@@ -96,6 +100,10 @@ const PROMOTE_GRID = [0.85, 0.7, 0.55, 0.4, 0.25];
  */
 const ABORT_SDS = [0.02, 0.08, 0.3];
 const PROMOTE_SDS = [0.005, 0.01, 0.02];
+/** Shared-burst detection (see isTurbulent): baseline size, minimum rate excess, Poisson tail. */
+const BURST_BASELINE_REQUESTS = 100;
+const BURST_MIN_EXCESS = 0.02;
+const BURST_TAIL = 1e-3;
 
 export interface JudgeState {
   buckets: number;
@@ -104,6 +112,8 @@ export interface JudgeState {
   canary: Counts;
   /** log e-values: (R) and (A) for abort and for promote. */
   logEvidence: { abortRelative: number; abortAbsolute: number; promoteRelative: number; promoteAbsolute: number };
+  /** Totals over calm buckets only (no error burst shared by both versions): promotion evidence uses these. */
+  calm: { stable: Counts; canary: Counts };
   lastCanaryT: number;
   trafficSince: number;
   decided: JudgeDecision | null;
@@ -129,6 +139,7 @@ export function createSequentialJudge(opts: Partial<JudgeOptions> = {}): Sequent
     stable: { requests: 0, errors: 0 },
     canary: { requests: 0, errors: 0 },
     logEvidence: { abortRelative: 0, abortAbsolute: 0, promoteRelative: 0, promoteAbsolute: 0 },
+    calm: { stable: { requests: 0, errors: 0 }, canary: { requests: 0, errors: 0 } },
     lastCanaryT: 0,
     trafficSince: 0,
     decided: null,
@@ -140,11 +151,10 @@ export function createSequentialJudge(opts: Partial<JudgeOptions> = {}): Sequent
     st.buckets++;
     if (st.decided) return st.decided;
 
-    st.stable.requests += b.stable.requests;
-    st.stable.errors += b.stable.errors;
-    st.canary.requests += b.canary.requests;
-    st.canary.errors += b.canary.errors;
-    updateRelative(b);
+    const turbulent = isTurbulent(b);
+    add(st, b);
+    if (!turbulent) add(st.calm, b);
+    updateRelative(b, turbulent);
 
     if (b.canary.requests === 0) {
       const quiet = b.t - st.lastCanaryT;
@@ -156,7 +166,7 @@ export function createSequentialJudge(opts: Partial<JudgeOptions> = {}): Sequent
     const ev = st.logEvidence;
     ev.abortRelative = logMeanExp(abortLlr);
     ev.promoteRelative = logMeanExp(promoteLlr);
-    const sample = twoSample();
+    const sample = twoSample(st);
     ev.abortAbsolute = ev.abortRelative >= abortThreshold ? absoluteLogE(sample, 'abort') : 0;
     if (ev.abortRelative >= abortThreshold && ev.abortAbsolute >= abortThreshold) {
       const e = Math.min(ev.abortRelative, ev.abortAbsolute);
@@ -164,8 +174,8 @@ export function createSequentialJudge(opts: Partial<JudgeOptions> = {}): Sequent
       return decide({ decision: 'abort', at: b.t, reason });
     }
 
-    const gate = promotionGate(b.t);
-    ev.promoteAbsolute = gate ? 0 : absoluteLogE(sample, 'promote');
+    const gate = turbulent ? `an error burst hits both versions; promotion waits for calm` : promotionGate(b.t);
+    ev.promoteAbsolute = gate ? 0 : absoluteLogE(twoSample(st.calm), 'promote');
     const promoteE = Math.max(ev.promoteRelative, ev.promoteAbsolute);
     if (!gate && promoteE >= promoteThreshold) {
       const reason = `${describe(sample)}: not worse than stable + tolerance (evidence ${odds(promoteE)} ≥ ${odds(promoteThreshold)})`;
@@ -174,7 +184,23 @@ export function createSequentialJudge(opts: Partial<JudgeOptions> = {}): Sequent
     return { decision: 'continue', at: b.t, reason: `${describe(sample)}: ${gate ?? 'not enough evidence yet'}` };
   }
 
-  function updateRelative(b: Bucket): void {
+  /**
+   * A bucket whose pooled errors (both versions) are far above the calm baseline: a shared burst, or a canary
+   * failing hard. Such buckets still count towards abort but never towards promotion, so an outage that masks
+   * a canary's own errors (both fail alike) cannot manufacture evidence that the canary is fine. The test uses
+   * only the pooled counts and earlier buckets, so the per-bucket conditional split stays untouched.
+   */
+  function isTurbulent(b: Bucket): boolean {
+    const n = b.stable.requests + b.canary.requests;
+    const e = b.stable.errors + b.canary.errors;
+    const calmN = st.calm.stable.requests + st.calm.canary.requests;
+    const calmE = st.calm.stable.errors + st.calm.canary.errors;
+    if (n === 0 || calmN < BURST_BASELINE_REQUESTS) return false;
+    const usual = (calmE + 0.5) / (calmN + 1);
+    return e / n > usual + BURST_MIN_EXCESS && poissonUpperTail(e, n * usual) < BURST_TAIL;
+  }
+
+  function updateRelative(b: Bucket, turbulent: boolean): void {
     const total = b.stable.errors + b.canary.errors;
     if (b.canary.requests === 0 || b.stable.requests === 0 || total === 0) return;
     const w = b.canary.requests / (b.canary.requests + b.stable.requests);
@@ -183,7 +209,7 @@ export function createSequentialJudge(opts: Partial<JudgeOptions> = {}): Sequent
     for (let k = 0; k < abortRhos.length; k++) {
       abortLlr[k]! += binomialKernel(b.canary.errors, total, share(w, abortRhos[k]!)) - base;
     }
-    for (let k = 0; k < promoteRhos.length; k++) {
+    for (let k = 0; k < promoteRhos.length && !turbulent; k++) {
       promoteLlr[k]! += binomialKernel(b.canary.errors, total, share(w, promoteRhos[k]!)) - base;
     }
   }
@@ -227,15 +253,6 @@ export function createSequentialJudge(opts: Partial<JudgeOptions> = {}): Sequent
     return d;
   }
 
-  function twoSample(): TwoSample {
-    return {
-      canaryErrors: st.canary.errors,
-      canaryRequests: st.canary.requests,
-      stableErrors: st.stable.errors,
-      stableRequests: st.stable.requests,
-    };
-  }
-
   return {
     observe,
     get state() {
@@ -244,18 +261,25 @@ export function createSequentialJudge(opts: Partial<JudgeOptions> = {}): Sequent
   };
 }
 
+function add(into: { stable: Counts; canary: Counts }, b: Bucket): void {
+  into.stable.requests += b.stable.requests;
+  into.stable.errors += b.stable.errors;
+  into.canary.requests += b.canary.requests;
+  into.canary.errors += b.canary.errors;
+}
+
+function twoSample(c: { stable: Counts; canary: Counts }): TwoSample {
+  return {
+    canaryErrors: c.canary.errors,
+    canaryRequests: c.canary.requests,
+    stableErrors: c.stable.errors,
+    stableRequests: c.stable.requests,
+  };
+}
+
 /** Canary's expected share of a bucket's errors when its rate is ρ times stable's and it serves share w. */
 function share(w: number, rho: number): number {
   return (w * rho) / (w * rho + 1 - w);
-}
-
-/** Standard normal CDF (Abramowitz–Stegun 7.1.26, |error| < 1.5e-7). */
-function normalCdf(x: number): number {
-  const z = Math.abs(x) / Math.SQRT2;
-  const k = 1 / (1 + 0.3275911 * z);
-  const poly = k * (0.254829592 + k * (-0.284496736 + k * (1.421413741 + k * (-1.453152027 + k * 1.061405429))));
-  const erf = 1 - poly * Math.exp(-z * z);
-  return x >= 0 ? (1 + erf) / 2 : (1 - erf) / 2;
 }
 
 function logMeanExp(xs: Float64Array): number {
