@@ -36,6 +36,8 @@ interface Outcome {
 interface Result {
   spec: StreamSpec;
   outcomes: Record<Method, Outcome>;
+  /** Reference only: a single-look one-sided z-test at t = 600 s (α = 1%) would call a regression. */
+  oracle10Min: boolean;
 }
 
 function judgeSuture(buckets: Bucket[]): Outcome {
@@ -85,6 +87,31 @@ function judgeFlagger(buckets: Bucket[]): Outcome {
   return { decision: 'continue', at: buckets.at(-1)?.t ?? 0 };
 }
 
+/**
+ * The best a test that knows in advance it will look once, at `at`, can do: a one-sided two-proportion z-test
+ * of "canary worse than stable + tolerance" at α = 1%. Not sequential, so not a usable judge: only a yardstick
+ * for how many regressions the data can reveal by then at all.
+ */
+function singleLookZ(buckets: Bucket[], at: number): boolean {
+  let cs = 0;
+  let cn = 0;
+  let ss = 0;
+  let sn = 0;
+  for (const b of buckets) {
+    if (b.t > at) break;
+    cs += b.canary.errors;
+    cn += b.canary.requests;
+    ss += b.stable.errors;
+    sn += b.stable.requests;
+  }
+  if (!cn || !sn) return false;
+  const pc = cs / cn;
+  const ps = ss / sn;
+  const margin = Math.max(DEFAULT_JUDGE_OPTIONS.toleranceAbsolute, DEFAULT_JUDGE_OPTIONS.toleranceRelative * ps);
+  const se = Math.sqrt(Math.max(pc * (1 - pc), 1e-9) / cn + Math.max(ps * (1 - ps), 1e-9) / sn);
+  return (pc - ps - margin) / se >= 2.326;
+}
+
 function median(xs: number[]): number {
   if (!xs.length) return Number.NaN;
   const s = [...xs].sort((a, b) => a - b);
@@ -105,6 +132,7 @@ export function runSuite(): Result[] {
       results.push({
         spec,
         outcomes: { suture: judgeSuture(buckets), argo: judgeArgo(buckets), flagger: judgeFlagger(buckets) },
+        oracle10Min: singleLookZ(buckets, 600),
       });
     }
   });
@@ -190,7 +218,10 @@ export function checkTargets(results: Result[]): Target[] {
     },
     {
       name: '+3 pp regressions aborted within 10 min ≥ 95% (where detectable in 10 min, see README)',
-      value: `${(100 * share(mildFeasible, mildIn10)).toFixed(1)}% of ${mildFeasible.length} (all streams: ${(100 * share(mild, mildIn10)).toFixed(1)}% of ${mild.length})`,
+      value:
+        `${(100 * share(mildFeasible, mildIn10)).toFixed(1)}% of ${mildFeasible.length}; all streams: ` +
+        `${(100 * share(mild, mildIn10)).toFixed(1)}% of ${mild.length}, where a single-look z-test at 10 min ` +
+        `(α = 1%, not sequential) reaches ${(100 * share(mild, (r) => r.oracle10Min)).toFixed(1)}%`,
       pass: share(mildFeasible, mildIn10) >= 0.95,
     },
     {
