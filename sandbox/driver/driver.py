@@ -130,7 +130,12 @@ def serve_step(step, cap):
     port = step["port"]
     proc = spawn(step["start"], {"PORT": str(port), **step.get("env", {})})
     capture = Capture(cap)
-    reader = threading.Thread(target=lambda: pump(proc, capture, started + step["timeoutSec"], cap * 8), daemon=True)
+    def read_output():
+        # A service that floods its output is stopped like a flooding test, not left blocked on a full pipe.
+        if pump(proc, capture, started + step["timeoutSec"], cap * 8) == "output-limit":
+            kill_group(proc)
+
+    reader = threading.Thread(target=read_output, daemon=True)
     reader.start()
     result = {"kind": "serve", "name": step["name"], "healthy": False, "responses": [], "aliveAfter": False,
               "healthyAfter": False, "exitCode": None}
@@ -169,6 +174,10 @@ def main():
     plan = json.loads(base64.b64decode(sys.argv[1]))
     cap = int(plan.get("outputBytes", 1 << 20))
     results = []
+    for rel in plan.get("remove", []):
+        path = os.path.realpath(os.path.join(WORKSPACE, rel))
+        if path.startswith(WORKSPACE + "/") and os.path.isfile(path):
+            os.remove(path)
     for step in plan["steps"]:
         if step["kind"] == "serve":
             results.append(serve_step(step, cap))

@@ -6,7 +6,7 @@
  */
 import './env.ts';
 import { randomBytes } from 'node:crypto';
-import { chmod, chown } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { GenericContainer, getContainerRuntimeClient, Wait } from 'testcontainers';
 import type { Limits } from '../config/service.ts';
 import { SutureError } from '../errors.ts';
@@ -40,9 +40,23 @@ class HardenedContainer extends GenericContainer {
       MemorySwap: memory, // no swap: a memory hog meets the limit instead of thrashing the host
       NanoCpus: Math.round(limits.cpus * 1e9),
       NetworkMode: 'none',
+      // The workspace is an anonymous volume: Docker seeds it from the image's /workspace (the prepared
+      // dependencies), the tree under test is copied over it, and it is deleted with the container.
+      Mounts: [{ Type: 'volume', Target: '/workspace' }],
     });
     return this;
   }
+}
+
+/** A tar of `dir` whose files belong to the sandbox user, ready to copy into a container. */
+export async function tarOf(dir: string): Promise<Readable> {
+  const { execa } = await import('execa');
+  const r = await execa(
+    'tar',
+    ['--owner=' + SANDBOX_UID, '--group=' + SANDBOX_UID, '--numeric-owner', '--exclude=./.git', '-C', dir, '-c', '.'],
+    { encoding: 'buffer', maxBuffer: 2 * 1024 ** 3 },
+  );
+  return Readable.from([r.stdout]);
 }
 
 export interface ContainerRun {
@@ -55,21 +69,10 @@ export interface ContainerRun {
   durationMs: number;
 }
 
-/** Makes a host directory usable as the sandbox user's writable workspace. */
-export async function prepareWorkspace(dir: string): Promise<void> {
-  const { execa } = await import('execa');
-  if (process.getuid?.() === 0) {
-    await execa('chown', ['-R', `${SANDBOX_UID}:${SANDBOX_UID}`, dir]);
-    await chown(dir, SANDBOX_UID, SANDBOX_UID);
-  } else {
-    await execa('chmod', ['-R', 'a+rwX', dir]);
-    await chmod(dir, 0o777);
-  }
-}
-
 /**
- * Runs the driver with `plan` against `workspace` (bind-mounted read-write at /workspace) in a fresh
- * hardened container, waits for it to exit (or kills it at `timeoutMs`), and removes it.
+ * Runs the driver with `plan` against a copy of the host directory `workspace` (copied in, never mounted,
+ * so nothing in the container can change the host's files) in a fresh hardened container, waits for it to
+ * exit (or kills it at `timeoutMs`), and removes it with its volume.
  */
 export async function runPlan(opts: {
   image: string;
@@ -88,10 +91,8 @@ export async function runPlan(opts: {
     .withUser(`${SANDBOX_UID}:${SANDBOX_UID}`)
     .withNetworkMode('none')
     .withLabels({ [LABEL]: '1', [LABEL_RUN]: RUN_ID, [LABEL_PID]: String(process.pid), 'dev.suture.call': callId })
-    .withBindMounts([
-      { source: opts.workspace, target: '/workspace', mode: 'rw' },
-      { source: driverDir(), target: '/opt/suture', mode: 'ro' },
-    ])
+    .withBindMounts([{ source: driverDir(), target: '/opt/suture', mode: 'ro' }])
+    .withCopyArchivesToContainer([{ tar: await tarOf(opts.workspace), target: '/workspace' }])
     .withTmpFs({ '/tmp': `rw,nosuid,nodev,size=${opts.limits.tmp}` })
     .withWorkingDir('/workspace')
     .withEnvironment({ HOME: '/tmp', SUTURE_SANDBOX: '1', PYTHONDONTWRITEBYTECODE: '1' })
@@ -110,7 +111,7 @@ export async function runPlan(opts: {
   try {
     const startedContainer = await container.start();
     exitCode = 0;
-    await startedContainer.stop({ remove: true, timeout: 0 }).catch(() => undefined);
+    await startedContainer.stop({ remove: true, removeVolumes: true, timeout: 0 }).catch(() => undefined);
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     if (/timed out|timeout/i.test(msg)) timedOut = true;
@@ -157,7 +158,7 @@ export async function removeWhere(labelFilter: string): Promise<number> {
     list.map((c) =>
       client.container.dockerode
         .getContainer(c.Id)
-        .remove({ force: true })
+        .remove({ force: true, v: true })
         .catch(() => undefined),
     ),
   );
@@ -182,7 +183,7 @@ export async function sweepStale(): Promise<number> {
     if (c.labels[LABEL_RUN] === RUN_ID || (pid && pidAlive(pid))) continue;
     await client.container.dockerode
       .getContainer(c.id)
-      .remove({ force: true })
+      .remove({ force: true, v: true })
       .catch(() => undefined);
     removed++;
   }

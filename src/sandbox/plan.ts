@@ -27,6 +27,8 @@ export type Step = ServeStep | RunStep;
 export interface Plan {
   steps: Step[];
   outputBytes: number;
+  /** Workspace paths to delete before the steps (files the patch deletes, still in a prepared image). */
+  remove?: string[];
 }
 
 export interface HttpResult {

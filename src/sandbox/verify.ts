@@ -11,9 +11,10 @@ import type { ServiceConfig } from '../config/service.ts';
 import { patchedPaths } from '../diagnose/patch.ts';
 import { singleTestCommand } from '../diagnose/regression-test.ts';
 import type { Incident, RequestSample } from '../incident/types.ts';
-import { type ContainerRun, prepareWorkspace, runPlan, sweepStale } from './docker.ts';
+import { type ContainerRun, runPlan, sweepStale } from './docker.ts';
 import { normaliseBody } from './normalise.ts';
 import type { HttpResult, Plan, RunResult, ServeResult, Step } from './plan.ts';
+import { prepareImage } from './prepare.ts';
 import { applyPatch, copyTree, PatchError, removeTree } from './trees.ts';
 
 export interface Mismatch {
@@ -43,6 +44,8 @@ export interface Verdict {
 
 export interface Baseline {
   tree: string;
+  /** The image candidates run in: the sandbox image, plus the base revision's installed dependencies. */
+  image: string;
   config: ServiceConfig;
   incident: Incident;
   reproduced: boolean;
@@ -71,21 +74,14 @@ function containerTimeout(plan: Plan): number {
   return (plan.steps.reduce((s, st) => s + st.timeoutSec, 0) + 30) * 1000;
 }
 
-async function runInCopy(tree: string, config: ServiceConfig, plan: Plan, name: string): Promise<ContainerRun> {
-  const ws = await copyTree(tree);
-  try {
-    await prepareWorkspace(ws);
-    return await runPlan({
-      image: config.image,
-      workspace: ws,
-      plan,
-      limits: config.limits,
-      timeoutMs: containerTimeout(plan),
-      name,
-    });
-  } finally {
-    await removeTree(ws);
-  }
+function runIn(
+  baseline: Pick<Baseline, 'image' | 'config'>,
+  tree: string,
+  plan: Plan,
+  name: string,
+): Promise<ContainerRun> {
+  const { config, image } = baseline;
+  return runPlan({ image, workspace: tree, plan, limits: config.limits, timeoutMs: containerTimeout(plan), name });
 }
 
 function isServerFailure(r: HttpResult): boolean {
@@ -103,13 +99,16 @@ export async function prepareBaseline(opts: {
   tree: string;
   config: ServiceConfig;
   incident: Incident;
+  progress?: (m: string) => void;
 }): Promise<Baseline> {
   const started = performance.now();
   await sweepStale().catch(() => 0);
   const { tree, config, incident } = opts;
   const reasons: string[] = [];
+  const image = await prepareImage({ tree, config, ...(opts.progress ? { progress: opts.progress } : {}) });
   const base: Baseline = {
     tree,
+    image,
     config,
     incident,
     reproduced: false,
@@ -127,7 +126,7 @@ export async function prepareBaseline(opts: {
       outputBytes: config.limits.outputBytes,
       steps: [serveStep('replay-base', config, [...incident.requests, ...incident.healthyRequests])],
     };
-    const run = await runInCopy(tree, config, plan, 'base');
+    const run = await runIn(base, tree, plan, 'base');
     const serve = run.results?.[0] as ServeResult | undefined;
     if (!serve) {
       reasons.push(`base replay: ${diedReason(run)}`);
@@ -225,7 +224,7 @@ export async function verifyCandidate(
     const single = candidate.testFile ? singleTestCommand(config, candidate.testFile) : undefined;
     if (single)
       steps.push({ kind: 'run', name: 'regression-after', command: single, timeoutSec: config.limits.stepTimeoutSec });
-    const patchedPlan: Plan = { outputBytes: config.limits.outputBytes, steps };
+    const patchedPlan: Plan = { outputBytes: config.limits.outputBytes, steps, remove: deletedPaths(candidate.patch) };
 
     let beforeRun: Promise<ContainerRun | undefined> = Promise.resolve(undefined);
     if (candidate.testFile && single) {
@@ -235,9 +234,9 @@ export async function verifyCandidate(
         outputBytes: config.limits.outputBytes,
         steps: [{ kind: 'run', name: 'regression-before', command: single, timeoutSec: config.limits.stepTimeoutSec }],
       };
-      beforeRun = runInCopy(testOnly, config, plan, 'regression-before');
+      beforeRun = runIn(baseline, testOnly, plan, 'regression-before');
     }
-    const [afterRun, before] = await Promise.all([runInCopy(patched, config, patchedPlan, 'patched'), beforeRun]);
+    const [afterRun, before] = await Promise.all([runIn(baseline, patched, patchedPlan, 'patched'), beforeRun]);
 
     const byName = (run: ContainerRun | undefined, name: string) => run?.results?.find((r) => r.name === name);
     if (!afterRun.results) reasons.push(`patched tree: ${diedReason(afterRun)}`);

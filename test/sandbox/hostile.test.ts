@@ -1,0 +1,128 @@
+/**
+ * Hostile candidates end as `fail` verdicts within their time limits, the host unaffected and no container
+ * left behind. Each hostile patch carries the real fix and a real regression test, and would pass if the
+ * sandbox let it do what it tries (find a network, be root, write outside the workspace), so a `fail`
+ * proves the isolation, not just a broken patch. A clean control candidate passes.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadServiceConfig, type ServiceConfig } from '../../src/config/service.ts';
+import { makeGitPatch } from '../../src/diagnose/patch.ts';
+import { regressionTest } from '../../src/diagnose/regression-test.ts';
+import type { FileEdit } from '../../src/diagnose/types.ts';
+import { buildIncident } from '../../src/incident/intake.ts';
+import { listSandboxContainers, RUN_ID } from '../../src/sandbox/docker.ts';
+import { type Baseline, prepareBaseline, verifyCandidate } from '../../src/sandbox/verify.ts';
+import { SERVICES } from '../helpers/repo.ts';
+
+const dir = join(SERVICES, 'pricing-api');
+const files = readdirSync(dir, { recursive: true }) as string[];
+const original = readFileSync(join(dir, 'pricing.py'), 'utf8');
+const fixed = original.replace(
+  '    return total / len(discounts)',
+  '    if len(discounts) == 0:\n        return 0\n    return total / len(discounts)',
+);
+let baseline: Baseline;
+let config: ServiceConfig;
+let test: FileEdit;
+
+beforeAll(async () => {
+  const loaded = loadServiceConfig(dir);
+  // Tight limits keep the suite fast; the defaults are larger.
+  config = {
+    ...loaded,
+    limits: { ...loaded.limits, stepTimeoutSec: 8, memory: '256m', pids: 64, outputBytes: 64 * 1024 },
+  };
+  const incident = buildIncident(JSON.parse(readFileSync(join(dir, 'incident.json'), 'utf8')), files);
+  test = regressionTest(incident, config, files)!;
+  baseline = await prepareBaseline({ tree: dir, config, incident });
+  expect(baseline.reproduced).toBe(true);
+});
+
+afterAll(async () => {
+  expect((await listSandboxContainers()).filter((c) => c.labels['dev.suture.run'] === RUN_ID)).toEqual([]);
+});
+
+/** The fix plus `code` injected at module level of pricing.py (runs in the service and in the tests). */
+function candidate(code: string, extra: FileEdit[] = []) {
+  const after = `import os\nimport sys\n${code}\n${fixed}`;
+  return {
+    patch: makeGitPatch([{ path: 'pricing.py', before: original, after }, test, ...extra]),
+    testFile: test.path,
+  };
+}
+
+async function expectContained(code: string, limitMs: number, reason: RegExp, extra: FileEdit[] = []) {
+  const started = Date.now();
+  const v = await verifyCandidate(baseline, candidate(code, extra));
+  expect(v.verdict).toBe('fail');
+  expect(v.reasons.join('\n')).toMatch(reason);
+  expect(Date.now() - started).toBeLessThan(limitMs);
+  const mine = (await listSandboxContainers()).filter((c) => c.labels['dev.suture.run'] === RUN_ID);
+  expect(mine).toEqual([]);
+  return v;
+}
+
+describe('sandbox containment', () => {
+  it('control: the clean fix passes', async () => {
+    const v = await verifyCandidate(baseline, candidate('pass'));
+    expect(v.verdict, v.reasons.join('; ')).toBe('pass');
+  });
+
+  it('finds no network interface but loopback', async () => {
+    await expectContained(
+      "assert [i for i in os.listdir('/sys/class/net') if i != 'lo'], 'no network interface'",
+      30_000,
+      /test command failed|never became healthy/,
+    );
+  });
+
+  it('does not run as root', async () => {
+    await expectContained("assert os.geteuid() == 0, 'not root'", 30_000, /test command failed|never became healthy/);
+  });
+
+  it('cannot write outside the workspace', async () => {
+    const marker = `/usr/local/suture-pwned-${process.pid}`;
+    await expectContained(`open('${marker}', 'w').write('x')`, 30_000, /test command failed|never became healthy/);
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('a fork bomb meets the pids limit and the step limit', async () => {
+    await expectContained(
+      "if os.environ.get('SUTURE_SANDBOX'):\n    while True:\n        try:\n            os.fork()\n        except OSError:\n            pass",
+      60_000,
+      /limit|failed|never became healthy|killed|died/,
+    );
+  });
+
+  it('unbounded memory is killed at the memory limit', async () => {
+    await expectContained(
+      'hog = []\nwhile True:\n    hog.append(bytearray(16 * 1024 * 1024))',
+      40_000,
+      /failed|never became healthy|killed|died/,
+    );
+  });
+
+  it('an endless loop is stopped at the step limit', async () => {
+    await expectContained('while True:\n    pass', 60_000, /limit|never became healthy|failed/);
+  });
+
+  it('an output flood is capped and stopped', async () => {
+    const v = await expectContained(
+      "while True:\n    sys.stdout.write('x' * 65536)",
+      60_000,
+      /flooded|limit|failed|never became healthy/,
+    );
+    expect((v.evidence.tests?.output ?? '').length).toBeLessThan(70 * 1024);
+  });
+
+  it('deleting the tests is refused before anything runs', async () => {
+    const del = makeGitPatch([{ path: 'pricing.py', before: original, after: fixed }, test]).concat(
+      `diff --git a/tests/test_pricing.py b/tests/test_pricing.py\ndeleted file mode 100644\n--- a/tests/test_pricing.py\n+++ /dev/null\n@@ -1,1 +0,0 @@\n-${readFileSync(join(dir, 'tests/test_pricing.py'), 'utf8').split('\n')[0]}\n`,
+    );
+    const v = await verifyCandidate(baseline, { patch: del, testFile: test.path });
+    expect(v.verdict).toBe('fail');
+    expect(v.reasons[0]).toMatch(/deletes tests: tests\/test_pricing.py/);
+  });
+});
