@@ -7,6 +7,8 @@ import { Command, CommanderError } from 'commander';
 import { registerCanaryCommands } from './commands/canary.ts';
 import { registerDemoCommands } from './commands/demo.ts';
 import { registerHealCommands } from './commands/heal.ts';
+import { registerPolicyCommands } from './commands/policy.ts';
+import { registerServeCommands } from './commands/serve.ts';
 import { errorMessage, SutureError } from './errors.ts';
 
 export function buildProgram(): Command {
@@ -20,6 +22,8 @@ export function buildProgram(): Command {
   registerHealCommands(program);
   registerDemoCommands(program);
   registerCanaryCommands(program);
+  registerServeCommands(program);
+  registerPolicyCommands(program);
   return program;
 }
 

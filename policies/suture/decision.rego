@@ -35,10 +35,25 @@ deny contains violation(
 	not input.schema == 1
 }
 
+# A missing array would silently disable every rule that reads it, so each one must be present.
 deny contains violation(
 	"input/schema",
-	"the policy input has no files array; it was not built by suture's input builder",
+	sprintf("the policy input has no %s array; it was not built by suture's input builder", [name]),
 	"",
 ) if {
-	not is_array(input.files)
+	some name in ["files", "kubernetes", "dockerfiles", "dependencies", "secrets"]
+	not has_array(name)
 }
+
+deny contains violation(
+	"input/schema",
+	sprintf("the policy input has no tests.%s array; it was not built by suture's input builder", [name]),
+	"",
+) if {
+	some name in ["removedAssertions", "addedSkips"]
+	not has_tests_array(name)
+}
+
+has_array(name) if is_array(input[name])
+
+has_tests_array(name) if is_array(input.tests[name])

@@ -33,7 +33,9 @@ import {
   type PolicyContext,
   type PolicyContextInput,
   type PolicyInput,
+  type PolicyVerdict,
   type SecretFact,
+  type VerdictLike,
 } from './types.ts';
 
 /** Files above this size are judged by name and line counts only. */
@@ -43,7 +45,7 @@ const SYMLINK_MODE = '120000';
 export function buildContext(ctx: PolicyContextInput = {}): PolicyContext {
   return {
     candidate: { strategy: ctx.candidate?.strategy ?? null, confidence: ctx.candidate?.confidence ?? null },
-    verdict: ctx.verdict ?? ASSUMED_VERDICT,
+    verdict: ctx.verdict ? policyVerdict(ctx.verdict) : ASSUMED_VERDICT,
     verdictAssumed: !ctx.verdict,
     incident: {
       service: ctx.incident?.service ?? null,
@@ -51,6 +53,21 @@ export function buildContext(ctx: PolicyContextInput = {}): PolicyContext {
       severity: ctx.incident?.severity ?? null,
     },
     mode: ctx.mode ?? 'propose',
+  };
+}
+
+export function policyVerdict(v: VerdictLike): PolicyVerdict {
+  return {
+    verdict: v.verdict,
+    reproduced: v.reproduced,
+    fixed: v.fixed,
+    testsPassed: v.testsPassed,
+    regressionTest: v.regressionTest
+      ? { failsBefore: v.regressionTest.failsBefore, passesAfter: v.regressionTest.passesAfter }
+      : null,
+    differential: v.differential
+      ? { compared: v.differential.compared, mismatches: v.differential.mismatches.length }
+      : null,
   };
 }
 

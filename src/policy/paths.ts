@@ -1,20 +1,8 @@
 /** Where the policy gate's files live: the package's policies/ and the opa binary. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-/** The suture package root: the nearest ancestor of this module with suture's package.json. */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'suture') return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('cannot find the suture package root above ' + fileURLToPath(import.meta.url));
-    dir = up;
-  }
-}
+import { delimiter, join } from 'node:path';
+import { packageRoot } from '../sandbox/paths.ts';
 
 export function policiesDir(): string {
   return join(packageRoot(), 'policies');

@@ -18,37 +18,52 @@ export const decisionSchema = z.object({
 });
 export type PolicyDecision = z.infer<typeof decisionSchema>;
 
-/** The sandbox Verdict (DESIGN.md `suture verify`); only the fields the gate reads are required. */
-export const verdictSchema = z.looseObject({
+/** A sandbox Verdict (DESIGN.md `suture verify`) as read from a file; extra fields are ignored. */
+export const verdictFileSchema = z.looseObject({
   verdict: z.enum(['pass', 'fail']),
   reproduced: z.boolean(),
   fixed: z.boolean(),
   testsPassed: z.boolean(),
-  regressionTest: z.object({ failsBefore: z.boolean(), passesAfter: z.boolean() }).nullable(),
+  regressionTest: z.looseObject({ failsBefore: z.boolean(), passesAfter: z.boolean() }).nullable(),
+  differential: z.looseObject({ compared: z.number(), mismatches: z.array(z.unknown()) }).optional(),
 });
-export type PolicyVerdict = z.infer<typeof verdictSchema>;
+
+/** The fields of a sandbox Verdict the gate reads; src/sandbox's Verdict is assignable to it. */
+export type VerdictLike = {
+  verdict: 'pass' | 'fail';
+  reproduced: boolean;
+  fixed: boolean;
+  testsPassed: boolean;
+  regressionTest: { failsBefore: boolean; passesAfter: boolean } | null;
+  differential?: { compared: number; mismatches: unknown[] };
+};
+
+/** The verdict as the policies see it: differential mismatches reduced to a count. */
+export type PolicyVerdict = {
+  verdict: 'pass' | 'fail';
+  reproduced: boolean;
+  fixed: boolean;
+  testsPassed: boolean;
+  regressionTest: { failsBefore: boolean; passesAfter: boolean } | null;
+  differential: { compared: number; mismatches: number } | null;
+};
 
 export const autonomyModes = ['observe', 'propose', 'auto'] as const;
 export type AutonomyMode = (typeof autonomyModes)[number];
 
-export const contextSchema = z.object({
-  candidate: z.object({ strategy: z.string().nullable(), confidence: z.number().min(0).max(1).nullable() }),
-  verdict: verdictSchema,
+export type PolicyContext = {
+  candidate: { strategy: string | null; confidence: number | null };
+  verdict: PolicyVerdict;
   /** True when no verdict was supplied and the change is judged as if verification passed. */
-  verdictAssumed: z.boolean(),
-  incident: z.object({
-    service: z.string().nullable(),
-    environment: z.string().nullable(),
-    severity: z.string().nullable(),
-  }),
-  mode: z.enum(autonomyModes),
-});
-export type PolicyContext = z.infer<typeof contextSchema>;
+  verdictAssumed: boolean;
+  incident: { service: string | null; environment: string | null; severity: string | null };
+  mode: AutonomyMode;
+};
 
 /** What a caller may pass: any part of the context; the rest gets neutral defaults. */
 export type PolicyContextInput = {
   candidate?: Partial<PolicyContext['candidate']>;
-  verdict?: PolicyVerdict | null;
+  verdict?: VerdictLike | null;
   incident?: Partial<PolicyContext['incident']>;
   mode?: AutonomyMode;
 };
@@ -60,6 +75,7 @@ export const ASSUMED_VERDICT: PolicyVerdict = {
   fixed: true,
   testsPassed: true,
   regressionTest: { failsBefore: true, passesAfter: true },
+  differential: null,
 };
 
 export const fileKinds = [

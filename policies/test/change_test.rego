@@ -1,0 +1,71 @@
+package suture_test
+
+test_large_diff_needs_review if {
+	big := object.union(source_file, {"additions": 30, "deletions": 11})
+	inp := with_({"files": [big, regression_file]})
+	ids(inp) == {"change/large-diff"}
+}
+
+test_diff_at_threshold_allowed if {
+	edge := object.union(source_file, {"additions": 30, "deletions": 10})
+	outcome(with_({"files": [edge, regression_file]})) == "allow"
+}
+
+test_threshold_comes_from_config if {
+	inp := with_({"config": {"thresholds": {"maxSourceLines": 2}}})
+	"change/large-diff" in ids(inp)
+}
+
+test_default_threshold_without_config if {
+	inp := json.remove(clean, ["config"])
+	outcome(inp) == "allow"
+	big := json.remove(with_({"files": [object.union(source_file, {"additions": 41}), regression_file]}), ["config"])
+	"change/large-diff" in ids(big)
+}
+
+test_file_outside_source_paths_needs_review if {
+	"change/outside-source-paths" in ids(with_files([file("docs/runbook.md", "other")]))
+}
+
+test_binary_file_needs_review if {
+	"change/binary" in ids(with_files([object.union(source_file, {"path": "app/logo.png", "binary": true})]))
+}
+
+test_test_only_change_needs_review if {
+	ids(with_({"files": [regression_file]})) == {"change/no-source-change"}
+}
+
+test_fix_without_test_needs_review if {
+	ids(with_({"files": [source_file]})) == {"change/no-regression-test"}
+}
+
+test_failed_verdict_denied if {
+	inp := with_({"context": {"verdict": {"verdict": "fail"}}})
+	"verify/failed" in ids(inp)
+	outcome(inp) == "deny"
+}
+
+test_missing_verdict_denied if {
+	inp := json.remove(clean, ["context/verdict"])
+	"verify/failed" in ids(inp)
+}
+
+test_not_reproduced_needs_review if {
+	ids(with_({"context": {"verdict": {"reproduced": false}}})) == {"verify/not-reproduced"}
+}
+
+test_unproven_regression_test_needs_review if {
+	ids(with_({"context": {"verdict": {"regressionTest": {"failsBefore": false}}}})) == {"verify/no-regression-test"}
+}
+
+test_null_regression_test_needs_review if {
+	ids(with_({"context": {"verdict": {"regressionTest": null}}})) == {"verify/no-regression-test"}
+}
+
+test_low_confidence_needs_review if {
+	ids(with_({"context": {"candidate": {"confidence": 0.2}}})) == {"candidate/low-confidence"}
+}
+
+test_unknown_confidence_not_flagged if {
+	outcome(with_({"context": {"candidate": {"confidence": null}}})) == "allow"
+}

@@ -1,0 +1,49 @@
+package suture_test
+
+test_clean_verified_fix_is_allowed if {
+	outcome(clean) == "allow"
+	count(decide(clean).violations) == 0
+}
+
+test_deny_beats_review if {
+	inp := with_files([file(".github/workflows/ci.yml", "workflow"), file("docs/runbook.md", "other")])
+	outcome(inp) == "deny"
+	"repo/ci-edit" in ids(inp)
+	some v in decide(inp).violations
+	v.level == "review"
+}
+
+test_violations_carry_level_and_path if {
+	inp := with_files([file(".github/workflows/ci.yml", "workflow")])
+	some v in decide(inp).violations
+	v == {
+		"id": "repo/ci-edit",
+		"message": ".github/workflows/ci.yml is a CI/CD workflow; automated fixes may not change pipelines - make this edit by hand",
+		"path": ".github/workflows/ci.yml",
+		"level": "deny",
+	}
+}
+
+test_unknown_schema_is_denied if {
+	inp := with_({"schema": 2})
+	outcome(inp) == "deny"
+	"input/schema" in ids(inp)
+}
+
+test_missing_files_is_denied if {
+	inp := json.remove(clean, ["files"])
+	outcome(inp) == "deny"
+	"input/schema" in ids(inp)
+}
+
+test_empty_input_is_denied if {
+	outcome({}) == "deny"
+}
+
+test_every_missing_array_is_denied if {
+	every path in [["files"], ["kubernetes"], ["dockerfiles"], ["dependencies"], ["secrets"], ["tests", "removedAssertions"], ["tests", "addedSkips"]] {
+		inp := json.remove(clean, [concat("/", path)])
+		outcome(inp) == "deny"
+		"input/schema" in ids(inp)
+	}
+}
