@@ -181,7 +181,11 @@ export function createSequentialJudge(opts: Partial<JudgeOptions> = {}): Sequent
       const reason = `${describe(sample)}: not worse than stable + tolerance (evidence ${odds(promoteE)} ≥ ${odds(promoteThreshold)})`;
       return decide({ decision: 'promote', at: b.t, reason });
     }
-    return { decision: 'continue', at: b.t, reason: `${describe(sample)}: ${gate ?? 'not enough evidence yet'}` };
+    // Abort needs both; (A) is only computed once (R) has crossed, so report whichever is binding.
+    const abortE = ev.abortRelative < abortThreshold ? ev.abortRelative : Math.min(ev.abortRelative, ev.abortAbsolute);
+    const evidence = `abort evidence ${odds(abortE)} of ${odds(abortThreshold)}, promote ${odds(promoteE)} of ${odds(promoteThreshold)}`;
+    const reason = `${describe(sample)}: no decision yet (${evidence})${gate ? `; ${gate}` : ''}`;
+    return { decision: 'continue', at: b.t, reason };
   }
 
   /**
@@ -299,9 +303,10 @@ function rate(errors: number, requests: number): string {
   return `${pct.toFixed(2)}% (${errors}/${requests})`;
 }
 
-/** An e-value (given as its log) for humans: 137, 2.4e+5. */
+/** An e-value (given as its log) for humans: 0.31, 137, 2.4e+5. */
 function odds(logE: number): string {
   const e = Math.exp(logE);
+  if (e < 10) return String(Number(e.toPrecision(2)));
   return e < 1e4 ? String(Math.round(e)) : e.toExponential(1);
 }
 
