@@ -8,6 +8,7 @@ import { registerCanaryCommands } from './commands/canary.ts';
 import { registerDemoCommands } from './commands/demo.ts';
 import { registerHealCommands } from './commands/heal.ts';
 import { registerPolicyCommands } from './commands/policy.ts';
+import { registerServeCommands } from './commands/serve.ts';
 import { errorMessage, SutureError } from './errors.ts';
 
 export function buildProgram(): Command {
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerHealCommands(program);
   registerDemoCommands(program);
   registerCanaryCommands(program);
+  registerServeCommands(program);
   registerPolicyCommands(program);
   return program;
 }
