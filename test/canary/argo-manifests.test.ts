@@ -1,0 +1,211 @@
+/**
+ * pipelines/: every Argo manifest validates against the Argo Rollouts / Argo CD schemas once rendered, the
+ * Rollout's steps are what the local backend rehearses, every analysis it references exists with the args it
+ * needs, the Prometheus query is suture's own template, and the web template's body is one POST /judge accepts.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import {
+  renderPipelineTemplate,
+  templatePlaceholders,
+  validateArgoManifests,
+} from '../../src/canary/argo/manifests.ts';
+import { parseRolloutPlan } from '../../src/canary/local/steps.ts';
+import { errorRatioQuery } from '../../src/canary/prometheus/queries.ts';
+import { judgeRoute } from '../../src/serve/judge.ts';
+import { type SutureServer, startSutureServer } from '../../src/serve/server.ts';
+
+const root = join(import.meta.dirname, '../../pipelines');
+const read = (p: string) => readFileSync(join(root, p), 'utf8');
+const VALUES = {
+  SERVICE: 'cart-api',
+  NAMESPACE: 'shop',
+  IMAGE: 'registry.example/cart-api:1.4.2',
+  PROMETHEUS_URL: 'http://prometheus.monitoring.svc:9090',
+  SUTURE_URL: 'http://suture.suture-system.svc:8080',
+  REPO_URL: 'https://github.com/example/cart-api.git',
+  SUTURE_REPO: 'example/suture',
+  SUTURE_REF: 'v0.1.0',
+};
+const ARGO_FILES = [
+  'argo-rollouts/rollout.yaml',
+  'argo-rollouts/analysis-prometheus.yaml',
+  'argo-rollouts/analysis-web-judge.yaml',
+  'argo-cd/application.yaml',
+];
+const rendered = (p: string) => renderPipelineTemplate(read(p), VALUES);
+
+describe('pipelines/ manifests', () => {
+  it.each(ARGO_FILES)('%s validates against the Argo schema after rendering', (file) => {
+    const docs = validateArgoManifests(rendered(file), file);
+    expect(docs).toHaveLength(1);
+    expect(JSON.stringify(docs[0]!.doc)).not.toMatch(/\$\{[A-Z]/);
+  });
+
+  it.each([...ARGO_FILES, 'github/suture-heal.yaml'])('%s documents exactly the placeholders it uses', (file) => {
+    const text = read(file);
+    const header = text.match(/# Placeholders: (.*)/)?.[1] ?? '';
+    expect(templatePlaceholders(header)).toEqual(templatePlaceholders(text));
+  });
+
+  it('the Rollout steps are what the local backend rehearses', () => {
+    const plan = parseRolloutPlan(rendered('argo-rollouts/rollout.yaml'));
+    expect(plan.steps).toEqual([
+      { kind: 'setWeight', weight: 10 },
+      { kind: 'pause', seconds: 120 },
+      { kind: 'setWeight', weight: 25 },
+      { kind: 'pause', seconds: 300 },
+      { kind: 'setWeight', weight: 50 },
+      { kind: 'pause', seconds: 300 },
+      { kind: 'analysis', templates: ['suture-error-rate'] },
+    ]);
+    expect(plan.backgroundAnalysis).toEqual(['suture-judge']);
+  });
+
+  it('every analysis the Rollout references exists and gets every arg it declares without a default', () => {
+    const templates = new Map(
+      ['argo-rollouts/analysis-prometheus.yaml', 'argo-rollouts/analysis-web-judge.yaml'].map((f) => {
+        const [t] = validateArgoManifests(rendered(f));
+        const args = (t!.doc.spec as { args: Array<{ name: string; value?: string }> }).args;
+        return [
+          t!.name,
+          args
+            .filter((a) => a.value === undefined)
+            .map((a) => a.name)
+            .sort(),
+        ] as const;
+      }),
+    );
+    const [ro] = validateArgoManifests(rendered('argo-rollouts/rollout.yaml'));
+    const canary = (ro!.doc.spec as { strategy: { canary: Record<string, unknown> } }).strategy.canary as {
+      analysis: { templates: Array<{ templateName: string }>; args: Array<{ name: string }> };
+      steps: Array<{ analysis?: { templates: Array<{ templateName: string }>; args: Array<{ name: string }> } }>;
+    };
+    const uses = [canary.analysis, ...canary.steps.flatMap((s) => (s.analysis ? [s.analysis] : []))];
+    expect(uses).toHaveLength(2);
+    for (const use of uses) {
+      for (const t of use.templates) {
+        expect(templates.has(t.templateName)).toBe(true);
+        expect(use.args.map((a) => a.name).sort()).toEqual(templates.get(t.templateName));
+      }
+    }
+  });
+
+  it('the Prometheus gate uses suture’s error-ratio query and an error-rate successCondition', () => {
+    const [t] = validateArgoManifests(rendered('argo-rollouts/analysis-prometheus.yaml'));
+    const metric = (t!.doc.spec as { metrics: Array<Record<string, unknown>> }).metrics[0]!;
+    expect(metric.successCondition).toBe('result[0] <= 0.05');
+    expect(metric.failureLimit).toBe(0);
+    const prom = (metric.provider as { prometheus: { query: string; address: string } }).prometheus;
+    expect(prom.address).toBe(VALUES.PROMETHEUS_URL);
+    expect(prom.query).toBe(errorRatioQuery({ service: '{{args.service}}' }, '{{args.canary-hash}}', '2m'));
+  });
+
+  describe('the web analysis against a real suture serve', () => {
+    let server: SutureServer;
+    beforeAll(async () => {
+      server = await startSutureServer({ port: 0, routes: [judgeRoute({ prometheus: ['http://127.0.0.1:9'] })] });
+    });
+    afterAll(() => server.close());
+
+    it('POSTs a body /judge accepts, and its conditions read fields /judge returns', async () => {
+      const [t] = validateArgoManifests(rendered('argo-rollouts/analysis-web-judge.yaml'));
+      const metric = (t!.doc.spec as { metrics: Array<Record<string, unknown>> }).metrics[0]!;
+      const web = (metric.provider as { web: { method: string; url: string; jsonBody: Record<string, unknown> } }).web;
+      expect(web.method).toBe('POST');
+      expect(web.url).toBe(`${VALUES.SUTURE_URL}/judge`);
+      // Argo substitutes {{args.x}} before sending; do the same with example hashes.
+      const args: Record<string, string> = {
+        service: 'cart-api',
+        'stable-hash': '6c5f9c7d8b',
+        'canary-hash': '7f8d9e6a5c',
+      };
+      const body = JSON.parse(
+        JSON.stringify(web.jsonBody).replace(/\{\{args\.([a-z-]+)\}\}/g, (_, n: string) => args[n]!),
+      );
+      const res = await fetch(`${server.url}/judge`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      expect(res.status).toBe(200);
+      const answer = (await res.json()) as Record<string, unknown>;
+      // First call: the clock starts, no data is judged yet.
+      expect(answer).toMatchObject({ decision: 'continue', abort: false, promote: false, buckets: 0 });
+      expect(metric.successCondition).toBe('result.abort == false');
+      expect(metric.failureCondition).toBe('result.abort == true');
+      expect(typeof answer.abort).toBe('boolean');
+    });
+  });
+
+  it('the GitHub workflow runs suture heal with the CLI contract flags', () => {
+    const wf = parse(rendered('github/suture-heal.yaml')) as { jobs: { heal: { steps: Array<{ run?: string }> } } };
+    const runs = wf.jobs.heal.steps.map((s) => s.run ?? '').join('\n');
+    expect(runs).toMatch(
+      /dist\/main\.js heal --repo \. --incident "\$RUNNER_TEMP\/incident\.json" --mode propose --json/,
+    );
+    // GitHub's own ${{ }} expressions survive rendering.
+    expect(rendered('github/suture-heal.yaml')).toContain(['$', '{{ secrets.GITHUB_TOKEN }}'].join(''));
+  });
+});
+
+describe('manifest validation rejects what Argo would reject', () => {
+  it('a Rollout with a non-integer setWeight', () => {
+    const bad = rendered('argo-rollouts/rollout.yaml').replace('setWeight: 10', 'setWeight: ten');
+    expect(() => validateArgoManifests(bad, 'rollout.yaml')).toThrow(/setWeight must be integer/);
+    expect(() => parseRolloutPlan(bad)).toThrow(/not a valid Rollout/);
+  });
+
+  it('an Application without a destination', () => {
+    const bad = rendered('argo-cd/application.yaml').replace(/ {2}destination:\n(?: {4}.*\n)+/, '');
+    expect(() => validateArgoManifests(bad)).toThrow(/destination/);
+  });
+
+  it('an AnalysisTemplate metric without a provider, unknown kinds, other apiVersions, bad YAML, unrendered values', () => {
+    const noProvider =
+      'apiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nmetadata: {name: x}\nspec:\n  metrics:\n    - name: m\n';
+    expect(() => validateArgoManifests(noProvider)).toThrow(/provider/);
+    expect(() =>
+      validateArgoManifests('apiVersion: argoproj.io/v1alpha1\nkind: Widget\nmetadata: {name: x}\n'),
+    ).toThrow(/not an Argo/);
+    expect(() => validateArgoManifests('apiVersion: apps/v1\nkind: Deployment\n')).toThrow(/apiVersion apps\/v1/);
+    expect(() => validateArgoManifests('kind: [unclosed')).toThrow(/invalid YAML/);
+    expect(() => validateArgoManifests('')).toThrow(/no documents/);
+    expect(() =>
+      validateArgoManifests('apiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nspec: {metrics: []}\n'),
+    ).toThrow(/metadata.name/);
+    expect(() => renderPipelineTemplate(read('argo-cd/application.yaml'), { SERVICE: 'x' })).toThrow(
+      /needs values for NAMESPACE, REPO_URL/,
+    );
+  });
+
+  it('Rollout steps: durations, one action per step, canary required', () => {
+    const ro = (steps: unknown[]) => ({
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Rollout',
+      metadata: { name: 'r' },
+      spec: { strategy: { canary: { steps } } },
+    });
+    expect(
+      parseRolloutPlan(
+        ro([{ pause: { duration: '1m30s' } }, { pause: { duration: 45 } }, { pause: { duration: '500ms' } }]),
+      ).steps,
+    ).toEqual([
+      { kind: 'pause', seconds: 90 },
+      { kind: 'pause', seconds: 45 },
+      { kind: 'pause', seconds: 0.5 },
+    ]);
+    expect(parseRolloutPlan(ro([{ setCanaryScale: { replicas: 1 } }])).steps).toEqual([
+      { kind: 'unsupported', name: 'setCanaryScale' },
+    ]);
+    expect(() => parseRolloutPlan(ro([{ pause: { duration: 'soon' } }]))).toThrow(/not a pause duration/);
+    expect(() => parseRolloutPlan(ro([{ setWeight: 10, pause: {} }]))).toThrow(/exactly one action/);
+    expect(() => parseRolloutPlan(ro([{ setWeight: 120 }]))).toThrow(/not 0–100/);
+    expect(() =>
+      parseRolloutPlan({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name: 'r' }, spec: {} }),
+    ).toThrow(/canary is required/);
+    expect(() => parseRolloutPlan('kind: Service\n')).toThrow(/no document of kind Rollout/);
+  });
+});
