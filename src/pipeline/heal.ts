@@ -156,14 +156,16 @@ export async function heal(opts: HealOptions): Promise<HealResult> {
   const p = opts.progress;
   installCleanupHandlers();
 
-  p(`reading ${opts.incidentFile}`);
   const { repo, base, files, incident, tree, config } = await stage(
     ctx,
     'intake',
-    () => intake(opts),
+    async () => {
+      const r = await intake(opts);
+      ctx.incident = r.incident;
+      return r;
+    },
     (r) => r.incident.summary,
   );
-  ctx.incident = incident;
   const result: HealResult = {
     status: 'no-fix',
     reason: '',
