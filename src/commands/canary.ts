@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { judgeFile, type StreamVerdict, streamFiles } from '../canary/stream.ts';
 import { InputError } from '../errors.ts';
+import { registerCanaryWatchCommand } from './canary-watch.ts';
 
 /** Registers the `canary` group and returns it, so other canary subcommands can join the same group. */
 export function registerCanaryCommands(program: Command): Command {
@@ -25,5 +26,6 @@ export function registerCanaryCommands(program: Command): Command {
         );
       }
     });
+  registerCanaryWatchCommand(canary);
   return canary;
 }
