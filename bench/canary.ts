@@ -122,12 +122,13 @@ function median(xs: number[]): number {
 const pct = (num: number, den: number) => (den ? `${((100 * num) / den).toFixed(1)}%` : '—');
 const secs = (x: number) => (Number.isNaN(x) ? '—' : `${Math.round(x)} s`);
 
-export function runSuite(): Result[] {
+/** The whole suite; `seedBase` only varies to check that results are not an accident of one seed set. */
+export function runSuite(seedBase = 1_000_003): Result[] {
   const tol = { absolute: DEFAULT_JUDGE_OPTIONS.toleranceAbsolute, relative: DEFAULT_JUDGE_OPTIONS.toleranceRelative };
   const results: Result[] = [];
   CASES.forEach(({ name, streams }, ci) => {
     for (let i = 0; i < streams; i++) {
-      const spec = drawSpec(name, 1_000_003 * (ci + 1) + i, tol);
+      const spec = drawSpec(name, seedBase * (ci + 1) + i, tol);
       const buckets = [...generate(spec)];
       results.push({
         spec,
@@ -195,7 +196,11 @@ export function checkTargets(results: Result[]): Target[] {
   const ttaArgo = median(grossFast.filter((r) => aborted(r, 'argo')).map((r) => r.outcomes.argo.at));
   const mild = of('mild');
   const mildIn10 = (r: Result) => aborted(r) && r.outcomes.suture.at <= 600;
-  const mildFeasible = mild.filter((r) => detectableIn10Min(r.spec));
+  const mildFeasible = mild.filter((r) => excessStandardErrors10Min(r.spec) >= 5);
+  const mildBand = mild.filter((r) => {
+    const z = excessStandardErrors10Min(r.spec);
+    return z >= 4 && z < 5;
+  });
   const within = share(of('within'), (r) => aborted(r));
   const gapPromotions = of('gap').filter((r) => inGap(r, 'suture')).length;
   const edgeAbort = share(of('edge'), (r) => aborted(r));
@@ -217,9 +222,10 @@ export function checkTargets(results: Result[]): Target[] {
       pass: ttaSuture <= 0.25 * ttaArgo,
     },
     {
-      name: '+3 pp regressions aborted within 10 min ≥ 95% (where detectable in 10 min, see README)',
+      name: '+3 pp regressions aborted within 10 min ≥ 95% (where 10 min hold ≥ 5 SE of excess, see README)',
       value:
-        `${(100 * share(mildFeasible, mildIn10)).toFixed(1)}% of ${mildFeasible.length}; all streams: ` +
+        `${(100 * share(mildFeasible, mildIn10)).toFixed(1)}% of ${mildFeasible.length}; ` +
+        `4–5 SE: ${(100 * share(mildBand, mildIn10)).toFixed(1)}% of ${mildBand.length}; all streams: ` +
         `${(100 * share(mild, mildIn10)).toFixed(1)}% of ${mild.length}, where a single-look z-test at 10 min ` +
         `(α = 1%, not sequential) reaches ${(100 * share(mild, (r) => r.oracle10Min)).toFixed(1)}%`,
       pass: share(mildFeasible, mildIn10) >= 0.95,
@@ -244,11 +250,12 @@ export function checkTargets(results: Result[]): Target[] {
 }
 
 /**
- * Whether 10 minutes of this stream hold enough information to tell a +3 pp regression from the tolerance
- * edge at all: the excess over the tolerance boundary is ≥ 4 standard errors of the difference of the two
- * 10-minute error rates. Below that no test, fixed or sequential, can abort ≥ 95% of the time at α = 1%.
+ * How many standard errors of the difference of the two 10-minute error rates separate this stream's
+ * regression from the tolerance boundary. A single look at exactly 10 min at α = 1% catches ~95% of streams at
+ * 4 SE; a test that may look at every bucket pays for that freedom (≈ √(2·ln(1/α)) plus the mixture's cost
+ * instead of 2.33), so ≥ 95% needs about 5 SE. Below that no valid judge can promise the +3 pp target.
  */
-export function detectableIn10Min(s: StreamSpec): boolean {
+export function excessStandardErrors10Min(s: StreamSpec): number {
   const nc = canaryRps(s) * 600;
   const ns = s.totalRps * (1 - s.weight) * 600;
   const margin = Math.max(
@@ -256,7 +263,7 @@ export function detectableIn10Min(s: StreamSpec): boolean {
     DEFAULT_JUDGE_OPTIONS.toleranceRelative * s.stableRate,
   );
   const se = Math.sqrt((s.canaryRate * (1 - s.canaryRate)) / nc + (s.stableRate * (1 - s.stableRate)) / ns);
-  return s.canaryRate - s.stableRate - margin >= 4 * se;
+  return (s.canaryRate - s.stableRate - margin) / se;
 }
 
 export async function run(): Promise<void> {
