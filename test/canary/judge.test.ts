@@ -51,6 +51,18 @@ describe('sequential judge on crafted streams', () => {
     expect(run(canaryOnly).final.decision).toBe('abort');
   });
 
+  it('follows weight steps: a burst while the canary holds 50% does not count against it', () => {
+    // setWeight 5 → 25 → 50 (200 req per bucket in total, 1% errors), and an outage failing 40% of everything
+    // in the 50% phase, when the canary's share of all errors is far above its average share of the run.
+    const stream = times(240).map((t) => {
+      const w = t <= 300 ? 0.05 : t <= 600 ? 0.25 : 0.5;
+      const rate = t > 620 && t <= 800 ? 0.4 : 0.01;
+      const c = Math.round(200 * w);
+      return bucket(t, [200 - c, Math.round((200 - c) * rate)], [c, Math.round(c * rate)]);
+    });
+    expect(run(stream).all.some((d) => d.decision === 'abort')).toBe(false);
+  });
+
   it('does not promote on an outage that masks the canary (both versions failing alike)', () => {
     // Canary at twice stable's rate (2% vs 1%, the tolerance edge), then 20 min of a downstream outage that
     // fails 90% of every request on both versions: in those buckets the canary looks exactly like stable.
