@@ -3,10 +3,15 @@
  * which URL, method, content type and body the abort / promote / watch calls send. This checks what goes
  * on the wire, not Argo's reaction to it: no Kubernetes API server runs here.
  */
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { IRollout } from '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/Rollout';
+import { execa } from 'execa';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   abortRollout,
@@ -17,6 +22,11 @@ import {
   watchRollout,
 } from '../../src/canary/argo/client.ts';
 import type { RolloutStatusView } from '../../src/canary/argo/status.ts';
+import { superviseRollout } from '../../src/canary/argo/supervise.ts';
+import { startRouter } from '../../src/canary/local/router.ts';
+import { createPrometheusClient } from '../../src/canary/prometheus/client.ts';
+import { requestTotalsQuery } from '../../src/canary/prometheus/queries.ts';
+import { startPrometheus } from '../../src/canary/prometheus/server.ts';
 
 interface Recorded {
   method: string;
@@ -70,6 +80,21 @@ describe('Argo Rollouts client (recorded against a loopback stand-in API server)
             }),
           );
           return;
+        }
+        if (req.method === 'PATCH' && JSON.stringify(seen.at(-1)!.body) === '{"status":{"abort":true}}') {
+          // The controller's reaction, simplified: the rollout reports itself aborted.
+          states = [
+            {
+              status: {
+                observedGeneration: '2',
+                phase: 'Degraded',
+                abort: true,
+                stableRS: 'a',
+                currentPodHash: 'b',
+                message: 'RolloutAborted',
+              },
+            },
+          ];
         }
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify(object()));
@@ -232,5 +257,140 @@ describe('Argo Rollouts client (recorded against a loopback stand-in API server)
 
   it('refuses an unusable kubeconfig with a one-line error', () => {
     expect(() => loadKubeConfig({ kubeconfig: '/nonexistent/kubeconfig' })).toThrow(/cannot load kubeconfig/);
+  });
+
+  it('supervise: the judge reads Prometheus for the stableRS/currentPodHash versions and aborts a bad canary', async () => {
+    states = [
+      {
+        status: {
+          observedGeneration: '2',
+          phase: 'Progressing',
+          currentStepIndex: 0,
+          stableRS: 'a',
+          currentPodHash: 'b',
+        },
+      },
+    ];
+    let n = 0;
+    const up = createServer((_q, r) => r.writeHead(200).end());
+    const bad = createServer((_q, r) => r.writeHead(++n % 2 === 0 ? 500 : 200).end());
+    await Promise.all([up, bad].map((s) => new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()))));
+    const port = (s: Server) => (s.address() as AddressInfo).port;
+    const router = await startRouter({
+      service: 'cart-api',
+      stable: { version: 'a', port: port(up) },
+      canary: { version: 'b', port: port(bad) },
+      weight: 50,
+    });
+    const prom = await startPrometheus({ targets: [router.metricsTarget], scrapeInterval: '500ms' });
+    let traffic = true;
+    try {
+      const client = createPrometheusClient(prom.url);
+      for (let i = 0; i < 100 && (await client.instant(requestTotalsQuery({ service: 'cart-api' }))).length < 2; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const load = (async () => {
+        while (traffic) {
+          await (await fetch(router.url)).arrayBuffer();
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      })();
+      const judged: string[] = [];
+      const r = await superviseRollout(
+        createRolloutApi(kc),
+        { namespace: 'shop', name: 'cart-api' },
+        {
+          prometheus: client,
+          service: 'cart-api',
+          bucketSeconds: 1,
+          intervalMs: 300,
+          timeoutMs: 20_000,
+          onJudge: (d) => judged.push(`${d.decision}:${d.stable}/${d.canary}`),
+        },
+      );
+      traffic = false;
+      await load;
+      expect(r.final.verdict).toBe('aborted');
+      expect(r.actions).toHaveLength(1);
+      expect(r.actions[0]).toMatchObject({
+        action: 'abort',
+        decision: { decision: 'abort' },
+        patches: [{ target: 'status', body: { status: { abort: true } } }],
+      });
+      expect(judged.at(-1)).toBe('abort:a/b');
+      expect(seen.filter((s) => s.method === 'PATCH')).toHaveLength(1);
+    } finally {
+      traffic = false;
+      await Promise.allSettled([prom.stop(), router.close()]);
+      up.close();
+      bad.close();
+    }
+  });
+
+  describe('suture canary watch (the CLI, against the stand-in API server)', () => {
+    let dir: string;
+    const cli = (...args: string[]) =>
+      execa(
+        join(import.meta.dirname, '../../node_modules/.bin/node'),
+        [join(import.meta.dirname, '../../src/main.ts'), 'canary', 'watch', ...args],
+        { reject: false },
+      );
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), 'suture-kube-'));
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      writeFileSync(
+        join(dir, 'config'),
+        `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "${url}", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n`,
+      );
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('--once --json prints the interpreted status', async () => {
+      const r = await cli('cart-api', '-n', 'shop', '--kubeconfig', join(dir, 'config'), '--once', '--json');
+      expect(r.exitCode).toBe(0);
+      const out = JSON.parse(r.stdout) as { rollout: { verdict: string; currentStep: string }; actions: unknown[] };
+      expect(out.rollout).toMatchObject({
+        verdict: 'paused',
+        currentStep: 'pause',
+        stableRS: 'a',
+        currentPodHash: 'b',
+      });
+      expect(out.actions).toEqual([]);
+    });
+
+    it('--abort sends the abort patch, then watches until the rollout reports aborted', async () => {
+      const r = await cli(
+        'cart-api',
+        '-n',
+        'shop',
+        '--kubeconfig',
+        join(dir, 'config'),
+        '--abort',
+        '--interval',
+        '0.05',
+        '--timeout',
+        '10',
+      );
+      expect(r.exitCode).toBe(0);
+      expect(r.stdout).toMatch(/^shop\/cart-api: aborted \(Degraded\)/);
+      expect(seen.filter((s) => s.method === 'PATCH').map((s) => [s.path, s.body])).toEqual([
+        [`${BASE}/status`, { status: { abort: true } }],
+      ]);
+    });
+
+    it('bad flags exit 2 with one line; an unreachable rollout exits non-zero with the API message', async () => {
+      // Each run is a fresh Node process (~2 s), so only two of the flag checks run here.
+      for (const args of [
+        ['--interval', '0'],
+        ['--abort', '--promote'],
+      ]) {
+        const r = await cli('cart-api', '--kubeconfig', join(dir, 'config'), ...args);
+        expect(r.exitCode).toBe(2);
+        expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      }
+      const missing = await cli('nope', '-n', 'shop', '--kubeconfig', join(dir, 'config'), '--once');
+      expect(missing.exitCode).toBe(2);
+      expect(missing.stderr).toMatch(/get rollout shop\/nope: the server could not find/);
+    });
   });
 });
