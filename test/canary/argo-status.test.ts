@@ -6,6 +6,7 @@ import { type IRollout, Rollout } from '@kubernetes-models/argo-rollouts/argopro
 import { describe, expect, it } from 'vitest';
 import { abortPatch, promotePatches } from '../../src/canary/argo/patches.ts';
 import { interpretRolloutStatus } from '../../src/canary/argo/status.ts';
+import { nextAction } from '../../src/canary/argo/supervise.ts';
 
 const STEPS = [
   { setWeight: 20 },
@@ -281,5 +282,51 @@ describe('abort and promote patches (as kubectl argo rollouts sends them)', () =
       status: null,
       unified: null,
     });
+  });
+});
+
+describe('nextAction (what the judge-driven watcher does)', () => {
+  const paused = rollout({
+    observedGeneration: '3',
+    phase: 'Paused',
+    controllerPause: true,
+    pauseConditions: [{ reason: 'CanaryPauseStep', startTime: '2026-11-23T04:00:00Z' }],
+    stableRS: 'a',
+    currentPodHash: 'b',
+    currentStepIndex: 3,
+  });
+  const progressing = rollout({
+    observedGeneration: '3',
+    phase: 'Progressing',
+    stableRS: 'a',
+    currentPodHash: 'b',
+    currentStepIndex: 2,
+  });
+  const stale = rollout({ observedGeneration: '2', phase: 'Paused', stableRS: 'a', currentPodHash: 'b' });
+  const done = rollout({ observedGeneration: '3', phase: 'Healthy', stableRS: 'b', currentPodHash: 'b' });
+  const aborted = rollout({
+    observedGeneration: '3',
+    phase: 'Degraded',
+    abort: true,
+    stableRS: 'a',
+    currentPodHash: 'b',
+  });
+
+  it('aborts an in-flight canary on abort, whether paused or progressing', () => {
+    expect(nextAction(interpretRolloutStatus(paused), 'abort')).toBe('abort');
+    expect(nextAction(interpretRolloutStatus(progressing), 'abort')).toBe('abort');
+  });
+
+  it('promotes only at a pause', () => {
+    expect(nextAction(interpretRolloutStatus(paused), 'promote')).toBe('promote');
+    expect(nextAction(interpretRolloutStatus(progressing), 'promote')).toBeNull();
+    expect(nextAction(interpretRolloutStatus(paused), 'continue')).toBeNull();
+  });
+
+  it('never acts on an untrusted, finished or already aborted rollout', () => {
+    for (const ro of [stale, done, aborted]) {
+      expect(nextAction(interpretRolloutStatus(ro), 'abort')).toBeNull();
+      expect(nextAction(interpretRolloutStatus(ro), 'promote')).toBeNull();
+    }
   });
 });
