@@ -169,6 +169,35 @@ function printTable(results: Result[]): void {
       ]);
     }
   }
+  writeTable(rows);
+}
+
+/** Healthy canaries only, by canary traffic: how soon a good fix gets promoted. */
+function printPromotionByTraffic(results: Result[]): void {
+  const rows: string[][] = [['canary rps', 'n', 'suture promote', 'median t', 'argo promote', 'flagger promote']];
+  const healthy = results.filter((r) => r.spec.case === 'healthy');
+  for (const [lo, hi] of [
+    [0, 0.5],
+    [0.5, 1],
+    [1, 2],
+    [2, 5],
+    [5, 20],
+  ] as const) {
+    const rs = healthy.filter((r) => canaryRps(r.spec) >= lo && canaryRps(r.spec) < hi);
+    const promoted = (m: Method) => rs.filter((r) => r.outcomes[m].decision === 'promote');
+    rows.push([
+      `${lo}–${hi}`,
+      String(rs.length),
+      pct(promoted('suture').length, rs.length),
+      secs(median(promoted('suture').map((r) => r.outcomes.suture.at))),
+      pct(promoted('argo').length, rs.length),
+      pct(promoted('flagger').length, rs.length),
+    ]);
+  }
+  writeTable(rows);
+}
+
+function writeTable(rows: string[][]): void {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   for (const [i, r] of rows.entries()) {
     process.stdout.write(`| ${r.map((cell, c) => cell.padEnd(widths[c]!)).join(' | ')} |\n`);
@@ -269,6 +298,8 @@ export function excessStandardErrors10Min(s: StreamSpec): number {
 export async function run(): Promise<void> {
   const results = runSuite();
   printTable(results);
+  process.stdout.write('\nHealthy canaries by canary traffic (30 min streams):\n\n');
+  printPromotionByTraffic(results);
   process.stdout.write('\n');
   for (const t of checkTargets(results)) {
     process.stdout.write(`${t.pass ? 'PASS' : 'FAIL'}  ${t.name}: ${t.value}\n`);
