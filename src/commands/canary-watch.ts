@@ -80,7 +80,7 @@ export function registerCanaryWatchCommand(canary: Command): void {
           service: o.service ?? name,
           bucketSeconds: bucket,
           intervalMs: interval * 1000,
-          timeoutMs: timeout === undefined ? undefined : timeout * 1000,
+          timeoutMs: o.once ? 0 : timeout === undefined ? undefined : timeout * 1000,
           onStatus: progress,
           onJudge: (d) => process.stderr.write(`  judge: ${d.decision} at t=${d.at} s (${d.reason})\n`),
         });

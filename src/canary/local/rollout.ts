@@ -21,7 +21,7 @@ import {
   versionTotals,
 } from '../prometheus/queries.ts';
 import { type PrometheusServer, startPrometheus } from '../prometheus/server.ts';
-import { containerLogs, removeContainers, runServiceContainer, sweepRolloutContainers } from './docker.ts';
+import { containerLogs, imageExists, removeContainers, runServiceContainer, sweepRolloutContainers } from './docker.ts';
 import { freePort, waitForHttp } from './ports.ts';
 import { type Router, startRouter } from './router.ts';
 import type { RolloutPlan, RolloutStep } from './steps.ts';
@@ -91,6 +91,16 @@ export async function startLocalRollout(o: LocalRolloutOptions): Promise<LocalRo
   if (!(bucketSeconds >= 1)) throw new SutureError('BAD_CONFIG', `bucketSeconds must be >= 1, got ${bucketSeconds}`);
   const id = `${o.service.replace(/[^a-zA-Z0-9_.-]/g, '-')}-${randomBytes(4).toString('hex')}`;
   const emit = o.onEvent ?? (() => {});
+  // Fail on bad judge options or missing images before anything starts.
+  createSequentialJudge(o.judge);
+  for (const v of [o.stable, o.canary]) {
+    if (!(await imageExists(v.image))) {
+      throw new SutureError(
+        'BAD_CONFIG',
+        `image ${v.image} is not available locally: build it first (no registry here)`,
+      );
+    }
+  }
   const containers: string[] = [];
   let router: Router | null = null;
   let prom: PrometheusServer | null = null;

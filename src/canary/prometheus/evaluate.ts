@@ -4,6 +4,7 @@
  * `since`, so any replica of `suture serve` gives the same answer, a restart loses nothing, and repeated
  * calls (Argo's measurement interval) agree with each other because judge decisions are sticky.
  */
+import { InputError } from '../../errors.ts';
 import { createSequentialJudge, type JudgeDecision, type JudgeOptions } from '../judge/index.ts';
 import type { PrometheusClient } from './client.ts';
 import { bucketsFromRange, type CounterSelector, errorTotalsQuery, requestTotalsQuery } from './queries.ts';
@@ -33,7 +34,12 @@ export async function judgeFromPrometheus(input: PrometheusJudgeInput): Promise<
   const step = input.bucketSeconds;
   const until = input.until ?? Date.now() / 1000;
   // Buckets end on whole steps after `since`; the unfinished last step waits for the next call.
-  const n = Math.min(Math.floor((until - input.since) / step), MAX_POINTS - 1);
+  const n = Math.floor((until - input.since) / step);
+  if (n >= MAX_POINTS) {
+    throw new InputError(
+      `canary window of ${n} buckets is longer than Prometheus allows (${MAX_POINTS}): use a larger bucketSeconds`,
+    );
+  }
   const totals = { canary: { requests: 0, errors: 0 }, stable: { requests: 0, errors: 0 } };
   if (n < 1) {
     return { decision: 'continue', at: 0, reason: `no complete ${step} s bucket yet`, buckets: 0, ...totals };
