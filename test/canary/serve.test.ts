@@ -205,11 +205,21 @@ describe('POST /judge in Prometheus mode, against a real Prometheus scraping the
         service: 'x',
         stable: 'a',
         canary: 'b',
-        since: 0,
+        since: Math.floor(Date.now() / 1000) - 600,
         bucketSeconds: 60,
       });
       expect(r.status).toBe(502);
       expect(r.json.error).toMatch(/cannot reach Prometheus/);
+      // A window Prometheus would refuse (over 10,000 points) is the caller's to fix, not silently truncated.
+      const long = await post(`${down.url}/judge`, {
+        service: 'x',
+        stable: 'a',
+        canary: 'b',
+        since: 0,
+        bucketSeconds: 60,
+      });
+      expect(long.status).toBe(400);
+      expect(long.json.error).toMatch(/use a larger bucketSeconds/);
     } finally {
       await down.close();
     }
