@@ -10,7 +10,7 @@ verdict := input.context.verdict
 
 review contains violation(
 	"change/large-diff",
-	sprintf("the change touches %d source lines, above the %d allowed without review (thresholds.maxSourceLines)", [source_lines, max_source_lines]),
+	concat("", ["the change touches ", format_int(source_lines, 10), " source lines, above the ", format_int(max_source_lines, 10), " allowed without review (thresholds.maxSourceLines)"]),
 	"",
 ) if {
 	source_lines > max_source_lines
@@ -18,7 +18,7 @@ review contains violation(
 
 review contains violation(
 	"change/outside-source-paths",
-	sprintf("%s is outside the configured source paths (paths.source); a human must approve it", [f.path]),
+	concat("", [f.path, " is outside the configured source paths (paths.source); a human must approve it"]),
 	f.path,
 ) if {
 	some f in input.files
@@ -27,7 +27,7 @@ review contains violation(
 
 review contains violation(
 	"change/binary",
-	sprintf("%s is a binary file; a human must look at binary changes", [f.path]),
+	concat("", [f.path, " is a binary file; a human must look at binary changes"]),
 	f.path,
 ) if {
 	some f in input.files
@@ -88,7 +88,7 @@ regression_proven if {
 
 review contains violation(
 	"candidate/low-confidence",
-	sprintf("candidate confidence %s is below %s (thresholds.minConfidence)", [json.marshal(input.context.candidate.confidence), json.marshal(min_confidence)]),
+	concat("", ["candidate confidence ", json.marshal(input.context.candidate.confidence), " is below ", json.marshal(min_confidence), " (thresholds.minConfidence)"]),
 	"",
 ) if {
 	is_number(input.context.candidate.confidence)

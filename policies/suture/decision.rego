@@ -38,7 +38,7 @@ deny contains violation(
 # A missing array would silently disable every rule that reads it, so each one must be present.
 deny contains violation(
 	"input/schema",
-	sprintf("the policy input has no %s array; it was not built by suture's input builder", [name]),
+	concat("", ["the policy input has no ", name, " array; it was not built by suture's input builder"]),
 	"",
 ) if {
 	some name in ["files", "kubernetes", "dockerfiles", "dependencies", "secrets"]
@@ -47,7 +47,7 @@ deny contains violation(
 
 deny contains violation(
 	"input/schema",
-	sprintf("the policy input has no tests.%s array; it was not built by suture's input builder", [name]),
+	concat("", ["the policy input has no tests.", name, " array; it was not built by suture's input builder"]),
 	"",
 ) if {
 	some name in ["removedAssertions", "addedSkips"]

@@ -9,21 +9,19 @@ harmless_capabilities := {"NET_BIND_SERVICE"}
 
 host_namespaces := ["hostNetwork", "hostPID", "hostIPC"]
 
-after_containers contains [m, r, c] if {
+# Every container after the change, with its file and resource: built once, iterated by each container rule.
+after_containers := [[m, r, c] |
 	some m in input.kubernetes
 	some r in m.after
 	some c in r.pod.containers
-}
+]
 
-before_container(m, id, name) := [c |
+# The helpers below iterate instead of building collections: in WASM that is what keeps a decision cheap.
+had_container_setting(m, id, name, field, value) if {
 	some b in m.before
 	b.id == id
 	some c in b.pod.containers
 	c.name == name
-]
-
-had_container_setting(m, id, name, field, value) if {
-	some c in before_container(m, id, name)
 	c.securityContext[field] == value
 }
 
@@ -40,7 +38,7 @@ had_pod_setting(m, id, field, value) if {
 
 deny contains violation(
 	"k8s/privileged",
-	sprintf("container %s in %s becomes privileged; drop securityContext.privileged", [c.name, r.id]),
+	concat("", ["container ", c.name, " in ", r.id, " becomes privileged; drop securityContext.privileged"]),
 	m.path,
 ) if {
 	some [m, r, c] in after_containers
@@ -50,7 +48,7 @@ deny contains violation(
 
 deny contains violation(
 	"k8s/privilege-escalation",
-	sprintf("container %s in %s allows privilege escalation; set allowPrivilegeEscalation: false", [c.name, r.id]),
+	concat("", ["container ", c.name, " in ", r.id, " allows privilege escalation; set allowPrivilegeEscalation: false"]),
 	m.path,
 ) if {
 	some [m, r, c] in after_containers
@@ -60,7 +58,7 @@ deny contains violation(
 
 deny contains violation(
 	"k8s/privilege-escalation",
-	sprintf("container %s in %s adds capability %s; remove it from securityContext.capabilities.add", [c.name, r.id, cap]),
+	concat("", ["container ", c.name, " in ", r.id, " adds capability ", cap, "; remove it from securityContext.capabilities.add"]),
 	m.path,
 ) if {
 	some [m, r, c] in after_containers
@@ -70,13 +68,16 @@ deny contains violation(
 }
 
 had_capability(m, id, name, cap) if {
-	some c in before_container(m, id, name)
+	some b in m.before
+	b.id == id
+	some c in b.pod.containers
+	c.name == name
 	cap in c.securityContext.capabilitiesAdd
 }
 
 deny contains violation(
 	"k8s/run-as-root",
-	sprintf("container %s in %s now runs as root (runAsUser: 0); run it as a non-root user", [c.name, r.id]),
+	concat("", ["container ", c.name, " in ", r.id, " now runs as root (runAsUser: 0); run it as a non-root user"]),
 	m.path,
 ) if {
 	some [m, r, c] in after_containers
@@ -86,7 +87,7 @@ deny contains violation(
 
 deny contains violation(
 	"k8s/run-as-root",
-	sprintf("the pod of %s now runs as root (runAsUser: 0); run it as a non-root user", [r.id]),
+	concat("", ["the pod of ", r.id, " now runs as root (runAsUser: 0); run it as a non-root user"]),
 	m.path,
 ) if {
 	some m in input.kubernetes
@@ -97,7 +98,7 @@ deny contains violation(
 
 deny contains violation(
 	"k8s/host-namespace",
-	sprintf("%s sets %s: true, sharing the node's namespace; remove it", [r.id, ns]),
+	concat("", [r.id, " sets ", ns, ": true, sharing the node's namespace; remove it"]),
 	m.path,
 ) if {
 	some m in input.kubernetes
@@ -109,7 +110,7 @@ deny contains violation(
 
 deny contains violation(
 	"k8s/service-exposed",
-	sprintf("Service %s becomes type %s, exposing it outside the cluster; keep it ClusterIP", [r.id, r.service.type]),
+	concat("", ["Service ", r.id, " becomes type ", r.service.type, ", exposing it outside the cluster; keep it ClusterIP"]),
 	m.path,
 ) if {
 	some m in input.kubernetes
@@ -126,7 +127,7 @@ had_service_type(m, id, type) if {
 
 deny contains violation(
 	"k8s/new-port",
-	sprintf("container %s in %s opens port %s that it did not expose before; ports are a platform decision", [c.name, r.id, port_text(p)]),
+	concat("", ["container ", c.name, " in ", r.id, " opens port ", port_text(p), " that it did not expose before; ports are a platform decision"]),
 	m.path,
 ) if {
 	some [m, r, c] in after_containers
@@ -135,13 +136,16 @@ deny contains violation(
 }
 
 had_container_port(m, id, name, p) if {
-	some c in before_container(m, id, name)
+	some b in m.before
+	b.id == id
+	some c in b.pod.containers
+	c.name == name
 	p in c.ports
 }
 
 deny contains violation(
 	"k8s/new-port",
-	sprintf("Service %s exposes port %s that it did not expose before; ports are a platform decision", [r.id, port_text(p)]),
+	concat("", ["Service ", r.id, " exposes port ", port_text(p), " that it did not expose before; ports are a platform decision"]),
 	m.path,
 ) if {
 	some m in input.kubernetes
@@ -156,11 +160,11 @@ had_service_port(m, id, p) if {
 	p in b.service.ports
 }
 
-port_text(p) := sprintf("%s/%s", [format_int(p.port, 10), p.protocol])
+port_text(p) := concat("", [format_int(p.port, 10), "/", p.protocol])
 
 deny contains violation(
 	"k8s/rbac-wildcard",
-	sprintf("%s grants a wildcard rule (apiGroups %s, resources %s, verbs %s); list the exact resources and verbs", [r.id, concat(",", rule.apiGroups), concat(",", rule.resources), concat(",", rule.verbs)]),
+	concat("", [r.id, " grants a wildcard rule (apiGroups ", concat(",", rule.apiGroups), ", resources ", concat(",", rule.resources), ", verbs ", concat(",", rule.verbs), "); list the exact resources and verbs"]),
 	m.path,
 ) if {
 	some m in input.kubernetes
@@ -184,7 +188,7 @@ had_rbac_rule(m, id, rule) if {
 
 deny contains violation(
 	"k8s/cluster-role-added",
-	sprintf("the change creates cluster-scoped RBAC object %s; cluster permissions are granted by hand", [r.id]),
+	concat("", ["the change creates cluster-scoped RBAC object ", r.id, "; cluster permissions are granted by hand"]),
 	m.path,
 ) if {
 	some m in input.kubernetes
@@ -196,7 +200,7 @@ deny contains violation(
 # Compared across all changed files, so moving a NetworkPolicy to another file is not a deletion.
 deny contains violation(
 	"k8s/networkpolicy-deleted",
-	sprintf("NetworkPolicy %s is deleted, opening traffic it blocked; keep it", [b.id]),
+	concat("", ["NetworkPolicy ", b.id, " is deleted, opening traffic it blocked; keep it"]),
 	m.path,
 ) if {
 	some m in input.kubernetes
@@ -213,13 +217,26 @@ exists_after(id) if {
 
 deny contains violation(
 	"k8s/identity-changed",
-	sprintf("%s changes cloud identity annotations (%s); IAM and workload identity are changed by hand", [r.id, concat(", ", changed)]),
+	concat("", [r.id, " changes cloud identity annotations (", concat(", ", changed), "); IAM and workload identity are changed by hand"]),
 	m.path,
 ) if {
 	some m in input.kubernetes
 	some r in m.after
+	not same_identity(m, r)
 	changed := identity_changes(m, r)
 	count(changed) > 0
+}
+
+# Cheap equality first: most changes leave identity annotations alone.
+same_identity(m, r) if {
+	some b in m.before
+	b.id == r.id
+	b.identity == r.identity
+}
+
+same_identity(m, r) if {
+	count(r.identity) == 0
+	not had_resource(m, r.id)
 }
 
 identity_changes(m, r) := {k |
@@ -231,7 +248,7 @@ identity_changes(m, r) := {k |
 
 deny contains violation(
 	"k8s/identity-changed",
-	sprintf("%s with cloud identity annotations (%s) is deleted; IAM and workload identity are changed by hand", [b.id, concat(", ", object.keys(b.identity))]),
+	concat("", [b.id, " with cloud identity annotations (", concat(", ", object.keys(b.identity)), ") is deleted; IAM and workload identity are changed by hand"]),
 	m.path,
 ) if {
 	some m in input.kubernetes
@@ -242,17 +259,20 @@ deny contains violation(
 
 deny contains violation(
 	"image/registry-changed",
-	sprintf("container %s in %s moves from registry %s to %s; images come from the approved registry only", [c.name, r.id, old.registry, c.registry]),
+	concat("", ["container ", c.name, " in ", r.id, " moves from registry ", old.registry, " to ", c.registry, "; images come from the approved registry only"]),
 	m.path,
 ) if {
 	some [m, r, c] in after_containers
-	some old in before_container(m, r.id, c.name)
+	some b in m.before
+	b.id == r.id
+	some old in b.pod.containers
+	old.name == c.name
 	old.registry != c.registry
 }
 
 deny contains violation(
 	"k8s/unparseable",
-	sprintf("%s could not be parsed as Kubernetes YAML (%s); the gate cannot judge it", [m.path, e]),
+	concat("", [m.path, " could not be parsed as Kubernetes YAML (", e, "); the gate cannot judge it"]),
 	m.path,
 ) if {
 	some m in input.kubernetes
@@ -261,7 +281,7 @@ deny contains violation(
 
 review contains violation(
 	"k8s/manifest-changed",
-	sprintf("%s is a deployment manifest; a human must approve manifest changes", [m.path]),
+	concat("", [m.path, " is a deployment manifest; a human must approve manifest changes"]),
 	m.path,
 ) if {
 	some m in input.kubernetes
@@ -269,7 +289,7 @@ review contains violation(
 
 deny contains violation(
 	"image/registry-not-allowed",
-	sprintf("container %s in %s uses image %s, outside images.allowedRegistries (%s)", [c.name, r.id, c.image, concat(", ", allowed_registries)]),
+	concat("", ["container ", c.name, " in ", r.id, " uses image ", c.image, ", outside images.allowedRegistries (", concat(", ", allowed_registries), ")"]),
 	m.path,
 ) if {
 	some [m, r, c] in after_containers
@@ -279,10 +299,17 @@ deny contains violation(
 }
 
 had_image(m, id, name, image) if {
-	some old in before_container(m, id, name)
+	some b in m.before
+	b.id == id
+	some old in b.pod.containers
+	old.name == name
 	old.image == image
 }
 
 image_allowed(_) if count(allowed_registries) == 0
 
-image_allowed(image) if strings.any_prefix_match(image, allowed_registries)
+# Only consulted when an allow-list is configured (a host builtin call is the dearest step of a decision).
+image_allowed(image) if {
+	count(allowed_registries) > 0
+	strings.any_prefix_match(image, allowed_registries)
+}

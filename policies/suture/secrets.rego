@@ -3,7 +3,7 @@ package suture
 
 deny contains violation(
 	"secrets/added",
-	sprintf("%s:%d: the change adds what looks like a %s (%s); remove it and rotate the credential", [s.path, s.line, s.kind, s.redacted]),
+	concat("", [s.path, ":", format_int(s.line, 10), ": the change adds what looks like a ", s.kind, " (", s.redacted, "); remove it and rotate the credential"]),
 	s.path,
 ) if {
 	some s in input.secrets

@@ -3,7 +3,7 @@ package suture
 
 deny contains violation(
 	"tests/deleted",
-	sprintf("%s is a test file and the change deletes it; fixes must keep existing tests", [f.path]),
+	concat("", [f.path, " is a test file and the change deletes it; fixes must keep existing tests"]),
 	f.path,
 ) if {
 	some f in input.files
@@ -13,7 +13,7 @@ deny contains violation(
 
 deny contains violation(
 	"tests/assertion-removed",
-	sprintf("%s:%d: the change removes or rewrites the check `%s`; fixes must keep existing assertions", [a.path, a.line, a.text]),
+	concat("", [a.path, ":", format_int(a.line, 10), ": the change removes or rewrites the check `", a.text, "`; fixes must keep existing assertions"]),
 	a.path,
 ) if {
 	some a in input.tests.removedAssertions
@@ -21,7 +21,7 @@ deny contains violation(
 
 deny contains violation(
 	"tests/skip-added",
-	sprintf("%s:%d: the change skips a test (`%s`); fixes must keep every test running", [s.path, s.line, s.text]),
+	concat("", [s.path, ":", format_int(s.line, 10), ": the change skips a test (`", s.text, "`); fixes must keep every test running"]),
 	s.path,
 ) if {
 	some s in input.tests.addedSkips
