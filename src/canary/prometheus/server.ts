@@ -62,7 +62,15 @@ export async function startPrometheus(opts: PrometheusServerOptions): Promise<Pr
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-2000);
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // If this process exits without stop() (a crash, a killed test worker), do not leave Prometheus behind.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      process.off('exit', killOnExit);
+      resolve();
+    }),
+  );
   const spawnError = new Promise<never>((_, reject) =>
     child.once('error', (err) =>
       reject(
