@@ -11,5 +11,5 @@ export {
   startLocalRollout,
 } from './rollout.ts';
 export { type Backend, type Router, startRouter } from './router.ts';
-export { parseDuration, parseRolloutPlan, type RolloutPlan, type RolloutStep } from './steps.ts';
+export { findRolloutPlan, parseDuration, parseRolloutPlan, type RolloutPlan, type RolloutStep } from './steps.ts';
 export { generateTraffic, type Traffic, type TrafficStats } from './traffic.ts';

@@ -2,6 +2,9 @@
  * Reads the canary steps out of a service's Argo Rollouts `Rollout` manifest, so the local backend rehearses
  * exactly the spec the cluster will run. The manifest is checked against the Argo Rollouts schema first.
  */
+import type { Dirent } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { Rollout } from '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/Rollout';
 import { parseAllDocuments } from 'yaml';
 import { InputError } from '../../errors.ts';
@@ -83,4 +86,53 @@ function firstRollout(text: string, origin: string): object {
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+const SKIP_DIRS = new Set(['.git', 'node_modules', '.venv', 'venv', '__pycache__', 'dist', 'build']);
+
+/**
+ * Finds the service's Rollout manifest in an application repo (YAML files up to 4 levels deep, skipping
+ * .git, node_modules and build output) and parses it. With several Rollouts, the one named `service` wins.
+ */
+export async function findRolloutPlan(repoDir: string, service?: string): Promise<RolloutPlan & { file: string }> {
+  const found: Array<{ file: string; name: string; doc: object }> = [];
+  const walk = async (dir: string, depth: number): Promise<void> => {
+    let entries: Dirent[];
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if (depth === 0) throw new InputError(`cannot read ${repoDir}: ${(err as Error).message}`);
+      return;
+    }
+    for (const e of entries) {
+      const path = join(dir, e.name);
+      if (e.isDirectory() && depth < 4 && !SKIP_DIRS.has(e.name)) await walk(path, depth + 1);
+      else if (e.isFile() && /\.ya?ml$/.test(e.name)) {
+        const text = await readFile(path, 'utf8');
+        if (!/^kind:\s*Rollout\s*$/m.test(text)) continue;
+        for (const d of parseAllDocuments(text)) {
+          if (d.errors.length > 0) continue;
+          const o = d.toJS() as unknown;
+          if (isObject(o) && o.kind === 'Rollout') {
+            const meta = isObject(o.metadata) ? o.metadata : {};
+            found.push({ file: relative(repoDir, path), name: String(meta.name ?? ''), doc: o });
+          }
+        }
+      }
+    }
+  };
+  await walk(repoDir, 0);
+  found.sort((a, b) => a.file.localeCompare(b.file));
+  const pick = service
+    ? (found.find((f) => f.name === service) ?? (found.length === 1 ? found[0] : undefined))
+    : found[0];
+  if (!pick) {
+    const names = found.map((f) => `${f.name} (${f.file})`).join(', ');
+    throw new InputError(
+      found.length === 0
+        ? `no Argo Rollouts Rollout manifest in ${repoDir}`
+        : `no Rollout named ${service} in ${repoDir} (found ${names})`,
+    );
+  }
+  return { ...parseRolloutPlan(pick.doc, pick.file), file: pick.file };
 }
