@@ -111,6 +111,60 @@ describe('through the built CLI', () => {
   });
 });
 
+describe('CLI input errors and output', () => {
+  const run = (args: string[]) => execa(process.execPath, [MAIN, 'policy', ...args], { reject: false });
+
+  it('exits 2 with one line for a bad repo, an unknown revision or a malformed verdict', async () => {
+    const notRepo = await run(['check', '--repo', scratch, '--base', 'HEAD~1', '--head', 'HEAD', '--json']);
+    expect([notRepo.exitCode, notRepo.stdout]).toEqual([2, '']);
+    expect(notRepo.stderr.trim().split('\n')).toEqual([`suture: --repo ${scratch} is not a git repository`]);
+    const badRev = await run(['check', '--repo', repo.dir, '--base', repo.base, '--head', 'nope', '--json']);
+    expect(badRev.exitCode).toBe(2);
+    expect(badRev.stderr).toContain('--head nope is not a commit');
+    const file = join(scratch, 'bad-verdict.json');
+    writeFileSync(file, JSON.stringify({ verdict: 'maybe' }));
+    const badVerdict = await run([
+      'check',
+      '--repo',
+      repo.dir,
+      '--base',
+      repo.base,
+      '--head',
+      repo.base,
+      '--verdict',
+      file,
+    ]);
+    expect(badVerdict.exitCode).toBe(2);
+    expect(badVerdict.stderr).toMatch(/--verdict .*bad-verdict.json: verdict:/);
+    writeFileSync(file, '{not json');
+    expect(
+      (await run(['check', '--repo', repo.dir, '--base', repo.base, '--head', repo.base, '--verdict', file])).stderr,
+    ).toContain('not valid JSON');
+    const missing = await run(['check', '--repo', repo.dir, '--base', repo.base]);
+    expect(missing.exitCode).toBe(2);
+  });
+
+  it('prints a readable summary without --json', async () => {
+    const head = await commitChange(repo, 'cli-summary', {
+      write: { ...GOOD_FIX, Dockerfile: edited('Dockerfile', 'USER app', 'USER root') },
+    });
+    const r = await run(['check', '--repo', repo.dir, '--base', repo.base, '--head', head]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain('decision: deny');
+    expect(r.stdout).toMatch(/deny {2,}docker\/user-root {2}\(Dockerfile\)/);
+    expect(r.stdout).toMatch(/review {2}docker\/changed/);
+  });
+
+  it('uses an explicit --config instead of the one at the base', async () => {
+    const head = await commitChange(repo, 'cli-config', { write: GOOD_FIX });
+    const config = join(scratch, 'strict.yaml');
+    writeFileSync(config, 'thresholds:\n  maxSourceLines: 1\n');
+    const d = await viaCli(head, ['--config', config]);
+    expect(d.decision).toBe('review');
+    expect(ids(d)).toEqual(['change/large-diff']);
+  });
+});
+
 describe('through checkChange', () => {
   const deny = async (name: string, edit: Edit, expected: string[]) => {
     const d = await judge(name, edit);
