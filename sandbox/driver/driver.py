@@ -19,7 +19,8 @@ import threading
 import time
 
 MARK = "@@SUTURE_RESULT@@"
-WORKSPACE = "/workspace"
+# The bench runs the same driver on the host (bare) against a temp dir, for the overhead ratio.
+WORKSPACE = os.environ.get("SUTURE_WORKSPACE", "/workspace")
 
 
 class Capture:

@@ -243,8 +243,10 @@ export async function heal(opts: HealOptions): Promise<HealResult> {
       ctx,
       'verify',
       async () => {
-        const baseline = await prepareBaseline({ tree, config, incident });
-        p(`base: ${baseline.reproduced ? 'crash reproduced' : 'crash not reproduced'} (${baseline.durationMs} ms)`);
+        const baseline = await prepareBaseline({ tree, config, incident, progress: p });
+        void baseline.ready.then(() =>
+          p(`base: ${baseline.reproduced ? 'crash reproduced' : 'crash not reproduced'} (${baseline.durationMs} ms)`),
+        );
         const limit = opts.concurrency ?? availableParallelism();
         return mapLimit(candidates, limit, async (c) => {
           const v = await verifyCandidate(baseline, c);

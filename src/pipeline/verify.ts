@@ -49,8 +49,10 @@ export async function verifyPatch(opts: {
     }
     const testFile = addedPaths(patch).find(isTestPath);
     opts.progress(`replaying ${incident.requests.length} failing request(s) on the base revision`);
-    const baseline = await prepareBaseline({ tree, config, incident });
-    opts.progress(`base: ${baseline.reproduced ? 'crash reproduced' : 'crash not reproduced'}; verifying the patch`);
+    const baseline = await prepareBaseline({ tree, config, incident, progress: opts.progress });
+    void baseline.ready.then(() =>
+      opts.progress(`base: ${baseline.reproduced ? 'crash reproduced' : 'crash not reproduced'}`),
+    );
     return await verifyCandidate(baseline, { patch, ...(testFile ? { testFile } : {}) });
   } finally {
     await removeTree(tree);

@@ -7,7 +7,7 @@
 import './env.ts';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { GenericContainer, getContainerRuntimeClient, Wait } from 'testcontainers';
+import { GenericContainer, getContainerRuntimeClient, type WaitStrategy } from 'testcontainers';
 import type { Limits } from '../config/service.ts';
 import { SutureError } from '../errors.ts';
 import { driverDir } from './paths.ts';
@@ -70,6 +70,42 @@ export interface ContainerRun {
 }
 
 /**
+ * Ready = exited. testcontainers' one-shot strategy polls once a second, which cost ~0.9 s per container;
+ * waiting on Docker's own /wait endpoint returns the moment the driver exits.
+ */
+class ExitWaitStrategy implements WaitStrategy {
+  exitCode: number | null = null;
+  private timeoutMs = 60_000;
+  private timeoutSet = false;
+
+  async waitUntilReady(container: { wait(): Promise<{ StatusCode: number }> }): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`sandbox timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
+    });
+    try {
+      this.exitCode = (await Promise.race([container.wait(), timeout])).StatusCode;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  withStartupTimeout(ms: number): this {
+    this.timeoutMs = ms;
+    this.timeoutSet = true;
+    return this;
+  }
+
+  isStartupTimeoutSet(): boolean {
+    return this.timeoutSet;
+  }
+
+  getStartupTimeout(): number {
+    return this.timeoutMs;
+  }
+}
+
+/**
  * Runs the driver with `plan` against a copy of the host directory `workspace` (copied in, never mounted,
  * so nothing in the container can change the host's files) in a fresh hardened container, waits for it to
  * exit (or kills it at `timeoutMs`), and removes it with its volume.
@@ -85,6 +121,8 @@ export async function runPlan(opts: {
   const started = performance.now();
   const callId = randomBytes(6).toString('hex');
   let out = '';
+  let logEnded: Promise<unknown> = Promise.resolve();
+  const exited = new ExitWaitStrategy();
   const encoded = Buffer.from(JSON.stringify(opts.plan)).toString('base64');
   const container = new HardenedContainer(opts.image)
     .harden(opts.limits)
@@ -97,7 +135,7 @@ export async function runPlan(opts: {
     .withWorkingDir('/workspace')
     .withEnvironment({ HOME: '/tmp', SUTURE_SANDBOX: '1', PYTHONDONTWRITEBYTECODE: '1' })
     .withCommand(['python3', '/opt/suture/driver.py', encoded])
-    .withWaitStrategy(Wait.forOneShotStartup())
+    .withWaitStrategy(exited)
     .withStartupTimeout(opts.timeoutMs)
     .withLogConsumer((stream) => {
       stream.on('data', (d: Buffer | string) => {
@@ -105,13 +143,15 @@ export async function runPlan(opts: {
         out += d.toString();
         if (out.length > 4 * 1024 * 1024) out = out.slice(-2 * 1024 * 1024);
       });
+      logEnded = new Promise((resolve) => stream.on('end', resolve).on('close', resolve).on('error', resolve));
     });
   let timedOut = false;
   let exitCode: number | null = null;
   try {
-    const startedContainer = await container.start();
-    exitCode = 0;
-    await startedContainer.stop({ remove: true, removeVolumes: true, timeout: 0 }).catch(() => undefined);
+    await container.start();
+    exitCode = exited.exitCode;
+    // The log stream ends when the container stops; wait (briefly) so the result line is not lost.
+    await Promise.race([logEnded, new Promise((r) => setTimeout(r, 2000))]);
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     if (/timed out|timeout/i.test(msg)) timedOut = true;

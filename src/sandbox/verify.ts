@@ -7,6 +7,9 @@
  *   regression the candidate's new test fails on base and passes on patched
  * Base-side work (the base replay) is done once per incident in `prepareBaseline` and shared by candidates.
  */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { ServiceConfig } from '../config/service.ts';
 import { patchedPaths } from '../diagnose/patch.ts';
 import { singleTestCommand } from '../diagnose/regression-test.ts';
@@ -53,6 +56,10 @@ export interface Baseline {
   healthy: HttpResult[];
   reasons: string[];
   durationMs: number;
+  /** Regression-test runs on base, by test content: shared by candidates that carry the same test. */
+  regressionRuns: Map<string, Promise<ContainerRun>>;
+  /** Settles when the base replay is done and the fields above are final. */
+  ready: Promise<void>;
 }
 
 const INTERNAL_PORT = 18080;
@@ -94,7 +101,11 @@ function diedReason(run: ContainerRun): string {
   return `the sandbox driver died (exit ${run.exitCode ?? '?'})${run.log ? `: ${run.log.trim().split('\n').pop()}` : ''}`;
 }
 
-/** Base-side evidence, computed once per incident: does replaying the failing requests reproduce the crash? */
+/**
+ * Base-side evidence, computed once per incident: does replaying the failing requests reproduce the crash?
+ * Returns as soon as the image is prepared; the base replay runs on in the background (`ready`) so the
+ * candidates' containers start alongside it instead of after it.
+ */
 export async function prepareBaseline(opts: {
   tree: string;
   config: ServiceConfig;
@@ -104,7 +115,6 @@ export async function prepareBaseline(opts: {
   const started = performance.now();
   await sweepStale().catch(() => 0);
   const { tree, config, incident } = opts;
-  const reasons: string[] = [];
   const image = await prepareImage({ tree, config, ...(opts.progress ? { progress: opts.progress } : {}) });
   const base: Baseline = {
     tree,
@@ -114,39 +124,54 @@ export async function prepareBaseline(opts: {
     reproduced: false,
     failing: [],
     healthy: [],
-    reasons,
+    reasons: [],
     durationMs: 0,
+    regressionRuns: new Map(),
+    ready: Promise.resolve(),
   };
+  base.ready = replayBase(base).then(
+    () => {
+      base.durationMs = Math.round(performance.now() - started);
+    },
+    (err: unknown) => {
+      base.reasons.push(`base replay failed: ${err instanceof Error ? err.message : String(err)}`);
+    },
+  );
+  return base;
+}
+
+async function replayBase(base: Baseline): Promise<void> {
+  const { config, incident, reasons } = base;
   if (!config.start) {
     reasons.push('suture.yaml has no `start` command: requests cannot be replayed');
-  } else if (incident.requests.length === 0) {
+    return;
+  }
+  if (incident.requests.length === 0) {
     reasons.push('the incident carries no failing request to replay');
+    return;
+  }
+  const plan: Plan = {
+    outputBytes: config.limits.outputBytes,
+    steps: [serveStep('replay-base', config, [...incident.requests, ...incident.healthyRequests])],
+  };
+  const run = await runIn(base, base.tree, plan, 'base');
+  const serve = run.results?.[0] as ServeResult | undefined;
+  if (!serve) {
+    reasons.push(`base replay: ${diedReason(run)}`);
+  } else if (!serve.healthy) {
+    reasons.push(
+      `base service never became healthy on ${config.health}: ${serve.output.trim().split('\n').pop() ?? ''}`,
+    );
   } else {
-    const plan: Plan = {
-      outputBytes: config.limits.outputBytes,
-      steps: [serveStep('replay-base', config, [...incident.requests, ...incident.healthyRequests])],
-    };
-    const run = await runIn(base, tree, plan, 'base');
-    const serve = run.results?.[0] as ServeResult | undefined;
-    if (!serve) {
-      reasons.push(`base replay: ${diedReason(run)}`);
-    } else if (!serve.healthy) {
+    base.failing = serve.responses.slice(0, incident.requests.length);
+    base.healthy = serve.responses.slice(incident.requests.length);
+    base.reproduced = base.failing.some(isServerFailure) || !serve.aliveAfter;
+    if (!base.reproduced) {
       reasons.push(
-        `base service never became healthy on ${config.health}: ${serve.output.trim().split('\n').pop() ?? ''}`,
+        'replaying the failing requests on base did not reproduce the crash (it may depend on state the request does not carry)',
       );
-    } else {
-      base.failing = serve.responses.slice(0, incident.requests.length);
-      base.healthy = serve.responses.slice(incident.requests.length);
-      base.reproduced = base.failing.some(isServerFailure) || !serve.aliveAfter;
-      if (!base.reproduced) {
-        reasons.push(
-          'replaying the failing requests on base did not reproduce the crash (it may depend on state the request does not carry)',
-        );
-      }
     }
   }
-  base.durationMs = Math.round(performance.now() - started);
-  return base;
 }
 
 function deletedPaths(patch: string): string[] {
@@ -192,7 +217,13 @@ export async function verifyCandidate(
       base: { failing: baseline.failing.map((r) => r.status), healthy: baseline.healthy.map((r) => r.status) },
     },
   };
-  const finish = (): Verdict => {
+  const finish = async (): Promise<Verdict> => {
+    await baseline.ready;
+    verdict.reproduced = baseline.reproduced;
+    verdict.evidence.base = {
+      failing: baseline.failing.map((r) => r.status),
+      healthy: baseline.healthy.map((r) => r.status),
+    };
     verdict.durationMs = Math.round(performance.now() - started);
     return verdict;
   };
@@ -214,7 +245,6 @@ export async function verifyCandidate(
     );
     return finish();
   }
-  let testOnly: string | undefined;
   try {
     const steps: Step[] = [];
     if (config.start && incident.requests.length) {
@@ -226,17 +256,12 @@ export async function verifyCandidate(
       steps.push({ kind: 'run', name: 'regression-after', command: single, timeoutSec: config.limits.stepTimeoutSec });
     const patchedPlan: Plan = { outputBytes: config.limits.outputBytes, steps, remove: deletedPaths(candidate.patch) };
 
-    let beforeRun: Promise<ContainerRun | undefined> = Promise.resolve(undefined);
-    if (candidate.testFile && single) {
-      testOnly = await copyTree(baseline.tree);
-      await applyPatch(testOnly, candidate.patch, [candidate.testFile]);
-      const plan: Plan = {
-        outputBytes: config.limits.outputBytes,
-        steps: [{ kind: 'run', name: 'regression-before', command: single, timeoutSec: config.limits.stepTimeoutSec }],
-      };
-      beforeRun = runIn(baseline, testOnly, plan, 'regression-before');
-    }
+    const beforeRun =
+      candidate.testFile && single
+        ? regressionBefore(baseline, candidate.patch, candidate.testFile, single)
+        : undefined;
     const [afterRun, before] = await Promise.all([runIn(baseline, patched, patchedPlan, 'patched'), beforeRun]);
+    await baseline.ready;
 
     const byName = (run: ContainerRun | undefined, name: string) => run?.results?.find((r) => r.name === name);
     if (!afterRun.results) reasons.push(`patched tree: ${diedReason(afterRun)}`);
@@ -330,6 +355,32 @@ export async function verifyCandidate(
     return finish();
   } finally {
     await removeTree(patched);
-    if (testOnly) await removeTree(testOnly);
+  }
+}
+
+/**
+ * The candidate's regression test run on the base tree (it must fail there). Candidates often share the
+ * same test (it replays the incident's request), so the run is cached per test file content.
+ */
+async function regressionBefore(baseline: Baseline, patch: string, testFile: string, command: string) {
+  const testOnly = await copyTree(baseline.tree);
+  try {
+    await applyPatch(testOnly, patch, [testFile]);
+    const key = createHash('sha256')
+      .update(`${testFile}\n${command}\n`)
+      .update(await readFile(join(testOnly, testFile)))
+      .digest('hex');
+    let run = baseline.regressionRuns.get(key);
+    if (!run) {
+      const plan: Plan = {
+        outputBytes: baseline.config.limits.outputBytes,
+        steps: [{ kind: 'run', name: 'regression-before', command, timeoutSec: baseline.config.limits.stepTimeoutSec }],
+      };
+      run = runIn(baseline, testOnly, plan, 'regression-before');
+      baseline.regressionRuns.set(key, run);
+    }
+    return await run;
+  } finally {
+    await removeTree(testOnly);
   }
 }

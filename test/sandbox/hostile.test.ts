@@ -37,6 +37,7 @@ beforeAll(async () => {
   const incident = buildIncident(JSON.parse(readFileSync(join(dir, 'incident.json'), 'utf8')), files);
   test = regressionTest(incident, config, files)!;
   baseline = await prepareBaseline({ tree: dir, config, incident });
+  await baseline.ready;
   expect(baseline.reproduced).toBe(true);
 });
 

@@ -1,0 +1,168 @@
+/**
+ * Sandbox bench: for both demo services, container start time, cold and warm verification of the demo
+ * candidate, the same work run bare on the host (the same driver and plans, no container), and 4
+ * candidates verified concurrently against 1. All measured side by side in one run.
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { loadServiceConfig } from '../src/config/service.ts';
+import { diagnose } from '../src/diagnose/index.ts';
+import { singleTestCommand } from '../src/diagnose/regression-test.ts';
+import { readRepoFile } from '../src/evidence/excerpts.ts';
+import { gatherEvidence } from '../src/evidence/index.ts';
+import { buildIncident } from '../src/incident/intake.ts';
+import { mapLimit } from '../src/pipeline/limit.ts';
+import { runPlan } from '../src/sandbox/docker.ts';
+import { driverDir, packageRoot } from '../src/sandbox/paths.ts';
+import { applyPatch, copyTree, removeTree } from '../src/sandbox/trees.ts';
+import { prepareBaseline, verifyCandidate } from '../src/sandbox/verify.ts';
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+};
+const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
+  const t = performance.now();
+  const r = await fn();
+  return [performance.now() - t, r];
+}
+
+/** The verification work without containers: the driver on the host, same plans, same trees. */
+function bareRun(tree: string, plan: object): void {
+  execFileSync('python3', [join(driverDir(), 'driver.py'), Buffer.from(JSON.stringify(plan)).toString('base64')], {
+    env: { ...process.env, SUTURE_WORKSPACE: tree, PYTHONDONTWRITEBYTECODE: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+export async function run(): Promise<void> {
+  const rows: string[][] = [];
+  const targets: string[] = [];
+  for (const service of ['pricing-api', 'orders-api']) {
+    const dir = join(packageRoot(), 'test', 'fixtures', 'services', service);
+    const files = readdirSync(dir, { recursive: true }) as string[];
+    const config = loadServiceConfig(dir);
+    const incident = buildIncident(JSON.parse(readFileSync(join(dir, 'incident.json'), 'utf8')), files);
+    const evidence = await gatherEvidence({ incident, treeDir: dir, repoDir: packageRoot(), rev: 'HEAD' });
+    const { candidates } = await diagnose({
+      incident,
+      evidence,
+      config,
+      repoFiles: files,
+      readFile: (p) => readRepoFile(dir, p),
+    });
+    const candidate = candidates[0]!;
+
+    // container start: a one-step plan that does nothing
+    const starts: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const [ms] = await timed(() =>
+        runPlan({
+          image: config.image,
+          workspace: dir,
+          plan: { outputBytes: 1024, steps: [] },
+          limits: config.limits,
+          timeoutMs: 30_000,
+          name: 'noop',
+        }),
+      );
+      starts.push(ms);
+    }
+
+    // cold: a fresh baseline (base replay) and the candidate; warm: again, with images and caches hot
+    const [cold, coldVerdict] = await timed(async () =>
+      verifyCandidate(await prepareBaseline({ tree: dir, config, incident }), candidate),
+    );
+    if (coldVerdict.verdict !== 'pass')
+      throw new Error(`${service}: demo candidate did not pass: ${coldVerdict.reasons[0]}`);
+    const warm: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const [ms] = await timed(async () =>
+        verifyCandidate(await prepareBaseline({ tree: dir, config, incident }), candidate),
+      );
+      warm.push(ms);
+    }
+
+    // bare: the same plans on the host (base replay; patched replay + tests + regression test; regression on base)
+    const patched = await copyTree(dir);
+    const testOnly = await copyTree(dir);
+    await applyPatch(patched, candidate.patch);
+    await applyPatch(testOnly, candidate.patch, [candidate.testFile!]);
+    const reqs = [...incident.requests, ...incident.healthyRequests].map(({ status: _s, ...r }) => r);
+    const serve = (name: string) => ({
+      kind: 'serve',
+      name,
+      start: config.start,
+      port: 18000 + Math.floor(Math.random() * 1000),
+      health: config.health,
+      requests: reqs,
+      timeoutSec: 60,
+    });
+    const single = singleTestCommand(config, candidate.testFile!);
+    const bare: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const [ms] = await timed(async () => {
+        bareRun(dir, { outputBytes: 1 << 20, steps: [serve('base')] });
+        bareRun(patched, {
+          outputBytes: 1 << 20,
+          steps: [
+            serve('patched'),
+            { kind: 'run', name: 'tests', command: config.test, timeoutSec: 60 },
+            { kind: 'run', name: 'after', command: single, timeoutSec: 60 },
+          ],
+        });
+        bareRun(testOnly, {
+          outputBytes: 1 << 20,
+          steps: [{ kind: 'run', name: 'before', command: single, timeoutSec: 60 }],
+        });
+      });
+      bare.push(ms);
+    }
+    await removeTree(patched);
+    await removeTree(testOnly);
+
+    // concurrency: 4 candidates against 1, one shared baseline, bound = cores
+    const baseline = await prepareBaseline({ tree: dir, config, incident });
+    const [one] = await timed(() => verifyCandidate(baseline, candidate));
+    const four4 = Array.from({ length: 4 }, () => candidate);
+    const baseline4 = await prepareBaseline({ tree: dir, config, incident });
+    const [four] = await timed(() => mapLimit(four4, availableParallelism(), (c) => verifyCandidate(baseline4, c)));
+
+    const warmMs = median(warm);
+    const bareMs = median(bare);
+    rows.push([
+      service,
+      fmt(median(starts)),
+      fmt(cold),
+      fmt(warmMs),
+      fmt(bareMs),
+      `${(warmMs / bareMs).toFixed(2)}x`,
+      fmt(one),
+      fmt(four),
+      `${(four / one).toFixed(2)}x`,
+    ]);
+    targets.push(
+      `${service}: warm verify ${fmt(warmMs)} ≤ 5 s: ${warmMs <= 5000 ? 'PASS' : 'FAIL'}`,
+      `${service}: overhead ${(warmMs / bareMs).toFixed(2)}x ≤ 3x: ${warmMs / bareMs <= 3 ? 'PASS' : 'FAIL'}`,
+      `${service}: 4 candidates ${(four / one).toFixed(2)}x one ≤ 2x: ${four / one <= 2 ? 'PASS' : 'FAIL'}`,
+    );
+  }
+  const header = [
+    'service',
+    'container start (median of 5)',
+    'cold verify',
+    'warm verify (median of 3)',
+    'bare on host (median of 3)',
+    'overhead',
+    '1 candidate',
+    '4 candidates',
+    '4 vs 1',
+  ];
+  process.stdout.write(`| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|\n`);
+  for (const r of rows) process.stdout.write(`| ${r.join(' | ')} |\n`);
+  process.stdout.write(`\n${targets.join('\n')}\n`);
+}
