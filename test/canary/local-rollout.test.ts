@@ -125,4 +125,76 @@ describe('local rollout backend', () => {
     }
     expect(await containersOf(r.id)).toHaveLength(0);
   }, 90_000);
+
+  it('aborts a canary that crashes on real traffic: its refused connections count as errors', async () => {
+    const r = await startLocalRollout({
+      service: 'demo',
+      plan: parseRolloutPlan(MANIFEST),
+      stable: { image: 'suture-canary-demo:healthy', version: 'v1', env: { ERROR_RATE: '0.01' } },
+      // The canary serves 20 requests, then its process exits: the router gets connection refused.
+      canary: { image: 'suture-canary-demo:healthy', version: 'v2', env: { CRASH_AFTER: '20' } },
+      bucketSeconds: 1,
+      judge,
+      analysisTimeoutSeconds: 40,
+    });
+    const traffic = generateTraffic({ url: r.routerUrl, rps: 150, maxRequests: 9000, maxSeconds: 60 });
+    try {
+      const result = await r.result;
+      expect(result.outcome).toBe('aborted');
+      expect(result.decision?.decision).toBe('abort');
+      expect(result.canaryTotals.errors).toBeGreaterThan(0);
+      expect(result.canaryTotals.requests - result.canaryTotals.errors).toBeLessThanOrEqual(20);
+      expect([...(await versionsServed(r.routerUrl, 10))]).toEqual(['v1']);
+    } finally {
+      traffic.stop();
+      await traffic.done;
+      await r.cleanup();
+    }
+  }, 90_000);
+
+  it('without canary traffic an analysis step never promotes: it ends inconclusive and aborts', async () => {
+    const r = await startLocalRollout({
+      service: 'demo',
+      plan: parseRolloutPlan(MANIFEST.replace('duration: 2s', 'duration: 1s')),
+      stable: { image: 'suture-canary-demo:healthy', version: 'v1' },
+      canary: { image: 'suture-canary-demo:healthy', version: 'v2' },
+      bucketSeconds: 1,
+      judge,
+      analysisTimeoutSeconds: 3,
+    });
+    try {
+      const result = await r.result;
+      expect(result).toMatchObject({ outcome: 'aborted', decision: null, stepIndex: 3, stableVersion: 'v1' });
+      expect(result.reason).toMatch(/analysis inconclusive after 3 s/);
+      expect(result.canaryTotals.requests).toBe(0);
+    } finally {
+      await r.cleanup();
+    }
+  }, 60_000);
+
+  it('refuses a missing image and bad judge options before starting anything', async () => {
+    const base = { service: 'demo', plan: parseRolloutPlan(MANIFEST), bucketSeconds: 1 };
+    await expect(
+      startLocalRollout({
+        ...base,
+        stable: { image: 'suture-canary-demo:healthy', version: 'v1' },
+        canary: { image: 'suture-no-such-image:1', version: 'v2' },
+      }),
+    ).rejects.toThrow(/suture-no-such-image:1 is not available locally/);
+    await expect(
+      startLocalRollout({
+        ...base,
+        stable: { image: 'suture-canary-demo:healthy', version: 'v1' },
+        canary: { image: 'suture-canary-demo:healthy', version: 'v2' },
+        judge: { alpha: -1 },
+      }),
+    ).rejects.toThrow(/alpha/);
+    await expect(
+      startLocalRollout({
+        ...base,
+        stable: { image: 'suture-canary-demo:healthy', version: 'v1' },
+        canary: { image: 'suture-canary-demo:healthy', version: 'v1' },
+      }),
+    ).rejects.toThrow(/must differ/);
+  });
 });

@@ -2,12 +2,15 @@
  * A tiny demo service for rehearsing rollouts: Python's http.server answering 200 on /healthz and on every
  * other path, except that a fixed fraction of requests (ERROR_RATE, spread evenly, not at random) get 500.
  * Built FROM the local sandbox image, so no registry is needed. Healthy and failing canaries are the same
- * code with a different baked-in ERROR_RATE.
+ * code with a different baked-in ERROR_RATE. CRASH_AFTER=N (at run time) makes the process exit on request N+1,
+ * the way a crash-looping release dies on real traffic.
  */
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildImage, imageExists } from './docker.ts';
+import { SutureError } from '../../errors.ts';
+import { buildImage, imageId, imageLabel } from './docker.ts';
 
 export const DEFAULT_BASE_IMAGE = 'suture-sandbox:bookworm';
 
@@ -16,8 +19,10 @@ const APP = `import http.server, json, os, threading
 PORT = int(os.environ.get("PORT", "8080"))
 RATE = float(os.environ.get("ERROR_RATE", "0"))
 VERSION = os.environ.get("VERSION", "dev")
+CRASH_AFTER = int(os.environ.get("CRASH_AFTER", "0"))
 lock = threading.Lock()
 credit = 0.0
+served = 0
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -35,10 +40,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self):
-        global credit
+        global credit, served
         if self.path == "/healthz":
             return self.answer(200, {"ok": True, "version": VERSION})
         with lock:
+            served += 1
+            if CRASH_AFTER and served > CRASH_AFTER:
+                os._exit(1)
             credit += RATE
             fail = credit >= 1.0
             if fail:
@@ -64,21 +72,26 @@ export interface DemoImageOptions {
 
 export async function buildDemoServiceImage(o: DemoImageOptions): Promise<string> {
   if (!(o.errorRate >= 0 && o.errorRate <= 1)) throw new RangeError(`errorRate must be 0–1, got ${o.errorRate}`);
-  if (!o.force && (await imageExists(o.tag))) return o.tag;
+  const base = o.baseImage ?? DEFAULT_BASE_IMAGE;
+  const baseId = await imageId(base);
+  if (!baseId) throw new SutureError('BAD_CONFIG', `base image ${base} is not here: run bash sandbox/bootstrap.sh`);
+  // Rebuilt whenever the app, the rate or the base image changes, not merely when the tag is missing.
+  const hash = createHash('sha256').update(`${APP}\0${o.errorRate}\0${baseId}`).digest('hex').slice(0, 16);
+  if (!o.force && (await imageLabel(o.tag, 'suture.demo-hash')) === hash) return o.tag;
   const dir = await mkdtemp(join(tmpdir(), 'suture-demo-image-'));
   try {
     await writeFile(join(dir, 'app.py'), APP);
     await writeFile(
       join(dir, 'Dockerfile'),
       [
-        `FROM ${o.baseImage ?? DEFAULT_BASE_IMAGE}`,
+        `FROM ${base}`,
         'COPY app.py /srv/demo/app.py',
         `ENV ERROR_RATE=${o.errorRate}`,
         'CMD ["python3", "/srv/demo/app.py"]',
         '',
       ].join('\n'),
     );
-    await buildImage(dir, o.tag, { 'suture.demo': 'canary' });
+    await buildImage(dir, o.tag, { 'suture.demo': 'canary', 'suture.demo-hash': hash });
     return o.tag;
   } finally {
     await rm(dir, { recursive: true, force: true });

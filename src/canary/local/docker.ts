@@ -58,6 +58,25 @@ export async function imageExists(image: string): Promise<boolean> {
   return res.exitCode === 0;
 }
 
+/** The local image's id (sha256:…), or null when it is not here. */
+export async function imageId(image: string): Promise<string | null> {
+  const res = await execa('docker', ['image', 'inspect', '--format', '{{.Id}}', image], { reject: false });
+  return res.exitCode === 0 ? res.stdout.trim() : null;
+}
+
+/** A label of a local image, or null when the image (or the label) is missing. */
+export async function imageLabel(image: string, label: string): Promise<string | null> {
+  const res = await execa(
+    'docker',
+    ['image', 'inspect', '--format', `{{ index .Config.Labels ${JSON.stringify(label)} }}`, image],
+    {
+      reject: false,
+    },
+  );
+  const v = res.exitCode === 0 ? res.stdout.trim() : '';
+  return v && v !== '<no value>' ? v : null;
+}
+
 /** Builds an image from a directory (no registry here: bases must be local images). */
 export async function buildImage(dir: string, tag: string, labels: Record<string, string> = {}): Promise<void> {
   const args = ['build', '--network', 'host', '-q', '-t', tag, '--label', SUTURE_LABEL];
