@@ -21,7 +21,8 @@ export async function readPatchFile(path: string): Promise<string> {
   if (!/^(diff --git |--- |\+\+\+ )/m.test(text) || !/^@@ /m.test(text)) {
     throw new InputError(`patch file ${path} is not a unified diff (expected ---/+++ headers and @@ hunks)`);
   }
-  return text;
+  // A diff pasted or saved without its final newline is still the same diff; git apply would call it corrupt.
+  return text.endsWith('\n') ? text : `${text}\n`;
 }
 
 export async function verifyPatch(opts: {
