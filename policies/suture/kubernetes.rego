@@ -313,3 +313,21 @@ image_allowed(image) if {
 	count(allowed_registries) > 0
 	strings.any_prefix_match(image, allowed_registries)
 }
+
+deny contains violation(
+	"k8s/networkpolicy-loosened",
+	concat("", ["NetworkPolicy ", r.id, " now admits every ", direction, " peer (a rule without from/to); list the peers"]),
+	m.path,
+) if {
+	some m in input.kubernetes
+	some r in m.after
+	some [direction, field] in [["ingress", "allowsAllIngress"], ["egress", "allowsAllEgress"]]
+	r.networkPolicy[field] == true
+	not had_network_policy_setting(m, r.id, field)
+}
+
+had_network_policy_setting(m, id, field) if {
+	some b in m.before
+	b.id == id
+	b.networkPolicy[field] == true
+}

@@ -76,12 +76,13 @@ workload(containers, pod_extra) := {
 	),
 	"service": null,
 	"rbac": null,
+	"networkPolicy": null,
 }
 
 resource(kind, name, extra) := object.union(
 	{
 		"id": sprintf("%s/shop/%s", [kind, name]), "apiVersion": "v1", "kind": kind, "name": name, "namespace": "shop",
-		"identity": {}, "pod": null, "service": null, "rbac": null,
+		"identity": {}, "pod": null, "service": null, "rbac": null, "networkPolicy": null,
 	},
 	extra,
 )

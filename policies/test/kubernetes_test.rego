@@ -173,3 +173,16 @@ test_unparseable_manifest_denied if {
 	})
 	"k8s/unparseable" in ids(inp)
 }
+
+netpol(all_ingress) := resource("NetworkPolicy", "cart-ingress", {"networkPolicy": {
+	"podSelector": {"app": "cart"}, "policyTypes": ["Ingress"], "ingressRules": 1, "egressRules": 0,
+	"allowsAllIngress": all_ingress, "allowsAllEgress": false,
+}})
+
+test_networkpolicy_opened_to_all_denied if {
+	"k8s/networkpolicy-loosened" in ids(manifest_change([netpol(false)], [netpol(true)]))
+}
+
+test_networkpolicy_already_open_not_flagged if {
+	ids(manifest_change([netpol(true)], [netpol(true)])) == {"k8s/manifest-changed"}
+}

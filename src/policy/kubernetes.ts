@@ -104,6 +104,7 @@ export function resourceFact(o: Obj): ResourceFact {
     pod: podSpec ? podFact(podSpec) : null,
     service: kind === 'Service' ? serviceFact(obj(o.spec)) : null,
     rbac: /^(Cluster)?Role(Binding)?$/.test(kind) ? rbacFact(kind, o) : null,
+    networkPolicy: kind === 'NetworkPolicy' ? networkPolicyFact(obj(o.spec)) : null,
   };
 }
 
@@ -197,6 +198,20 @@ function rbacFact(kind: string, o: Obj): NonNullable<ResourceFact['rbac']> {
       };
     }),
     roleRef: kind.endsWith('Binding') ? `${str(ref.kind) ?? ''}/${str(ref.name) ?? ''}` : null,
+  };
+}
+
+function networkPolicyFact(spec: Obj): NonNullable<ResourceFact['networkPolicy']> {
+  const ingress = list(spec.ingress).map(obj);
+  const egress = list(spec.egress).map(obj);
+  const labels = obj(obj(spec.podSelector).matchLabels);
+  return {
+    podSelector: Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, str(v) ?? ''])),
+    policyTypes: strings(spec.policyTypes),
+    ingressRules: ingress.length,
+    egressRules: egress.length,
+    allowsAllIngress: ingress.some((r) => list(r.from).length === 0),
+    allowsAllEgress: egress.some((r) => list(r.to).length === 0),
   };
 }
 

@@ -144,6 +144,15 @@ export type ResourceFact = {
     rules: { apiGroups: string[]; resources: string[]; verbs: string[]; nonResourceURLs: string[] }[];
     roleRef: string | null;
   } | null;
+  networkPolicy: {
+    podSelector: Record<string, string>;
+    policyTypes: string[];
+    ingressRules: number;
+    egressRules: number;
+    /** An ingress (egress) rule without from (to): it admits every peer. */
+    allowsAllIngress: boolean;
+    allowsAllEgress: boolean;
+  } | null;
 };
 
 export type ManifestFact = {

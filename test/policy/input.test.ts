@@ -119,6 +119,15 @@ describe('buildPolicyInput on a real repository', () => {
     ]);
     const netpol = input.kubernetes.find((m) => m.path === 'deploy/networkpolicy.yaml')!;
     expect(netpol.before.map((r) => r.kind)).toEqual(['NetworkPolicy']);
+    expect(netpol.before[0]!.networkPolicy).toEqual({
+      podSelector: { app: 'cart-api' },
+      policyTypes: [],
+      ingressRules: 1,
+      egressRules: 0,
+      allowsAllIngress: false,
+      allowsAllEgress: false,
+    });
+    expect(deployment.before[0]!.networkPolicy).toBeNull();
     expect(netpol.after).toEqual([]);
   });
 

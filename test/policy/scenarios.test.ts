@@ -246,6 +246,15 @@ describe('through checkChange', () => {
     ]);
   });
 
+  it('denies opening a NetworkPolicy to every peer', async () => {
+    const write = manifest(
+      'deploy/networkpolicy.yaml',
+      '    - from:\n        - podSelector:\n            matchLabels: {app: gateway}\n',
+      '    - {}\n',
+    );
+    await deny('netpol-open', { write }, ['k8s/manifest-changed', 'k8s/networkpolicy-loosened']);
+  });
+
   it('denies a changed IAM role annotation', async () => {
     const write = manifest('deploy/rbac.yaml', 'role/cart-api', 'role/admin');
     const d = await deny('iam', { write }, ['k8s/identity-changed', 'k8s/manifest-changed']);
