@@ -31,8 +31,10 @@ if [ "${1:-}" != "--no-npm" ]; then
   stamp="$root/node_modules/.suture-lock-hash"
   want="$(sha256sum "$root/package-lock.json" | cut -c1-64)"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    log "installing npm dependencies (npm ci)"
-    (cd "$root" && npm ci --no-audit --no-fund --loglevel=error >&2)
+    # Not `npm ci`: the registry reachable here serves only this platform's optional binaries (Biome's),
+    # so the lock cannot list the others and ci's strict sync check fails. --no-save keeps the lock as is.
+    log "installing npm dependencies (npm install --no-save, versions from package-lock.json)"
+    (cd "$root" && npm install --no-save --no-audit --no-fund --loglevel=error >&2)
     echo "$want" > "$stamp"
   fi
 fi
