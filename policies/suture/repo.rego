@@ -3,7 +3,7 @@ package suture
 
 deny contains violation(
 	"repo/ci-edit",
-	concat("", [f.path, " is a CI/CD workflow; automated fixes may not change pipelines - make this edit by hand"]),
+	concat("", [f.path, " is CI/CD or repository automation (pipelines, actions, CODEOWNERS); automated fixes may not change it - make this edit by hand"]),
 	f.path,
 ) if {
 	some f in input.files

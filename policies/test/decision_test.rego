@@ -18,7 +18,7 @@ test_violations_carry_level_and_path if {
 	some v in decide(inp).violations
 	v == {
 		"id": "repo/ci-edit",
-		"message": ".github/workflows/ci.yml is a CI/CD workflow; automated fixes may not change pipelines - make this edit by hand",
+		"message": ".github/workflows/ci.yml is CI/CD or repository automation (pipelines, actions, CODEOWNERS); automated fixes may not change it - make this edit by hand",
 		"path": ".github/workflows/ci.yml",
 		"level": "deny",
 	}

@@ -10,8 +10,10 @@ import type { FileKind } from './types.ts';
 
 const POLICY_GLOBS = ['policies/**', '*.rego', '.suture/**'];
 const WORKFLOW_GLOBS = [
-  '.github/workflows/**',
-  '.github/actions/**',
+  // All of .github: workflows, actions, CODEOWNERS, dependabot and other repository automation.
+  '.github/**',
+  'CODEOWNERS',
+  '/.gitmodules',
   '/action.yml',
   '/action.yaml',
   '.gitlab-ci.yml',

@@ -174,6 +174,10 @@ describe('through checkChange', () => {
   };
   const manifest = (path: string, from: string, to: string) => ({ ...GOOD_FIX, [path]: edited(path, from, to) });
 
+  it('denies an edit to CODEOWNERS', async () => {
+    await deny('codeowners', { write: { ...GOOD_FIX, '.github/CODEOWNERS': '* @someone-else\n' } }, ['repo/ci-edit']);
+  });
+
   it('denies an edit to the policy config', async () => {
     await deny(
       'policy-config',
