@@ -113,3 +113,36 @@ export async function pushBranch(repo: string, branch: string): Promise<void> {
     );
   }
 }
+
+/**
+ * Auto mode's merge: fast-forward origin's copy of the checked-out branch from `base` to the fix commit,
+ * atomically (--force-with-lease pins the expected old value, so a branch that moved on, or local commits
+ * not yet on origin, mean no merge). The local checkout is never touched; Argo CD follows origin.
+ */
+export async function mergeFix(opts: { repo: string; base: string; commit: string; push: boolean }): Promise<{
+  merged: boolean;
+  detail: string;
+}> {
+  const g = git(opts.repo);
+  const branch = (await g.raw(['symbolic-ref', '--short', '-q', 'HEAD']).catch(() => '')).trim();
+  if (!branch) return { merged: false, detail: 'HEAD is detached: no branch to merge into' };
+  if (!opts.push) return { merged: false, detail: '--no-push: origin is not updated' };
+  if (!(await hasRemote(opts.repo))) {
+    return { merged: false, detail: `no origin to merge into (the checked-out ${branch} is never changed)` };
+  }
+  try {
+    await g.raw([
+      'push',
+      '-q',
+      `--force-with-lease=refs/heads/${branch}:${opts.base}`,
+      'origin',
+      `${opts.commit}:refs/heads/${branch}`,
+    ]);
+    return { merged: true, detail: `origin/${branch} fast-forwarded to ${opts.commit.slice(0, 12)}` };
+  } catch (err) {
+    return {
+      merged: false,
+      detail: `origin/${branch} is not at the base revision ${opts.base.slice(0, 12)} (${(err as Error).message.split('\n')[0]})`,
+    };
+  }
+}

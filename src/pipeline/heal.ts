@@ -15,6 +15,7 @@ import {
   createBranch,
   hasRemote,
   listFiles,
+  mergeFix,
   openRepo,
   pushBranch,
   resolveRev,
@@ -312,6 +313,22 @@ export async function heal(opts: HealOptions): Promise<HealResult> {
       },
       () => `${branch} at ${chosen.commit.slice(0, 12)}`,
     );
+    if (opts.mode === 'auto') {
+      if (chosen.policy.decision !== 'allow') {
+        return await finish(
+          'proposed',
+          `verified fix ${chosen.c.id} on ${branch}: policy says ${chosen.policy.decision}, so a human must approve even in auto mode`,
+        );
+      }
+      const merged = await stage(
+        ctx,
+        'merge',
+        () => mergeFix({ repo, base, commit: chosen.commit, push: opts.push }),
+        (m) => m.detail,
+      );
+      if (merged.merged) return await finish('fixed', `verified fix ${chosen.c.id} merged: ${merged.detail}`);
+      return await finish('proposed', `verified fix ${chosen.c.id} on ${branch}; not merged: ${merged.detail}`);
+    }
     return await finish(
       'proposed',
       `verified fix ${chosen.c.id} on ${branch} (policy: ${chosen.policy.decision}); awaiting review`,

@@ -218,3 +218,59 @@ describe('heal escalates what it should not patch', () => {
     expect(await git(repo, 'branch', '--format=%(refname:short)')).toBe('main');
   });
 });
+
+describe('heal --mode auto', () => {
+  it('merges an allowed fix by fast-forwarding origin, never the local checkout', async () => {
+    const repo = await repoFromService('orders-api');
+    const remote = tempDir('suture-remote-');
+    const state = tempDir('suture-state-');
+    made.push(repo, remote, state);
+    await git(remote, 'init', '-q', '--bare');
+    await git(repo, 'remote', 'add', 'origin', remote);
+    await git(repo, 'push', '-q', 'origin', 'main');
+    const base = await git(repo, 'rev-parse', 'HEAD');
+    const r = await cli([
+      'heal',
+      '--repo',
+      repo,
+      '--incident',
+      join(SERVICES, 'orders-api', 'incident.json'),
+      '--mode',
+      'auto',
+      '--state',
+      state,
+      '--json',
+    ]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.status).toBe('fixed');
+    expect(out.candidates[0].policy.decision).toBe('allow');
+    expect(await git(remote, 'rev-parse', 'main')).toBe(out.commit);
+    expect(await git(remote, 'rev-parse', `${out.commit}^`)).toBe(base);
+    expect(await git(repo, 'rev-parse', 'main')).toBe(base);
+  });
+
+  it('without an origin it proposes instead of touching the checked-out branch', async () => {
+    const repo = await repoFromService('pricing-api');
+    const state = tempDir('suture-state-');
+    made.push(repo, state);
+    const base = await git(repo, 'rev-parse', 'HEAD');
+    const r = await cli([
+      'heal',
+      '--repo',
+      repo,
+      '--incident',
+      join(SERVICES, 'pricing-api', 'incident.json'),
+      '--mode',
+      'auto',
+      '--state',
+      state,
+      '--json',
+    ]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.status).toBe('proposed');
+    expect(out.reason).toMatch(/no origin to merge into/);
+    expect(await git(repo, 'rev-parse', 'main')).toBe(base);
+  });
+});
