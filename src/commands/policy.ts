@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { InputError, SutureError } from '../errors.ts';
 import { checkChange } from '../policy/check.ts';
 import { git, resolveCommit } from '../policy/git.ts';
-import { buildBundle, testPolicies } from '../policy/opa.ts';
+import { buildBundle, opaVersion, pinnedOpaVersion, testPolicies } from '../policy/opa.ts';
 import { defaultBundlePath, policiesDir } from '../policy/paths.ts';
 import { type PolicyDecision, type VerdictLike, verdictFileSchema } from '../policy/types.ts';
 
@@ -97,6 +97,9 @@ export function registerPolicyCommands(program: Command): void {
     .option('--src <dir>', 'directory of .rego sources', join(policiesDir(), 'suture'))
     .option('--out <file>', 'bundle to write', defaultBundlePath())
     .action(async (o: { src: string; out: string }) => {
+      const [have, pinned] = await Promise.all([opaVersion(), pinnedOpaVersion()]);
+      // Another opa version compiles different bytes, which the stale-bundle check then rejects.
+      if (have !== pinned) process.stderr.write(`suture: warning: opa ${have} is not the pinned ${pinned}\n`);
       await buildBundle({ srcDir: o.src, out: o.out });
       process.stderr.write(`suture: built ${o.out}\n`);
     });

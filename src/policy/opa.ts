@@ -1,6 +1,6 @@
 /** The opa CLI, for building the WASM bundle and running the Rego unit tests (not needed to evaluate). */
 import { execFile } from 'node:child_process';
-import { mkdir, rename } from 'node:fs/promises';
+import { mkdir, readFile, rename } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { SutureError } from '../errors.ts';
@@ -39,6 +39,22 @@ export function defaultSourceDir(): string {
 
 export function defaultTestDir(): string {
   return join(policiesDir(), 'test');
+}
+
+/** The opa version policies/tools/go.mod pins; the committed bundle is built with it. */
+export async function pinnedOpaVersion(): Promise<string> {
+  const mod = await readFile(join(policiesDir(), 'tools', 'go.mod'), 'utf8');
+  const m = /^\s*github\.com\/open-policy-agent\/opa v(\S+)/m.exec(mod);
+  if (!m) throw new SutureError('POLICY', 'policies/tools/go.mod does not pin github.com/open-policy-agent/opa');
+  return m[1]!;
+}
+
+/** The version of the opa suture would run (`opa version`). */
+export async function opaVersion(): Promise<string> {
+  const run = await runOpa(['version'], policiesDir());
+  const m = /^Version: (\S+)/m.exec(run.stdout);
+  if (!run.ok || !m) throw new SutureError('POLICY', `cannot read the version of ${requireOpa()}`);
+  return m[1]!;
 }
 
 /**

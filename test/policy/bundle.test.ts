@@ -8,7 +8,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleParts, CUSTOM_BUILTINS, compareSemver, evaluateDecision, loadBundle } from '../../src/policy/bundle.ts';
 import { evaluateInput } from '../../src/policy/check.ts';
-import { buildBundle, runOpa, testPolicies, unformattedPolicies } from '../../src/policy/opa.ts';
+import {
+  buildBundle,
+  opaVersion,
+  pinnedOpaVersion,
+  runOpa,
+  testPolicies,
+  unformattedPolicies,
+} from '../../src/policy/opa.ts';
 import { defaultBundlePath, policiesDir } from '../../src/policy/paths.ts';
 import { readTarGz } from '../../src/policy/tar.ts';
 import { cleanup, tempDir } from '../helpers/repo.ts';
@@ -33,6 +40,10 @@ describe('policy sources', () => {
   });
 
   it('compile to exactly the committed bundle (run `suture policy build` when this fails)', async () => {
+    // Only the pinned opa reproduces the committed bytes; say so rather than report a stale bundle.
+    expect(await opaVersion(), 'the opa suture finds ($SUTURE_OPA, PATH, cache) is not the pinned one').toBe(
+      await pinnedOpaVersion(),
+    );
     const out = join(work, 'fresh.tar.gz');
     await buildBundle({ out });
     const fresh = bundleParts(out, readFileSync(out));
