@@ -6,7 +6,10 @@ tools="$SUTURE_ROOT/policies/tools"
 want="$(awk '$1 == "github.com/open-policy-agent/opa" { sub(/^v/, "", $2); print $2 }' "$tools/go.mod")"
 [ -n "$want" ] || die "policies/tools/go.mod does not pin github.com/open-policy-agent/opa"
 bin="$SUTURE_CACHE/bin/opa"
-if [ -x "$bin" ] && "$bin" version 2>/dev/null | grep -qx "Version: $want"; then
+# Read the whole `opa version` output before matching: with pipefail, `grep -q` closing the pipe early
+# would SIGPIPE opa and fail the check at random.
+reports() { local out; out="$("$1" version 2>/dev/null || true)"; grep -qx "Version: $want" <<<"$out"; }
+if [ -x "$bin" ] && reports "$bin"; then
   exit 0
 fi
 command -v go >/dev/null || die "opa $want needs Go (>= the version in policies/tools/go.mod) to build: install Go, or put opa $want on PATH and set SUTURE_OPA"
@@ -14,5 +17,5 @@ log "building opa $want from the Go module proxy (first time: a few minutes)"
 mkdir -p "$SUTURE_CACHE/bin"
 (cd "$tools" && go build -trimpath -o "$bin.tmp" github.com/open-policy-agent/opa) || die "building opa $want failed"
 mv "$bin.tmp" "$bin"
-"$bin" version | grep -qx "Version: $want" || die "built opa does not report version $want"
+reports "$bin" || die "built opa does not report version $want"
 log "opa $want ready at $bin"
