@@ -3,8 +3,6 @@
 # on a free loopback port with a temp data dir, so the Debian service (which would grab :9090 and scrape
 # the host) is stopped and kept from starting again.
 set -euo pipefail
-# apt_install reads $cache, which bootstrap.sh does not export.
-cache="${SUTURE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/suture}"
 if ! command -v prometheus >/dev/null; then
   # policy-rc.d 101 keeps the package's postinst from starting the service while it installs.
   if [ "$(id -u)" = 0 ] && [ ! -e /usr/sbin/policy-rc.d ]; then
@@ -25,4 +23,6 @@ if [ "$(id -u)" = 0 ]; then
     fi
   done
 fi
-prometheus --version 2>&1 | head -n1 | sed 's/^/[bootstrap] /' >&2
+# Not `| head -n1`: under pipefail the early close would SIGPIPE prometheus and fail the bootstrap.
+version="$(prometheus --version 2>&1 || true)"
+log "${version%%$'\n'*}"
