@@ -1,3 +1,7 @@
+import { innermostRepoFrame } from '../incident/paths.ts';
+import type { StackFrame } from '../incident/types.ts';
+import type { RepairContext } from './types.ts';
+
 /** Small, language-agnostic helpers for reading one source line the way the templates need it. */
 
 /** Index of the operator at the caret position, or the last top-level occurrence of one of `ops`. */
@@ -46,4 +50,20 @@ export function readOperand(line: string, from: number): string {
 
 export function indentOf(line: string): string {
   return /^\s*/.exec(line)?.[0] ?? '';
+}
+
+/** The innermost in-repo frame with its file (at the base revision) and the source line it points at. */
+export async function faultingLine(
+  ctx: RepairContext,
+): Promise<
+  { frame: StackFrame & { repoPath: string; line: number }; before: string; lines: string[]; src: string } | undefined
+> {
+  const frame = ctx.incident.trace ? innermostRepoFrame(ctx.incident.trace) : undefined;
+  if (!frame?.repoPath || !frame.line) return undefined;
+  const before = await ctx.readFile(frame.repoPath);
+  if (before === undefined) return undefined;
+  const lines = before.split('\n');
+  const src = lines[frame.line - 1];
+  if (src === undefined) return undefined;
+  return { frame: { ...frame, repoPath: frame.repoPath, line: frame.line }, before, lines, src };
 }

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanup, cli, git, repoFromService, SERVICES, tempDir } from '../helpers/repo.ts';
+import { addOrigin, cleanup, cli, git, heal, repoFromService, SERVICES, tempDir, writeIn } from '../helpers/repo.ts';
 
 const made: string[] = [];
 afterAll(() => cleanup(...made));
@@ -115,17 +115,26 @@ describe.each([
 describe('heal pushes to origin and respects --no-push', () => {
   it('pushes suture/<fp> to a real bare remote', async () => {
     const repo = await repoFromService('pricing-api');
-    const remote = tempDir('suture-remote-');
+    const remote = await addOrigin(repo);
     const state = tempDir('suture-state-');
     made.push(repo, remote, state);
-    await git(remote, 'init', '-q', '--bare');
-    await git(repo, 'remote', 'add', 'origin', remote);
-    await git(repo, 'push', '-q', 'origin', 'main');
-    const incident = join(SERVICES, 'pricing-api', 'incident.json');
-    const r = await cli(['heal', '--repo', repo, '--incident', incident, '--state', state, '--json']);
+    const r = await heal('pricing-api', repo, state);
     expect(r.exitCode, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(await git(remote, 'rev-parse', out.branch)).toBe(out.commit);
+  });
+
+  it('--no-push leaves the branch local', async () => {
+    const repo = await repoFromService('orders-api');
+    const remote = await addOrigin(repo);
+    const state = tempDir('suture-state-');
+    made.push(repo, remote, state);
+    const r = await heal('orders-api', repo, state, '--no-push');
+    expect(r.exitCode, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.status).toBe('proposed');
+    expect(await git(repo, 'rev-parse', out.branch)).toBe(out.commit);
+    expect(await git(remote, 'branch', '--format=%(refname:short)')).toBe('main');
   });
 });
 
@@ -145,10 +154,7 @@ describe('heal on bad input: exit 2, one line, no branch', () => {
     const repo = await repoFromService('pricing-api');
     const d = tempDir();
     made.push(repo, d);
-    const write = (name: string, text: string) => {
-      writeFileSync(join(d, name), text);
-      return join(d, name);
-    };
+    const write = (name: string, text: string) => writeIn(d, name, text);
     await expectBadInput(['--repo', repo, '--incident', join(d, 'none.json')], /incident file not found/, repo);
     await expectBadInput(['--repo', repo, '--incident', write('e.json', '')], /is empty/, repo);
     await expectBadInput(['--repo', repo, '--incident', write('n.json', 'Traceback…')], /is not JSON/, repo);
@@ -222,25 +228,11 @@ describe('heal escalates what it should not patch', () => {
 describe('heal --mode auto', () => {
   it('merges an allowed fix by fast-forwarding origin, never the local checkout', async () => {
     const repo = await repoFromService('orders-api');
-    const remote = tempDir('suture-remote-');
+    const remote = await addOrigin(repo);
     const state = tempDir('suture-state-');
     made.push(repo, remote, state);
-    await git(remote, 'init', '-q', '--bare');
-    await git(repo, 'remote', 'add', 'origin', remote);
-    await git(repo, 'push', '-q', 'origin', 'main');
     const base = await git(repo, 'rev-parse', 'HEAD');
-    const r = await cli([
-      'heal',
-      '--repo',
-      repo,
-      '--incident',
-      join(SERVICES, 'orders-api', 'incident.json'),
-      '--mode',
-      'auto',
-      '--state',
-      state,
-      '--json',
-    ]);
+    const r = await heal('orders-api', repo, state, '--mode', 'auto');
     expect(r.exitCode, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.status).toBe('fixed');
@@ -255,18 +247,7 @@ describe('heal --mode auto', () => {
     const state = tempDir('suture-state-');
     made.push(repo, state);
     const base = await git(repo, 'rev-parse', 'HEAD');
-    const r = await cli([
-      'heal',
-      '--repo',
-      repo,
-      '--incident',
-      join(SERVICES, 'pricing-api', 'incident.json'),
-      '--mode',
-      'auto',
-      '--state',
-      state,
-      '--json',
-    ]);
+    const r = await heal('pricing-api', repo, state, '--mode', 'auto');
     expect(r.exitCode, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.status).toBe('proposed');

@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanup, cli, git, repoFromService, SERVICES, tempDir } from '../helpers/repo.ts';
+import { cleanup, cli, git, repoFromService, SERVICES, tempDir, writeIn } from '../helpers/repo.ts';
 
 const made: string[] = [];
 afterAll(() => cleanup(...made));
@@ -70,10 +70,7 @@ describe('suture verify', () => {
     const repo = await repoFromService('pricing-api');
     const d = tempDir();
     made.push(repo, d);
-    const write = (name: string, text: string) => {
-      writeFileSync(join(d, name), text);
-      return join(d, name);
-    };
+    const write = (name: string, text: string) => writeIn(d, name, text);
     const cases: [string, RegExp][] = [
       [join(d, 'none.diff'), /patch file not found/],
       [write('empty.diff', '\n'), /is empty/],

@@ -1,5 +1,5 @@
 /** Test helpers: real git repos in temp dirs, and the CLI run as a user runs it. */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -56,4 +56,35 @@ export async function cli(args: string[], env: Record<string, string> = {}): Pro
     timeout: 180_000,
   });
   return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Gives `repo` a real bare `origin` with main pushed; returns the remote's path (clean it up yourself). */
+export async function addOrigin(repo: string): Promise<string> {
+  const remote = tempDir('suture-remote-');
+  await git(remote, 'init', '-q', '--bare');
+  await git(repo, 'remote', 'add', 'origin', remote);
+  await git(repo, 'push', '-q', 'origin', 'main');
+  return remote;
+}
+
+/** Writes `text` to dir/name and returns the path. */
+export function writeIn(dir: string, name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+/** `suture heal --json` on a demo service's captured incident. */
+export function heal(service: string, repo: string, state: string, ...extra: string[]): Promise<CliResult> {
+  return cli([
+    'heal',
+    '--repo',
+    repo,
+    '--incident',
+    join(SERVICES, service, 'incident.json'),
+    '--state',
+    state,
+    '--json',
+    ...extra,
+  ]);
 }

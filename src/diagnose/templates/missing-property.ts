@@ -3,7 +3,7 @@
  * one property access optional (`a.b.c` → `a.b?.c`), which short-circuits the rest of the chain. Whether the
  * result is then handled sensibly is for verification to prove, not for the template to assume.
  */
-import { innermostRepoFrame } from '../../incident/paths.ts';
+import { faultingLine } from '../source.ts';
 import type { Template } from '../types.ts';
 
 const MESSAGES = [
@@ -32,13 +32,9 @@ export const missingProperty: Template = {
   async propose(ctx) {
     const trace = ctx.incident.trace!;
     const prop = propertyOf(trace.message)!;
-    const frame = innermostRepoFrame(trace);
-    if (!frame?.repoPath || !frame.line) return undefined;
-    const before = await ctx.readFile(frame.repoPath);
-    if (before === undefined) return undefined;
-    const lines = before.split('\n');
-    const src = lines[frame.line - 1];
-    if (src === undefined) return undefined;
+    const site = await faultingLine(ctx);
+    if (!site) return undefined;
+    const { frame, before, lines, src } = site;
     // `.prop` or `['prop']` not already optional; pick the one nearest the reported column.
     const re = new RegExp(`(?<!\\?)(\\.${escapeRegExp(prop)}(?![\\w$])|\\[(['"\`])${escapeRegExp(prop)}\\2\\])`, 'g');
     const hits = [...src.matchAll(re)];

@@ -5,8 +5,7 @@
  *   x = a / b         →  if b == 0: x = 0 else: x = a / b
  * Other shapes (a division inside a call argument) are left to other strategies.
  */
-import { innermostRepoFrame } from '../../incident/paths.ts';
-import { findOperator, indentOf, readOperand } from '../source.ts';
+import { faultingLine, findOperator, indentOf, readOperand } from '../source.ts';
 import type { Template } from '../types.ts';
 
 const DIVISION = /^(\/\/|\/|%)(?!=)/;
@@ -18,13 +17,9 @@ export const zeroDivision: Template = {
     return t?.language === 'python' && /(^|\.)ZeroDivisionError$/.test(t.exceptionType);
   },
   async propose(ctx) {
-    const frame = innermostRepoFrame(ctx.incident.trace!);
-    if (!frame?.repoPath || !frame.line) return undefined;
-    const before = await ctx.readFile(frame.repoPath);
-    if (before === undefined) return undefined;
-    const lines = before.split('\n');
-    const src = lines[frame.line - 1];
-    if (src === undefined) return undefined;
+    const site = await faultingLine(ctx);
+    if (!site) return undefined;
+    const { frame, before, lines, src } = site;
     const op = findOperator(src, DIVISION);
     if (!op) return undefined;
     const divisor = readOperand(src, op.index + op.op.length);
