@@ -118,6 +118,7 @@ export async function runPlan(opts: {
   timeoutMs: number;
   name: string;
 }): Promise<ContainerRun> {
+  if (terminatingSignal) throw new SutureError('SANDBOX', `interrupted (${terminatingSignal})`);
   const started = performance.now();
   const callId = randomBytes(6).toString('hex');
   let out = '';
@@ -239,14 +240,34 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+/** Removes this run's containers, again after a moment for creations that were in flight. */
+async function removeAllOfThisRun(): Promise<void> {
+  for (let pass = 0; pass < 5; pass++) {
+    const removed = await removeWhere(`${LABEL_RUN}=${RUN_ID}`);
+    if (removed === 0 && pass > 0) return;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
 let handlersInstalled = false;
-/** On SIGINT/SIGTERM, remove this process's containers before exiting. */
+let terminatingSignal: NodeJS.Signals | undefined;
+
+/** Set once SIGINT/SIGTERM arrived: the handler below owns the exit from then on. */
+export function terminating(): NodeJS.Signals | undefined {
+  return terminatingSignal;
+}
+
+/**
+ * On SIGINT/SIGTERM, remove this process's containers, then exit 130/143. Removing them makes the running
+ * verification finish early; the CLI checks `terminating()` so it does not exit 0 before the cleanup is done.
+ */
 export function installCleanupHandlers(): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => {
-      removeWhere(`${LABEL_RUN}=${RUN_ID}`)
+      terminatingSignal = sig;
+      removeAllOfThisRun()
         .catch(() => undefined)
         .finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
     });
