@@ -2,7 +2,7 @@
  * The walking skeleton end to end, as a user runs it: `suture heal` on fresh git repos holding the demo
  * services, a real sandbox container, a real branch. Also the bad-input contract (exit 2, one line, no branch).
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { addOrigin, cleanup, cli, git, heal, repoFromService, SERVICES, tempDir, writeIn } from '../helpers/repo.ts';
@@ -253,5 +253,45 @@ describe('heal --mode auto', () => {
     expect(out.status).toBe('proposed');
     expect(out.reason).toMatch(/no origin to merge into/);
     expect(await git(repo, 'rev-parse', 'main')).toBe(base);
+  });
+});
+
+describe('heal gates every verified candidate through the policy', () => {
+  async function withPolicy(service: string, policy: string): Promise<string> {
+    const repo = await repoFromService(service);
+    mkdirSync(join(repo, '.suture'), { recursive: true });
+    writeFileSync(join(repo, '.suture', 'policy.yaml'), policy);
+    await git(repo, 'add', '-A');
+    await git(repo, 'commit', '-qm', 'platform policy');
+    return repo;
+  }
+
+  it('all candidates denied → rejected, exit 0, no branch', async () => {
+    const repo = await withPolicy('pricing-api', 'paths:\n  protected: ["pricing.py"]\n');
+    const state = tempDir('suture-state-');
+    made.push(repo, state);
+    const r = await heal('pricing-api', repo, state);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out).toMatchObject({ status: 'rejected', branch: null, chosen: null });
+    expect(out.candidates[0].verdict.verdict).toBe('pass');
+    expect(out.candidates[0].policy.decision).toBe('deny');
+    expect(out.candidates[0].policy.violations.map((v: { id: string }) => v.id)).toContain('repo/protected-path');
+    expect(await git(repo, 'branch', '--format=%(refname:short)')).toBe('main');
+  });
+
+  it('review forces a human even in auto mode: proposed, origin untouched', async () => {
+    const repo = await withPolicy('orders-api', 'thresholds:\n  minConfidence: 0.95\n');
+    const remote = await addOrigin(repo);
+    const state = tempDir('suture-state-');
+    made.push(repo, remote, state);
+    const r = await heal('orders-api', repo, state, '--mode', 'auto');
+    expect(r.exitCode, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.status).toBe('proposed');
+    expect(out.candidates[0].policy.decision).toBe('review');
+    expect(out.reason).toMatch(/human must approve/);
+    expect(await git(remote, 'rev-parse', 'main')).toBe(await git(repo, 'rev-parse', 'main'));
+    expect(await git(remote, 'rev-parse', out.branch)).toBe(out.commit);
   });
 });
