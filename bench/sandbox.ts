@@ -75,14 +75,14 @@ export async function run(): Promise<void> {
 
     // cold: a fresh baseline (base replay) and the candidate; warm: again, with images and caches hot
     const [cold, coldVerdict] = await timed(async () =>
-      verifyCandidate(await prepareBaseline({ tree: dir, config, incident }), candidate),
+      verifyCandidate(await prepareBaseline({ tree: dir, config, incident, candidates: [candidate] }), candidate),
     );
     if (coldVerdict.verdict !== 'pass')
       throw new Error(`${service}: demo candidate did not pass: ${coldVerdict.reasons[0]}`);
     const warm: number[] = [];
     for (let i = 0; i < 3; i++) {
       const [ms] = await timed(async () =>
-        verifyCandidate(await prepareBaseline({ tree: dir, config, incident }), candidate),
+        verifyCandidate(await prepareBaseline({ tree: dir, config, incident, candidates: [candidate] }), candidate),
       );
       warm.push(ms);
     }
@@ -126,10 +126,10 @@ export async function run(): Promise<void> {
     await removeTree(testOnly);
 
     // concurrency: 4 candidates against 1, one shared baseline, bound = cores
-    const baseline = await prepareBaseline({ tree: dir, config, incident });
+    const baseline = await prepareBaseline({ tree: dir, config, incident, candidates: [candidate] });
     const [one] = await timed(() => verifyCandidate(baseline, candidate));
     const four4 = Array.from({ length: 4 }, () => candidate);
-    const baseline4 = await prepareBaseline({ tree: dir, config, incident });
+    const baseline4 = await prepareBaseline({ tree: dir, config, incident, candidates: [candidate] });
     const [four] = await timed(() => mapLimit(four4, availableParallelism(), (c) => verifyCandidate(baseline4, c)));
 
     const warmMs = median(warm);

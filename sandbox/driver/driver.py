@@ -174,16 +174,28 @@ def serve_step(step, cap):
 def main():
     plan = json.loads(base64.b64decode(sys.argv[1]))
     cap = int(plan.get("outputBytes", 1 << 20))
-    results = []
     for rel in plan.get("remove", []):
         path = os.path.realpath(os.path.join(WORKSPACE, rel))
         if path.startswith(WORKSPACE + "/") and os.path.isfile(path):
             os.remove(path)
-    for step in plan["steps"]:
-        if step["kind"] == "serve":
-            results.append(serve_step(step, cap))
-        else:
-            results.append(run_step(step, cap))
+
+    def run(step):
+        return serve_step(step, cap) if step["kind"] == "serve" else run_step(step, cap)
+
+    if plan.get("parallel"):
+        # Independent steps (a replay on its own port, test runs) overlap: most of their time is waiting.
+        results = [None] * len(plan["steps"])
+
+        def worker(i, step):
+            results[i] = run(step)
+
+        threads = [threading.Thread(target=worker, args=(i, st)) for i, st in enumerate(plan["steps"])]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    else:
+        results = [run(step) for step in plan["steps"]]
     sys.stdout.write(MARK + json.dumps({"steps": results}) + "\n")
     sys.stdout.flush()
 

@@ -5,6 +5,7 @@
  * the language's standard library and the repo's test runner (pytest, node --test).
  */
 import type { ServiceConfig } from '../config/service.ts';
+import { redact } from '../evidence/redact.ts';
 import { shortFingerprint } from '../incident/fingerprint.ts';
 import type { Incident, RequestSample } from '../incident/types.ts';
 import type { FileEdit } from './types.ts';
@@ -139,11 +140,24 @@ test('suture ${fp}: the crashing request no longer fails', async () => {
 `;
 }
 
+/** Credentials-bearing headers never go into a committed file; the body is redacted like the logs. */
+const SECRET_HEADERS = /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|x-auth-token|x-csrf-token)$/i;
+
+function committable(req: RequestSample): RequestSample {
+  const { status: _status, headers, body, ...rest } = req;
+  const kept = Object.fromEntries(Object.entries(headers ?? {}).filter(([k]) => !SECRET_HEADERS.test(k)));
+  return {
+    ...rest,
+    ...(headers ? { headers: kept } : {}),
+    ...(body !== undefined ? { body: redact(body).text } : {}),
+  };
+}
+
 /** A new test file replaying the first failing request, or undefined when the service has no `start`. */
 export function regressionTest(incident: Incident, config: ServiceConfig, repoFiles: string[]): FileEdit | undefined {
   const req = incident.requests[0];
   if (!req || !config.start) return undefined;
-  const { status: _status, ...request } = req;
+  const request = committable(req);
   const dir = testDir(repoFiles, config.language);
   const fp = shortFingerprint(incident.fingerprint);
   const depth = dir.split('/').length;

@@ -6,6 +6,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { z } from 'zod';
 import { InputError } from '../errors.ts';
+import { redact } from '../evidence/redact.ts';
 import { fingerprint } from './fingerprint.ts';
 import { buildPathIndex, innermostRepoFrame, mapTrace } from './paths.ts';
 import { type AlertmanagerPayload, alertmanagerSchema, type CrashReport, crashReportSchema } from './schema.ts';
@@ -139,7 +140,8 @@ export function buildIncident(raw: unknown, repoFiles: string[]): Incident {
     ...base,
     id: `${fp.slice(0, 12)}-${stamp || Date.now()}`,
     fingerprint: fp,
-    summary,
+    // The summary travels into reports, commit messages and regression tests: never with a secret in it.
+    summary: redact(summary).text,
     requests,
     ...(trace ? { trace } : {}),
   };

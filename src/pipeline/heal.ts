@@ -244,7 +244,7 @@ export async function heal(opts: HealOptions): Promise<HealResult> {
       ctx,
       'verify',
       async () => {
-        const baseline = await prepareBaseline({ tree, config, incident, progress: p });
+        const baseline = await prepareBaseline({ tree, config, incident, candidates, progress: p });
         void baseline.ready.then(() =>
           p(`base: ${baseline.reproduced ? 'crash reproduced' : 'crash not reproduced'} (${baseline.durationMs} ms)`),
         );

@@ -50,11 +50,18 @@ export async function verifyPatch(opts: {
     }
     const testFile = addedPaths(patch).find(isTestPath);
     opts.progress(`replaying ${incident.requests.length} failing request(s) on the base revision`);
-    const baseline = await prepareBaseline({ tree, config, incident, progress: opts.progress });
+    const candidate = { patch, ...(testFile ? { testFile } : {}) };
+    const baseline = await prepareBaseline({
+      tree,
+      config,
+      incident,
+      candidates: [candidate],
+      progress: opts.progress,
+    });
     void baseline.ready.then(() =>
       opts.progress(`base: ${baseline.reproduced ? 'crash reproduced' : 'crash not reproduced'}`),
     );
-    return await verifyCandidate(baseline, { patch, ...(testFile ? { testFile } : {}) });
+    return await verifyCandidate(baseline, candidate);
   } finally {
     await removeTree(tree);
   }

@@ -8,8 +8,8 @@
  * Base-side work (the base replay) is done once per incident in `prepareBaseline` and shared by candidates.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { ServiceConfig } from '../config/service.ts';
 import { patchedPaths } from '../diagnose/patch.ts';
 import { singleTestCommand } from '../diagnose/regression-test.ts';
@@ -110,6 +110,8 @@ export async function prepareBaseline(opts: {
   tree: string;
   config: ServiceConfig;
   incident: Incident;
+  /** Candidates known up front: their regression tests run on base in the base container. */
+  candidates?: { patch: string; testFile?: string }[];
   progress?: (m: string) => void;
 }): Promise<Baseline> {
   const started = performance.now();
@@ -129,8 +131,23 @@ export async function prepareBaseline(opts: {
     regressionRuns: new Map(),
     ready: Promise.resolve(),
   };
-  base.ready = replayBase(base).then(
-    () => {
+  const tests = await baseTests(base, opts.candidates ?? []);
+  const running = runBase(base, tests);
+  // Registered before returning, so candidates verified right away find their test's base run here.
+  tests.forEach((t, i) => {
+    base.regressionRuns.set(
+      t.key,
+      running.then((r) => {
+        const step = r?.results?.find((x) => x.name === `regression-before#${i}`);
+        const run: ContainerRun = r ?? { exitCode: null, timedOut: false, log: '', durationMs: 0 };
+        const { results: _all, ...rest } = run;
+        return step ? { ...rest, results: [{ ...step, name: 'regression-before' }] } : rest;
+      }),
+    );
+  });
+  base.ready = running.then(
+    (run) => {
+      interpretReplay(base, run);
       base.durationMs = Math.round(performance.now() - started);
     },
     (err: unknown) => {
@@ -140,24 +157,73 @@ export async function prepareBaseline(opts: {
   return base;
 }
 
-async function replayBase(base: Baseline): Promise<void> {
+interface BaseTest {
+  key: string;
+  file: string;
+  command: string;
+  content: Buffer;
+}
+
+/** The distinct regression tests of the candidates (one per path; a same-path variant runs on its own). */
+async function baseTests(base: Baseline, candidates: { patch: string; testFile?: string }[]): Promise<BaseTest[]> {
+  const out: BaseTest[] = [];
+  for (const c of candidates) {
+    if (!c.testFile || out.some((t) => t.file === c.testFile)) continue;
+    const command = singleTestCommand(base.config, c.testFile);
+    const dir = await copyTree(base.tree);
+    try {
+      out.push({ ...(await testKey(dir, c.patch, c.testFile, command)), file: c.testFile, command });
+    } catch {
+      // a test that does not apply is the candidate's own failure, reported when it is verified
+    } finally {
+      await removeTree(dir);
+    }
+  }
+  return out;
+}
+
+/** Starts the base container: the replay (when possible) and the candidates' regression tests on base. */
+async function runBase(base: Baseline, tests: BaseTest[]): Promise<ContainerRun | undefined> {
   const { config, incident, reasons } = base;
+  const steps: Step[] = [];
   if (!config.start) {
     reasons.push('suture.yaml has no `start` command: requests cannot be replayed');
-    return;
-  }
-  if (incident.requests.length === 0) {
+  } else if (incident.requests.length === 0) {
     reasons.push('the incident carries no failing request to replay');
-    return;
+  } else {
+    steps.push(serveStep('replay-base', config, [...incident.requests, ...incident.healthyRequests]));
   }
-  const plan: Plan = {
-    outputBytes: config.limits.outputBytes,
-    steps: [serveStep('replay-base', config, [...incident.requests, ...incident.healthyRequests])],
-  };
-  const run = await runIn(base, base.tree, plan, 'base');
-  const serve = run.results?.[0] as ServeResult | undefined;
-  if (!serve) {
-    reasons.push(`base replay: ${diedReason(run)}`);
+  // The candidates' regression tests ride along in the same container (one start instead of one each);
+  // adding test files to the base tree does not change how the service answers.
+  tests.forEach((t, i) => {
+    steps.push({
+      kind: 'run',
+      name: `regression-before#${i}`,
+      command: t.command,
+      timeoutSec: config.limits.stepTimeoutSec,
+    });
+  });
+  if (steps.length === 0) return undefined;
+  if (tests.length === 0) return runIn(base, base.tree, { outputBytes: config.limits.outputBytes, steps }, 'base');
+  const workspace = await copyTree(base.tree);
+  try {
+    for (const t of tests) {
+      await mkdir(dirname(join(workspace, t.file)), { recursive: true });
+      await writeFile(join(workspace, t.file), t.content);
+    }
+    return await runIn(base, workspace, { outputBytes: config.limits.outputBytes, steps }, 'base');
+  } finally {
+    await removeTree(workspace);
+  }
+}
+
+/** Reads the base replay out of the base container's results. */
+function interpretReplay(base: Baseline, run: ContainerRun | undefined): void {
+  const { config, incident, reasons } = base;
+  if (!config.start || incident.requests.length === 0) return;
+  const serve = run?.results?.find((r) => r.name === 'replay-base') as ServeResult | undefined;
+  if (!run || !serve) {
+    reasons.push(`base replay: ${run ? diedReason(run) : 'no result'}`);
   } else if (!serve.healthy) {
     reasons.push(
       `base service never became healthy on ${config.health}: ${serve.output.trim().split('\n').pop() ?? ''}`,
@@ -358,6 +424,14 @@ export async function verifyCandidate(
   }
 }
 
+/** Applies only the test file of `patch` to `dir` (a copy of the base tree); keys the run by its content. */
+async function testKey(dir: string, patch: string, testFile: string, command: string) {
+  await applyPatch(dir, patch, [testFile]);
+  const content = await readFile(join(dir, testFile));
+  const key = createHash('sha256').update(`${testFile}\n${command}\n`).update(content).digest('hex');
+  return { key, content };
+}
+
 /**
  * The candidate's regression test run on the base tree (it must fail there). Candidates often share the
  * same test (it replays the incident's request), so the run is cached per test file content.
@@ -365,11 +439,7 @@ export async function verifyCandidate(
 async function regressionBefore(baseline: Baseline, patch: string, testFile: string, command: string) {
   const testOnly = await copyTree(baseline.tree);
   try {
-    await applyPatch(testOnly, patch, [testFile]);
-    const key = createHash('sha256')
-      .update(`${testFile}\n${command}\n`)
-      .update(await readFile(join(testOnly, testFile)))
-      .digest('hex');
+    const { key } = await testKey(testOnly, patch, testFile, command);
     let run = baseline.regressionRuns.get(key);
     if (!run) {
       const plan: Plan = {

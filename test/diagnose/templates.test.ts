@@ -124,3 +124,22 @@ describe('patches and test commands', () => {
     expect(singleTestCommand(node, "test/it's.test.mjs")).toBe(`node --test 'test/it'\\''s.test.mjs'`);
   });
 });
+
+describe('what regression tests may carry', () => {
+  it('drops credential headers and redacts secrets in the committed request', async () => {
+    const ctx = context(pyTrace(3, 'return total / len(xs)'), { 'calc.py': 'def avg(xs):\n    total = sum(xs)\n    return total / len(xs)\n' }, py);
+    ctx.incident.requests = [
+      {
+        method: 'POST',
+        path: '/x',
+        headers: { Authorization: 'Bearer abc.def.ghi', Cookie: 'sid=1', 'content-type': 'application/json' },
+        body: '{"password": "hunter2hunter2", "items": []}',
+      },
+    ];
+    const { candidates } = await diagnose(ctx);
+    const patch = candidates[0]!.patch;
+    expect(patch).toContain('content-type');
+    expect(patch).not.toMatch(/Bearer abc|sid=1|hunter2/);
+    expect(patch).toContain('[REDACTED:');
+  });
+});
