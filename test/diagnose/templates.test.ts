@@ -127,7 +127,11 @@ describe('patches and test commands', () => {
 
 describe('what regression tests may carry', () => {
   it('drops credential headers and redacts secrets in the committed request', async () => {
-    const ctx = context(pyTrace(3, 'return total / len(xs)'), { 'calc.py': 'def avg(xs):\n    total = sum(xs)\n    return total / len(xs)\n' }, py);
+    const ctx = context(
+      pyTrace(3, 'return total / len(xs)'),
+      { 'calc.py': 'def avg(xs):\n    total = sum(xs)\n    return total / len(xs)\n' },
+      py,
+    );
     ctx.incident.requests = [
       {
         method: 'POST',

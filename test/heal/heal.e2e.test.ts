@@ -32,18 +32,7 @@ describe.each([
     writeFileSync(join(repo, 'NOTES.md'), 'work in progress\n');
     const before = await snapshot(repo);
     const started = Date.now();
-    const r = await cli([
-      'heal',
-      '--repo',
-      repo,
-      '--incident',
-      join(SERVICES, service, 'incident.json'),
-      '--mode',
-      'propose',
-      '--state',
-      state,
-      '--json',
-    ]);
+    const r = await heal(service, repo, state, '--mode', 'propose');
     const elapsed = Date.now() - started;
     expect(r.exitCode, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
@@ -97,16 +86,7 @@ describe.each([
     expect(existsSync(out.report)).toBe(true);
 
     // a second run finds the open branch and stops as a duplicate
-    const again = await cli([
-      'heal',
-      '--repo',
-      repo,
-      '--incident',
-      join(SERVICES, service, 'incident.json'),
-      '--state',
-      state,
-      '--json',
-    ]);
+    const again = await heal(service, repo, state);
     expect(again.exitCode).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ status: 'duplicate', branch: out.branch });
   });
@@ -205,18 +185,7 @@ describe('heal escalates what it should not patch', () => {
     const repo = await repoFromService('orders-api');
     const d = tempDir();
     made.push(repo, d);
-    const r = await cli([
-      'heal',
-      '--repo',
-      repo,
-      '--incident',
-      join(SERVICES, 'orders-api', 'incident.json'),
-      '--mode',
-      'observe',
-      '--state',
-      d,
-      '--json',
-    ]);
+    const r = await heal('orders-api', repo, d, '--mode', 'observe');
     expect(r.exitCode, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out).toMatchObject({ status: 'observed', branch: null });
