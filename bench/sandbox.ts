@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { loadServiceConfig } from '../src/config/service.ts';
 import { diagnose } from '../src/diagnose/index.ts';
+import { makeGitPatch } from '../src/diagnose/patch.ts';
 import { singleTestCommand } from '../src/diagnose/regression-test.ts';
 import { readRepoFile } from '../src/evidence/excerpts.ts';
 import { gatherEvidence } from '../src/evidence/index.ts';
@@ -37,6 +38,43 @@ function bareRun(tree: string, plan: object): void {
     env: { ...process.env, SUTURE_WORKSPACE: tree, PYTHONDONTWRITEBYTECODE: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+}
+
+/** Four different fixes of the demo crash (as several strategies would write them), sharing its regression test. */
+const VARIANTS: Record<string, { file: string; from: string; to: string[] }> = {
+  'pricing-api': {
+    file: 'pricing.py',
+    from: '    return total / len(discounts)',
+    to: [
+      '    if len(discounts) == 0:\n        return 0\n    return total / len(discounts)',
+      '    if not discounts:\n        return 0\n    return total / len(discounts)',
+      '    return total / len(discounts) if discounts else 0',
+      '    return total / max(len(discounts), 1)',
+    ],
+  },
+  'orders-api': {
+    file: 'orders.js',
+    from: '  const country = order.shipping.address.country;',
+    to: [
+      '  const country = order.shipping.address?.country;',
+      '  const country = order.shipping?.address?.country;',
+      '  const country = (order.shipping.address || {}).country;',
+      '  const country = order.shipping.address ? order.shipping.address.country : undefined;',
+    ],
+  },
+};
+
+async function distinctCandidates(dir: string, service: string, demo: { patch: string; testFile?: string }) {
+  const v = VARIANTS[service]!;
+  const before = readFileSync(join(dir, v.file), 'utf8');
+  const test = await copyTree(dir);
+  await applyPatch(test, demo.patch, [demo.testFile!]);
+  const testEdit = { path: demo.testFile!, after: readFileSync(join(test, demo.testFile!), 'utf8') };
+  await removeTree(test);
+  return v.to.map((to) => ({
+    patch: makeGitPatch([{ path: v.file, before, after: before.replace(v.from, to) }, testEdit]),
+    testFile: demo.testFile!,
+  }));
 }
 
 export async function run(): Promise<void> {
@@ -128,9 +166,14 @@ export async function run(): Promise<void> {
     // concurrency: 4 candidates against 1, one shared baseline, bound = cores
     const baseline = await prepareBaseline({ tree: dir, config, incident, candidates: [candidate] });
     const [one] = await timed(() => verifyCandidate(baseline, candidate));
-    const four4 = Array.from({ length: 4 }, () => candidate);
-    const baseline4 = await prepareBaseline({ tree: dir, config, incident, candidates: [candidate] });
-    const [four] = await timed(() => mapLimit(four4, availableParallelism(), (c) => verifyCandidate(baseline4, c)));
+    const four4 = await distinctCandidates(dir, service, candidate);
+    const baseline4 = await prepareBaseline({ tree: dir, config, incident, candidates: four4 });
+    const [four, fourVerdicts] = await timed(() =>
+      mapLimit(four4, availableParallelism(), (c) => verifyCandidate(baseline4, c)),
+    );
+    const failed = fourVerdicts.filter((v) => v.verdict !== 'pass');
+    if (failed.length)
+      throw new Error(`${service}: ${failed.length} of the 4 candidates failed: ${failed[0]!.reasons[0]}`);
 
     const warmMs = median(warm);
     const bareMs = median(bare);
@@ -159,7 +202,7 @@ export async function run(): Promise<void> {
     'bare on host (median of 3)',
     'overhead',
     '1 candidate',
-    '4 candidates',
+    '4 distinct candidates',
     '4 vs 1',
   ];
   process.stdout.write(`| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|\n`);
