@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ServiceConfig } from '../config/service.ts';
-import { patchedPaths } from '../diagnose/patch.ts';
+import { addedPaths, patchedPaths } from '../diagnose/patch.ts';
 import { singleTestCommand } from '../diagnose/regression-test.ts';
 import type { Incident, RequestSample } from '../incident/types.ts';
 import { type ContainerRun, runPlan, sweepStale } from './docker.ts';
@@ -270,18 +270,17 @@ export async function verifyCandidate(
   const started = performance.now();
   const { config, incident } = baseline;
   const reasons: string[] = [];
+  // reproduced and evidence.base are filled in by finish(), once the base replay is done.
   const verdict: Verdict = {
     verdict: 'fail',
-    reproduced: baseline.reproduced,
+    reproduced: false,
     fixed: false,
     testsPassed: false,
     regressionTest: null,
     differential: { compared: 0, mismatches: [] },
     reasons,
     durationMs: 0,
-    evidence: {
-      base: { failing: baseline.failing.map((r) => r.status), healthy: baseline.healthy.map((r) => r.status) },
-    },
+    evidence: {},
   };
   const finish = async (): Promise<Verdict> => {
     await baseline.ready;
@@ -296,7 +295,8 @@ export async function verifyCandidate(
 
   // Tests may be added, never deleted or rewritten: a patch that weakens the suite proves nothing.
   const removed = deletedPaths(candidate.patch).filter(isTestPath);
-  const touched = patchedPaths(candidate.patch).filter((p) => isTestPath(p) && p !== candidate.testFile);
+  const added = new Set(addedPaths(candidate.patch));
+  const touched = patchedPaths(candidate.patch).filter((p) => isTestPath(p) && !added.has(p));
   if (removed.length) reasons.push(`the patch deletes tests: ${removed.join(', ')}`);
   else if (touched.length) reasons.push(`the patch modifies existing tests: ${touched.join(', ')}`);
   if (reasons.length) return finish();
