@@ -22,7 +22,16 @@ apt_install() {
   if [ ! -f "$SUTURE_CACHE/.apt-updated" ] || [ -n "$(find "$SUTURE_CACHE/.apt-updated" -mmin +720 2>/dev/null)" ]; then
     apt-get update -qq >&2 && touch "$SUTURE_CACHE/.apt-updated"
   fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2
+  # No package may start its service while installing (docker.io would start a dockerd with a default
+  # bridge; prometheus would take :9090): policy-rc.d 101 says "not now" to invoke-rc.d.
+  local guard=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && guard=1
+  fi
+  local rc=0
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2 || rc=$?
+  [ -n "$guard" ] && rm -f /usr/sbin/policy-rc.d
+  return "$rc"
 }
 export -f log die is_root apt_install
 
