@@ -18,6 +18,18 @@ export const LABEL = 'dev.suture';
 export const LABEL_RUN = 'dev.suture.run';
 export const LABEL_PID = 'dev.suture.pid';
 
+/** The Docker client, or one actionable line when no engine answers. */
+export async function dockerClient(): ReturnType<typeof getContainerRuntimeClient> {
+  try {
+    return await getContainerRuntimeClient();
+  } catch (err) {
+    throw new SutureError(
+      'SANDBOX',
+      `Docker is not reachable (${(err as Error).message.split('\n')[0]}): start it with \`bash sandbox/bootstrap.sh\` or check DOCKER_HOST`,
+    );
+  }
+}
+
 /** One id per suture process: every container it starts carries it, so it can sweep its own. */
 export const RUN_ID = `${process.pid}-${randomBytes(4).toString('hex')}`;
 
@@ -180,7 +192,7 @@ export async function runPlan(opts: {
 }
 
 async function exitCodeOf(callId: string): Promise<number | null> {
-  const client = await getContainerRuntimeClient();
+  const client = await dockerClient();
   const list = await client.container.dockerode.listContainers({
     all: true,
     filters: { label: [`dev.suture.call=${callId}`] },
@@ -193,7 +205,7 @@ async function exitCodeOf(callId: string): Promise<number | null> {
 
 /** Force-removes every container matching a label filter (`key=value` or `key`). */
 export async function removeWhere(labelFilter: string): Promise<number> {
-  const client = await getContainerRuntimeClient();
+  const client = await dockerClient();
   const list = await client.container.dockerode.listContainers({ all: true, filters: { label: [labelFilter] } });
   await Promise.all(
     list.map((c) =>
@@ -210,14 +222,14 @@ export async function removeWhere(labelFilter: string): Promise<number> {
 export async function listSandboxContainers(): Promise<
   { id: string; labels: Record<string, string>; state: string }[]
 > {
-  const client = await getContainerRuntimeClient();
+  const client = await dockerClient();
   const list = await client.container.dockerode.listContainers({ all: true, filters: { label: [LABEL] } });
   return list.map((c) => ({ id: c.Id, labels: c.Labels, state: c.State }));
 }
 
 /** Removes containers left by suture processes that are gone (a crash, a kill -9). Runs before verification. */
 export async function sweepStale(): Promise<number> {
-  const client = await getContainerRuntimeClient();
+  const client = await dockerClient();
   let removed = 0;
   for (const c of await listSandboxContainers()) {
     const pid = Number(c.labels[LABEL_PID]);

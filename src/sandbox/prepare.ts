@@ -9,10 +9,10 @@ import './env.ts';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GenericContainer, getContainerRuntimeClient, Wait } from 'testcontainers';
+import { GenericContainer, Wait } from 'testcontainers';
 import type { ServiceConfig } from '../config/service.ts';
 import { SutureError } from '../errors.ts';
-import { LABEL, LABEL_PID, LABEL_RUN, RUN_ID, removeWhere, SANDBOX_UID, tarOf } from './docker.ts';
+import { dockerClient, LABEL, LABEL_PID, LABEL_RUN, RUN_ID, removeWhere, SANDBOX_UID, tarOf } from './docker.ts';
 
 /** Files whose content decides what `install` installs. */
 export const MANIFESTS = [
@@ -43,7 +43,7 @@ export async function manifestHash(tree: string, config: ServiceConfig, imageId:
 }
 
 async function imageId(name: string): Promise<string | undefined> {
-  const client = await getContainerRuntimeClient();
+  const client = await dockerClient();
   try {
     return (await client.container.dockerode.getImage(name).inspect()).Id;
   } catch {
@@ -89,7 +89,7 @@ export async function prepareImage(opts: {
       .withStartupTimeout(Math.max(60, config.limits.stepTimeoutSec * 10) * 1000)
       .withLogConsumer((s) => s.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000))));
     const started = await container.start();
-    const client = await getContainerRuntimeClient();
+    const client = await dockerClient();
     const [repo, version] = tag.split(':') as [string, string];
     await client.container.dockerode.getContainer(started.getId()).commit({
       repo,
