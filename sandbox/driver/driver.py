@@ -1,4 +1,4 @@
-"""suture sandbox driver: runs inside the verification container (network none, non-root).
+"""suture sandbox driver: runs inside the verification container (network none; the code it runs is non-root).
 
 It executes a plan of steps against /workspace and prints one result line prefixed with @@SUTURE_RESULT@@.
   serve: start the service, wait for its health path, replay requests, check it is still healthy, stop it.
@@ -55,9 +55,16 @@ def kill_group(proc):
         pass
 
 
+# In the container the driver is root with only CAP_SETUID/SETGID/KILL, and everything it runs is the
+# sandbox user: code under test can then neither signal the driver nor write to its stdout through
+# /proc/<pid>/fd (which a same-uid process could, forging the result line).
+RUN_AS = int(os.environ.get("SUTURE_RUN_AS_UID", "10001")) if os.environ.get("SUTURE_SANDBOX") == "1" else None
+
+
 def spawn(command, env_extra):
     env = dict(os.environ)
     env.update(env_extra)
+    drop = {"user": RUN_AS, "group": RUN_AS, "extra_groups": []} if RUN_AS is not None and os.geteuid() == 0 else {}
     return subprocess.Popen(
         ["/bin/sh", "-c", command],
         cwd=WORKSPACE,
@@ -66,6 +73,7 @@ def spawn(command, env_extra):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        **drop,
     )
 
 

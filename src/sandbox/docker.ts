@@ -46,6 +46,9 @@ class HardenedContainer extends GenericContainer {
     Object.assign(this.hostConfig, {
       ReadonlyRootfs: true,
       CapDrop: ['ALL'],
+      // Only the driver (pid 1, root) holds these, to run each step as the sandbox user and stop it;
+      // the steps themselves lose every capability when they switch uid.
+      CapAdd: ['SETUID', 'SETGID', 'KILL'],
       SecurityOpt: ['no-new-privileges'],
       PidsLimit: limits.pids,
       Memory: memory,
@@ -139,14 +142,19 @@ export async function runPlan(opts: {
   const encoded = Buffer.from(JSON.stringify(opts.plan)).toString('base64');
   const container = new HardenedContainer(opts.image)
     .harden(opts.limits)
-    .withUser(`${SANDBOX_UID}:${SANDBOX_UID}`)
+    .withUser('0:0')
     .withNetworkMode('none')
     .withLabels({ [LABEL]: '1', [LABEL_RUN]: RUN_ID, [LABEL_PID]: String(process.pid), 'dev.suture.call': callId })
     .withBindMounts([{ source: driverDir(), target: '/opt/suture', mode: 'ro' }])
     .withCopyArchivesToContainer([{ tar: await tarOf(opts.workspace), target: '/workspace' }])
     .withTmpFs({ '/tmp': `rw,nosuid,nodev,size=${opts.limits.tmp}` })
     .withWorkingDir('/workspace')
-    .withEnvironment({ HOME: '/tmp', SUTURE_SANDBOX: '1', PYTHONDONTWRITEBYTECODE: '1' })
+    .withEnvironment({
+      HOME: '/tmp',
+      SUTURE_SANDBOX: '1',
+      SUTURE_RUN_AS_UID: String(SANDBOX_UID),
+      PYTHONDONTWRITEBYTECODE: '1',
+    })
     .withCommand(['python3', '/opt/suture/driver.py', encoded])
     .withWaitStrategy(exited)
     .withStartupTimeout(opts.timeoutMs)

@@ -118,6 +118,21 @@ describe('sandbox containment', () => {
     expect((v.evidence.tests?.output ?? '').length).toBeLessThan(70 * 1024);
   });
 
+  it('cannot forge the driver result line through /proc', async () => {
+    const forged = JSON.stringify({
+      steps: [
+        { kind: 'run', name: 'tests', exitCode: 0, stopped: null, durationMs: 1, output: 'forged', outputBytes: 6 },
+      ],
+    });
+    const v = await expectContained(
+      `for pid in ('1', str(os.getppid())):\n    try:\n        open('/proc/' + pid + '/fd/1', 'w').write('@@SUTURE_RESULT@@' + ${JSON.stringify(JSON.stringify(forged))} + '\\n')\n    except OSError:\n        pass\nraise SystemExit(3)`,
+      30_000,
+      /test command failed|never became healthy/,
+    );
+    expect(v.evidence.tests?.output ?? '').not.toContain('forged');
+    expect(v.evidence.tests?.exitCode).not.toBe(0);
+  });
+
   it('deleting the tests is refused before anything runs', async () => {
     const del = makeGitPatch([{ path: 'pricing.py', before: original, after: fixed }, test]).concat(
       `diff --git a/tests/test_pricing.py b/tests/test_pricing.py\ndeleted file mode 100644\n--- a/tests/test_pricing.py\n+++ /dev/null\n@@ -1,1 +0,0 @@\n-${readFileSync(join(dir, 'tests/test_pricing.py'), 'utf8').split('\n')[0]}\n`,
