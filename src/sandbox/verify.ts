@@ -164,22 +164,23 @@ interface BaseTest {
   content: Buffer;
 }
 
-/** The distinct regression tests of the candidates (one per path; a same-path variant runs on its own). */
+/**
+ * The regression test that rides along in the base container: the first candidate's (templates share one
+ * test per incident, so usually it is everyone's). Only one: two different AI-written tests in one
+ * container could tamper with each other's files and fake a "fails on base"; other tests get their own.
+ */
 async function baseTests(base: Baseline, candidates: { patch: string; testFile?: string }[]): Promise<BaseTest[]> {
-  const out: BaseTest[] = [];
-  for (const c of candidates) {
-    if (!c.testFile || out.some((t) => t.file === c.testFile)) continue;
-    const command = singleTestCommand(base.config, c.testFile);
-    const dir = await copyTree(base.tree);
-    try {
-      out.push({ ...(await testKey(dir, c.patch, c.testFile, command)), file: c.testFile, command });
-    } catch {
-      // a test that does not apply is the candidate's own failure, reported when it is verified
-    } finally {
-      await removeTree(dir);
-    }
+  const first = candidates.find((c) => c.testFile);
+  if (!first?.testFile) return [];
+  const command = singleTestCommand(base.config, first.testFile);
+  const dir = await copyTree(base.tree);
+  try {
+    return [{ ...(await testKey(dir, first.patch, first.testFile, command)), file: first.testFile, command }];
+  } catch {
+    return []; // a test that does not apply is the candidate's own failure, reported when it is verified
+  } finally {
+    await removeTree(dir);
   }
-  return out;
 }
 
 /** Starts the base container: the replay (when possible) and the candidates' regression tests on base. */
@@ -193,8 +194,9 @@ async function runBase(base: Baseline, tests: BaseTest[]): Promise<ContainerRun 
   } else {
     steps.push(serveStep('replay-base', config, [...incident.requests, ...incident.healthyRequests]));
   }
-  // The candidates' regression tests ride along in the same container (one start instead of one each);
-  // adding test files to the base tree does not change how the service answers.
+  // The regression test rides along after the replay (one container start instead of two); adding a test
+  // file to the base tree does not change how the service answers, and the driver's results are out of
+  // the test's reach (another uid).
   tests.forEach((t, i) => {
     steps.push({
       kind: 'run',
