@@ -47,6 +47,39 @@ async function versionsServed(url: string, n: number): Promise<Set<string>> {
   return seen;
 }
 
+type Side = Parameters<typeof startLocalRollout>[0]['stable'];
+type Rollout = Awaited<ReturnType<typeof startLocalRollout>>;
+type Result = Awaited<Rollout['result']>;
+
+/**
+ * Runs a rollout of `canary` against a healthy stable under 150 rps of loopback traffic, hands the result to
+ * `check`, and always stops the traffic and cleans up; afterwards no container of the rollout may remain.
+ */
+async function underTraffic(
+  sides: { stable?: Side; canary: Side; onEvent?: (e: RolloutEvent) => void },
+  check: (result: Result, r: Rollout) => Promise<void>,
+): Promise<void> {
+  const r = await startLocalRollout({
+    service: 'demo',
+    plan: parseRolloutPlan(MANIFEST),
+    stable: sides.stable ?? { image: 'suture-canary-demo:healthy', version: 'v1' },
+    canary: sides.canary,
+    bucketSeconds: 1,
+    judge,
+    analysisTimeoutSeconds: 40,
+    ...(sides.onEvent ? { onEvent: sides.onEvent } : {}),
+  });
+  const traffic = generateTraffic({ url: r.routerUrl, rps: 150, maxRequests: 9000, maxSeconds: 60 });
+  try {
+    await check(await r.result, r);
+  } finally {
+    traffic.stop();
+    await traffic.done;
+    await r.cleanup();
+  }
+  expect(await containersOf(r.id)).toHaveLength(0);
+}
+
 describe('local rollout backend', () => {
   beforeAll(async () => {
     await buildDemoServiceImage({ tag: 'suture-canary-demo:healthy', errorRate: 0 });
@@ -62,94 +95,61 @@ describe('local rollout backend', () => {
 
   it('promotes a healthy canary: it becomes stable and the old stable stops', async () => {
     const events: RolloutEvent[] = [];
-    const r = await startLocalRollout({
-      service: 'demo',
-      plan: parseRolloutPlan(MANIFEST),
-      stable: { image: 'suture-canary-demo:healthy', version: 'v1' },
-      canary: { image: 'suture-canary-demo:healthy', version: 'v2' },
-      bucketSeconds: 1,
-      judge,
-      analysisTimeoutSeconds: 40,
-      onEvent: (e) => events.push(e),
-    });
-    const traffic = generateTraffic({ url: r.routerUrl, rps: 150, maxRequests: 9000, maxSeconds: 60 });
-    try {
-      const result = await r.result;
-      expect(result.outcome).toBe('promoted');
-      expect(result.decision?.decision).toBe('promote');
-      expect(result.stableVersion).toBe('v2');
-      expect(result.stepIndex).toBe(4);
-      expect(result.canaryTotals.requests).toBeGreaterThanOrEqual(150);
-      expect(result.canaryTotals.errors).toBe(0);
-      // The steps ran in the manifest's order, and traffic really was split.
-      const steps = events.flatMap((e) => (e.type === 'step' ? [e.step.kind] : []));
-      expect(steps).toEqual(['setWeight', 'pause', 'setWeight', 'analysis']);
-      expect(result.stableTotals.requests).toBeGreaterThan(result.canaryTotals.requests * 0.8);
-      // Promoted: only the canary's container remains, and it takes all traffic under its version.
-      expect(await containersOf(r.id)).toHaveLength(1);
-      expect([...(await versionsServed(r.routerUrl, 20))]).toEqual(['v2']);
-    } finally {
-      traffic.stop();
-      await traffic.done;
-      await r.cleanup();
-    }
-    expect(await containersOf(r.id)).toHaveLength(0);
+    await underTraffic(
+      { canary: { image: 'suture-canary-demo:healthy', version: 'v2' }, onEvent: (e) => events.push(e) },
+      async (result, r) => {
+        expect(result.outcome).toBe('promoted');
+        expect(result.decision?.decision).toBe('promote');
+        expect(result.stableVersion).toBe('v2');
+        expect(result.stepIndex).toBe(4);
+        expect(result.canaryTotals.requests).toBeGreaterThanOrEqual(150);
+        expect(result.canaryTotals.errors).toBe(0);
+        // The steps ran in the manifest's order, and traffic really was split.
+        const steps = events.flatMap((e) => (e.type === 'step' ? [e.step.kind] : []));
+        expect(steps).toEqual(['setWeight', 'pause', 'setWeight', 'analysis']);
+        expect(result.stableTotals.requests).toBeGreaterThan(result.canaryTotals.requests * 0.8);
+        // Promoted: only the canary's container remains, and it takes all traffic under its version.
+        expect(await containersOf(r.id)).toHaveLength(1);
+        expect([...(await versionsServed(r.routerUrl, 20))]).toEqual(['v2']);
+      },
+    );
   }, 90_000);
 
   it('aborts a failing canary: weight 0, canary stopped, stable keeps serving', async () => {
-    const r = await startLocalRollout({
-      service: 'demo',
-      plan: parseRolloutPlan(MANIFEST),
-      stable: { image: 'suture-canary-demo:healthy', version: 'v1', env: { ERROR_RATE: '0.01' } },
-      canary: { image: 'suture-canary-demo:failing', version: 'v2' },
-      bucketSeconds: 1,
-      judge,
-      analysisTimeoutSeconds: 40,
-    });
-    const traffic = generateTraffic({ url: r.routerUrl, rps: 150, maxRequests: 9000, maxSeconds: 60 });
-    try {
-      const result = await r.result;
-      expect(result.outcome).toBe('aborted');
-      expect(result.decision?.decision).toBe('abort');
-      expect(result.stableVersion).toBe('v1');
-      // A 40% failure against 1% aborts at the first weight step, well before the analysis step.
-      expect(result.stepIndex).toBeLessThan(3);
-      expect(result.at).toBeLessThanOrEqual(5);
-      expect(result.canaryTotals.errors).toBeGreaterThan(0);
-      expect(await containersOf(r.id)).toHaveLength(1);
-      expect([...(await versionsServed(r.routerUrl, 20))]).toEqual(['v1']);
-    } finally {
-      traffic.stop();
-      await traffic.done;
-      await r.cleanup();
-    }
-    expect(await containersOf(r.id)).toHaveLength(0);
+    await underTraffic(
+      {
+        stable: { image: 'suture-canary-demo:healthy', version: 'v1', env: { ERROR_RATE: '0.01' } },
+        canary: { image: 'suture-canary-demo:failing', version: 'v2' },
+      },
+      async (result, r) => {
+        expect(result.outcome).toBe('aborted');
+        expect(result.decision?.decision).toBe('abort');
+        expect(result.stableVersion).toBe('v1');
+        // A 40% failure against 1% aborts at the first weight step, well before the analysis step.
+        expect(result.stepIndex).toBeLessThan(3);
+        expect(result.at).toBeLessThanOrEqual(5);
+        expect(result.canaryTotals.errors).toBeGreaterThan(0);
+        expect(await containersOf(r.id)).toHaveLength(1);
+        expect([...(await versionsServed(r.routerUrl, 20))]).toEqual(['v1']);
+      },
+    );
   }, 90_000);
 
   it('aborts a canary that crashes on real traffic: its refused connections count as errors', async () => {
-    const r = await startLocalRollout({
-      service: 'demo',
-      plan: parseRolloutPlan(MANIFEST),
-      stable: { image: 'suture-canary-demo:healthy', version: 'v1', env: { ERROR_RATE: '0.01' } },
-      // The canary serves 20 requests, then its process exits: the router gets connection refused.
-      canary: { image: 'suture-canary-demo:healthy', version: 'v2', env: { CRASH_AFTER: '20' } },
-      bucketSeconds: 1,
-      judge,
-      analysisTimeoutSeconds: 40,
-    });
-    const traffic = generateTraffic({ url: r.routerUrl, rps: 150, maxRequests: 9000, maxSeconds: 60 });
-    try {
-      const result = await r.result;
-      expect(result.outcome).toBe('aborted');
-      expect(result.decision?.decision).toBe('abort');
-      expect(result.canaryTotals.errors).toBeGreaterThan(0);
-      expect(result.canaryTotals.requests - result.canaryTotals.errors).toBeLessThanOrEqual(20);
-      expect([...(await versionsServed(r.routerUrl, 10))]).toEqual(['v1']);
-    } finally {
-      traffic.stop();
-      await traffic.done;
-      await r.cleanup();
-    }
+    await underTraffic(
+      {
+        stable: { image: 'suture-canary-demo:healthy', version: 'v1', env: { ERROR_RATE: '0.01' } },
+        // The canary serves 20 requests, then its process exits: the router gets connection refused.
+        canary: { image: 'suture-canary-demo:healthy', version: 'v2', env: { CRASH_AFTER: '20' } },
+      },
+      async (result, r) => {
+        expect(result.outcome).toBe('aborted');
+        expect(result.decision?.decision).toBe('abort');
+        expect(result.canaryTotals.errors).toBeGreaterThan(0);
+        expect(result.canaryTotals.requests - result.canaryTotals.errors).toBeLessThanOrEqual(20);
+        expect([...(await versionsServed(r.routerUrl, 10))]).toEqual(['v1']);
+      },
+    );
   }, 90_000);
 
   it('without canary traffic an analysis step never promotes: it ends inconclusive and aborts', async () => {
