@@ -6,13 +6,14 @@ import { innermostRepoFrame } from '../incident/paths.ts';
 import type { ParsedTrace } from '../incident/types.ts';
 import { makeGitPatch } from './patch.ts';
 import { regressionTest } from './regression-test.ts';
+import { missingKey } from './templates/missing-key.ts';
 import { missingProperty } from './templates/missing-property.ts';
 import { zeroDivision } from './templates/zero-division.ts';
 import type { Candidate, Diagnosis, RepairContext, Template } from './types.ts';
 
 export type { Candidate, Diagnosis, RepairContext } from './types.ts';
 
-export const TEMPLATES: Template[] = [zeroDivision, missingProperty];
+export const TEMPLATES: Template[] = [zeroDivision, missingProperty, missingKey];
 
 /** Exceptions that mean a dependency failed, not the service's own code: restart-and-page, not patch. */
 const DEPENDENCY = [

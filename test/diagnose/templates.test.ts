@@ -147,3 +147,22 @@ describe('what regression tests may carry', () => {
     expect(patch).toContain('[REDACTED:');
   });
 });
+
+describe('dict-get template', () => {
+  const keyTrace = (line: number, code: string, key = "'coupon'") =>
+    `Traceback (most recent call last):\n  File "/srv/svc/calc.py", line ${line}, in price\n    ${code}\nKeyError: ${key}\n`;
+
+  it('reads the missing key with .get() on the crashing line, leaving assignments alone', async () => {
+    const src = 'def price(order):\n    order["coupon"] = order["coupon"] or order["coupons"][0]\n    return order\n';
+    const { candidates } = await diagnose(context(keyTrace(2, 'x'), { 'calc.py': src }, py));
+    expect(candidates).toHaveLength(1);
+    expect(candidates[0]!.strategy).toBe('template:dict-get');
+    expect(candidates[0]!.patch).toContain('+    order["coupon"] = order.get("coupon") or order["coupons"][0]');
+  });
+
+  it('declines non-string keys and lines without the subscript', async () => {
+    const src = 'def price(order):\n    return order[0]\n';
+    expect((await diagnose(context(keyTrace(2, 'x', '0'), { 'calc.py': src }, py))).candidates).toEqual([]);
+    expect((await diagnose(context(keyTrace(2, 'x'), { 'calc.py': src }, py))).candidates).toEqual([]);
+  });
+});
