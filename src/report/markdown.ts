@@ -13,11 +13,9 @@ export function renderReport(incident: Incident, r: HealResult): string {
     `- **Outcome** ${r.status}: ${r.reason}`,
   ];
   if (r.diagnosis) {
-    const loc = r.diagnosis.location;
+    // rootCause already names the location.
     lines.push(
-      `- **Diagnosis** ${r.diagnosis.classification}: ${r.diagnosis.rootCause}` +
-        (loc ? ` (\`${loc.file}:${loc.line}\` in \`${loc.function}\`)` : '') +
-        `, confidence ${r.diagnosis.confidence}`,
+      `- **Diagnosis** ${r.diagnosis.classification}: ${r.diagnosis.rootCause}, confidence ${r.diagnosis.confidence}`,
     );
   }
   if (r.branch) lines.push(`- **Branch** \`${r.branch}\`${r.commit ? ` at \`${r.commit.slice(0, 12)}\`` : ''}`);
