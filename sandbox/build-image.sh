@@ -20,9 +20,11 @@ mkdir -p "$cache"
 tarball="$cache/rootfs-$suite-minbase.tar"
 if ! docker image inspect "$base" >/dev/null 2>&1 || [ ! -f "$tarball" ]; then
   if [ ! -f "$tarball" ]; then
-    command -v debootstrap >/dev/null || apt_install debootstrap 2>/dev/null || {
-      [ "$(id -u)" = 0 ] || die "debootstrap is missing: sudo apt-get install -y debootstrap"
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >&2; }
+    # apt_install comes from bootstrap.sh; run on its own, this script asks for debootstrap instead.
+    if ! command -v debootstrap >/dev/null; then
+      declare -F apt_install >/dev/null || die "debootstrap is missing: apt-get install -y debootstrap"
+      apt_install debootstrap
+    fi
     [ "$(id -u)" = 0 ] || die "building the sandbox image needs root (debootstrap): run sudo bash sandbox/bootstrap.sh"
     # Use the mirror this machine's apt already uses, so no host is hard-wired here.
     mirror="${SUTURE_DEBIAN_MIRROR:-}"

@@ -7,5 +7,3 @@ export function stderrProgress(prefix = 'suture'): Progress {
     process.stderr.write(`[${prefix}] ${message}\n`);
   };
 }
-
-export const silent: Progress = () => undefined;

@@ -62,14 +62,12 @@ export interface Baseline {
   ready: Promise<void>;
 }
 
-const INTERNAL_PORT = 18080;
-
 function serveStep(name: string, config: ServiceConfig, requests: RequestSample[]): Step {
   return {
     kind: 'serve',
     name,
     start: config.start!,
-    port: config.port || INTERNAL_PORT,
+    port: config.port,
     health: config.health,
     requests: requests.map(({ status: _s, ...r }) => r),
     timeoutSec: config.limits.stepTimeoutSec,

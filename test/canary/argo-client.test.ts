@@ -190,26 +190,20 @@ describe('Argo Rollouts client (recorded against a loopback stand-in API server)
   });
 
   it('watch reports each status change and stops at a terminal verdict', async () => {
+    // The same Progressing status twice: an unchanged poll must not be reported again.
+    const progressing = {
+      status: {
+        observedGeneration: '2',
+        phase: 'Progressing',
+        currentStepIndex: 0,
+        stableRS: 'a',
+        currentPodHash: 'b',
+      },
+    };
     states = [
       { status: { observedGeneration: '1', phase: 'Healthy', stableRS: 'a', currentPodHash: 'a' } },
-      {
-        status: {
-          observedGeneration: '2',
-          phase: 'Progressing',
-          currentStepIndex: 0,
-          stableRS: 'a',
-          currentPodHash: 'b',
-        },
-      },
-      {
-        status: {
-          observedGeneration: '2',
-          phase: 'Progressing',
-          currentStepIndex: 0,
-          stableRS: 'a',
-          currentPodHash: 'b',
-        },
-      },
+      progressing,
+      progressing,
       {
         status: {
           observedGeneration: '2',
