@@ -157,3 +157,18 @@ export function redact(text: string): Redaction {
   }
   return { text: out, count, kinds };
 }
+
+/**
+ * Redacts every string inside a JSON-like value (objects, arrays, strings; other values as they are) and
+ * returns a copy: the one funnel for structured output that leaves the process (stdout JSON, audit, files).
+ */
+export function redactDeep<T>(value: T): T {
+  if (typeof value === 'string') return redact(value).text as T;
+  if (Array.isArray(value)) return value.map((v) => redactDeep(v)) as T;
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = redactDeep(v);
+    return out as T;
+  }
+  return value;
+}
