@@ -9,9 +9,13 @@ export SUTURE_ROOT="$root"
 cache="${SUTURE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/suture}"
 mkdir -p "$cache"
 export SUTURE_CACHE="$cache"
+# Tool output (apt, npm, go, dockerd) goes to one log file; the terminal gets one line per step.
+export SUTURE_BOOTSTRAP_LOG="$cache/bootstrap.log"
 
 log() { printf '[bootstrap] %s\n' "$*" >&2; }
 die() { printf '[bootstrap] error: %s\n' "$*" >&2; exit 1; }
+# Runs a noisy tool with its output appended to the bootstrap log; on failure, points there.
+quietly() { "$@" >>"$SUTURE_BOOTSTRAP_LOG" 2>&1 || die "$1 failed; see $SUTURE_BOOTSTRAP_LOG"; }
 is_root() { [ "$(id -u)" = 0 ]; }
 apt_install() {
   # Installs Debian packages only when a command is missing; refuses politely without root.
@@ -20,7 +24,7 @@ apt_install() {
   command -v apt-get >/dev/null || die "missing ${missing[*]} and no apt-get here: install them by hand"
   log "installing ${missing[*]} (apt-get)"
   if [ ! -f "$SUTURE_CACHE/.apt-updated" ] || [ -n "$(find "$SUTURE_CACHE/.apt-updated" -mmin +720 2>/dev/null)" ]; then
-    apt-get update -qq >&2 && touch "$SUTURE_CACHE/.apt-updated"
+    quietly apt-get update -qq && touch "$SUTURE_CACHE/.apt-updated"
   fi
   # No package may start its service while installing (docker.io would start a dockerd with a default
   # bridge; prometheus would take :9090): policy-rc.d 101 says "not now" to invoke-rc.d.
@@ -29,11 +33,12 @@ apt_install() {
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && guard=1
   fi
   local rc=0
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2 || rc=$?
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >>"$SUTURE_BOOTSTRAP_LOG" 2>&1 || rc=$?
+  [ "$rc" = 0 ] || printf '[bootstrap] error: apt-get install %s failed; see %s\n' "${missing[*]}" "$SUTURE_BOOTSTRAP_LOG" >&2
   [ -n "$guard" ] && rm -f /usr/sbin/policy-rc.d
   return "$rc"
 }
-export -f log die is_root apt_install
+export -f log die quietly is_root apt_install
 
 # 1. npm dependencies, reinstalled only when package-lock.json changed.
 if [ "${1:-}" != "--no-npm" ]; then
@@ -43,7 +48,7 @@ if [ "${1:-}" != "--no-npm" ]; then
     # Not `npm ci`: the registry reachable here serves only this platform's optional binaries (Biome's),
     # so the lock cannot list the others and ci's strict sync check fails. --no-save keeps the lock as is.
     log "installing npm dependencies (npm install --no-save, versions from package-lock.json)"
-    (cd "$root" && npm install --no-save --no-audit --no-fund --loglevel=error >&2)
+    (cd "$root" && quietly npm install --no-save --no-audit --no-fund --loglevel=error)
     echo "$want" > "$stamp"
   fi
 fi

@@ -46,5 +46,6 @@ if ! docker image inspect "$base" >/dev/null 2>&1 || [ ! -f "$tarball" ]; then
   docker import "$tarball" "$base" >/dev/null
 fi
 log "docker build -> $image"
-docker build -q --network host --label "dev.suture.image-hash=$want" -t "$image" "$here/image" >/dev/null
+docker build -q --network host --label "dev.suture.image-hash=$want" -t "$image" "$here/image" \
+  >>"${SUTURE_BOOTSTRAP_LOG:-$cache/bootstrap.log}" 2>&1 || die "docker build failed; see ${SUTURE_BOOTSTRAP_LOG:-$cache/bootstrap.log}"
 log "built $image"

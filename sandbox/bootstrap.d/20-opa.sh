@@ -15,7 +15,7 @@ fi
 command -v go >/dev/null || die "opa $want needs Go (>= the version in policies/tools/go.mod) to build: install Go, or put opa $want on PATH and set SUTURE_OPA"
 log "building opa $want from the Go module proxy (first time: a few minutes)"
 mkdir -p "$SUTURE_CACHE/bin"
-(cd "$tools" && go build -trimpath -o "$bin.tmp" github.com/open-policy-agent/opa) || die "building opa $want failed"
+(cd "$tools" && quietly go build -trimpath -o "$bin.tmp" github.com/open-policy-agent/opa)
 mv "$bin.tmp" "$bin"
 reports "$bin" || die "built opa does not report version $want"
 log "opa $want ready at $bin"
