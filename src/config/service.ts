@@ -17,6 +17,7 @@ const limitsSchema = z
     cpus: z.number().positive().max(64),
     pids: z.number().int().min(16).max(65536),
     tmp: z.string().regex(/^\d+[kmg]?$/i, 'tmp size like 64m'),
+    workspace: z.string().regex(/^\d+[kmg]?$/i, 'workspace size like 1g'),
     stepTimeoutSec: z.number().positive().max(3600),
     outputBytes: z
       .number()
@@ -61,6 +62,9 @@ export const DEFAULT_LIMITS: Limits = {
   cpus: 1,
   pids: 256,
   tmp: '64m',
+  // The workspace is a tmpfs (the tree, prepared dependencies, whatever tests write); it also counts
+  // against memory, so the container's memory limit is memory + workspace + tmp.
+  workspace: '1g',
   stepTimeoutSec: 60,
   outputBytes: 1024 * 1024,
 };

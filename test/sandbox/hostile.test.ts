@@ -134,8 +134,9 @@ describe('sandbox containment', () => {
   });
 
   it('deleting the tests is refused before anything runs', async () => {
+    const lines = readFileSync(join(dir, 'tests/test_pricing.py'), 'utf8').replace(/\n$/, '').split('\n');
     const del = makeGitPatch([{ path: 'pricing.py', before: original, after: fixed }, test]).concat(
-      `diff --git a/tests/test_pricing.py b/tests/test_pricing.py\ndeleted file mode 100644\n--- a/tests/test_pricing.py\n+++ /dev/null\n@@ -1,1 +0,0 @@\n-${readFileSync(join(dir, 'tests/test_pricing.py'), 'utf8').split('\n')[0]}\n`,
+      `diff --git a/tests/test_pricing.py b/tests/test_pricing.py\ndeleted file mode 100644\n--- a/tests/test_pricing.py\n+++ /dev/null\n@@ -1,${lines.length} +0,0 @@\n${lines.map((l) => `-${l}`).join('\n')}\n`,
     );
     const v = await verifyCandidate(baseline, { patch: del, testFile: test.path });
     expect(v.verdict).toBe('fail');
