@@ -8,7 +8,7 @@ import { installCleanupHandlers } from '../sandbox/docker.ts';
 import { applyPatchGuarded, patchShapeProblems } from '../sandbox/patch-guard.ts';
 import { repoIdentity } from '../sandbox/prepare.ts';
 import { copyTree, exportTree, removeTree } from '../sandbox/trees.ts';
-import { isTestPath, prepareBaseline, type Verdict, verifyCandidate } from '../sandbox/verify.ts';
+import { isTestModule, prepareBaseline, type Verdict, verifyCandidate } from '../sandbox/verify.ts';
 import type { Progress } from './progress.ts';
 
 /** Patches are text; a bigger one is not a candidate fix. */
@@ -55,7 +55,7 @@ export async function verifyPatch(opts: {
     const probe = await copyTree(tree);
     let testFile: string | undefined;
     try {
-      testFile = (await applyPatchGuarded(probe, patch)).added.find(isTestPath);
+      testFile = (await applyPatchGuarded(probe, patch)).added.find(isTestModule);
     } finally {
       await removeTree(probe);
     }

@@ -86,7 +86,7 @@ export async function applyPatchGuarded(dir: string, patch: string, include?: st
   const paths = await gitPatchPaths(patch, include);
   for (const { path, binary } of paths) {
     if (binary) throw new PatchError(`the patch carries binary content (${path}): only text changes are verified`);
-    if (!splitRepoPath(path)) throw new PatchError(`the patch writes outside the tree: ${path}`);
+    if (!splitRepoPath(path)) throw new PatchError(`patch does not apply: it writes outside the tree (${path})`);
     if (UNSAFE.includes(entryKind(dir, path) as EntryKind)) {
       throw new PatchError(`the patch writes through or over a symbolic link or special file of the tree: ${path}`);
     }

@@ -265,6 +265,10 @@ export function isTestPath(p: string): boolean {
   return TEST_PATH.test(p);
 }
 
+export function isTestModule(p: string): boolean {
+  return TEST_MODULE.test(p);
+}
+
 function excerpt(r: RunResult | undefined): string {
   if (!r) return '';
   const text = r.output.trim();
@@ -371,7 +375,7 @@ export async function verifyCandidate(
     }
     const own = [
       ...(candidate.testFile ? [candidate.testFile] : []),
-      ...addedTests.filter((p) => p !== candidate.testFile && TEST_MODULE.test(p)),
+      ...addedTests.filter((p) => p !== candidate.testFile && isTestModule(p)),
     ];
 
     const steps: Step[] = [];
