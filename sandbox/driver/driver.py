@@ -1,4 +1,4 @@
-"""suture sandbox driver: runs inside the verification container (network none; the code it runs is non-root).
+"""suture sandbox driver: pid 1 of every sandbox container (verification: network none; the code it runs is non-root).
 
 It reads a plan from a JSON file (argv[1], bind-mounted read-only: no argv size limit), sets up the workspace
 (prepared dependencies, then the tree under test from a tar, both unpacked as the sandbox user), executes the
