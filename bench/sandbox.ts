@@ -4,7 +4,7 @@
  * candidates verified concurrently against 1. All measured side by side in one run.
  */
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -36,14 +36,16 @@ async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
 
 /** The verification work without containers: the driver on the host, same plans, same trees. */
 async function bareRun(tree: string, plan: object): Promise<void> {
-  await execFileAsync(
-    'python3',
-    [join(driverDir(), 'driver.py'), Buffer.from(JSON.stringify(plan)).toString('base64')],
-    {
+  const file = `${tree}.plan.json`;
+  writeFileSync(file, JSON.stringify(plan));
+  try {
+    await execFileAsync('python3', [join(driverDir(), 'driver.py'), file], {
       env: { ...process.env, SUTURE_WORKSPACE: tree, PYTHONDONTWRITEBYTECODE: '1' },
       maxBuffer: 64 * 1024 * 1024,
-    },
-  );
+    });
+  } finally {
+    rmSync(file, { force: true });
+  }
 }
 
 /** Four different fixes of the demo crash (as several strategies would write them), sharing its regression test. */

@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, loadServiceConfig } from '../src/config/service.ts';
@@ -52,5 +53,45 @@ describe('suture.yaml', () => {
       expect((err as Error).message).not.toContain('\n');
       expect((err as { exitCode: number }).exitCode).toBe(2);
     }
+  });
+});
+
+describe('suture.yaml is repo content: read confined to the tree', () => {
+  const secret = () => {
+    const d = tempDir();
+    writeFileSync(join(d, 'host.yaml'), 'service: host-secret-value\nlanguage: python\n');
+    return join(d, 'host.yaml');
+  };
+  const refused = (dir: string, message: RegExp) => {
+    let thrown: unknown;
+    try {
+      loadServiceConfig(dir);
+    } catch (err) {
+      thrown = err;
+    }
+    expect((thrown as Error).message).toMatch(message);
+    expect((thrown as Error).message).not.toContain('host-secret-value');
+    expect((thrown as { exitCode: number }).exitCode).toBe(2);
+  };
+
+  it('a symlinked suture.yaml is refused, not followed', () => {
+    const d = dirWith({});
+    symlinkSync(secret(), join(d, 'suture.yaml'));
+    refused(d, /suture.yaml cannot be read: suture.yaml is a symbolic link/);
+  });
+
+  it('a FIFO or an oversized suture.yaml is refused without blocking', () => {
+    const d = dirWith({});
+    execFileSync('mkfifo', [join(d, 'suture.yaml')]);
+    refused(d, /not a regular file/);
+    const big = dirWith({ 'suture.yaml': `service: a\nlanguage: python\n#${'x'.repeat(2 * 1024 * 1024)}\n` });
+    refused(big, /larger than/);
+  });
+
+  it('language detection ignores symlinked manifests', () => {
+    const d = dirWith({ 'suture.yaml': 'service: a\n' });
+    symlinkSync('/dev/zero', join(d, 'requirements.txt'));
+    symlinkSync('/etc/hostname', join(d, 'package.json'));
+    refused(d, /language is missing/);
   });
 });

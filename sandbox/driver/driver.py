@@ -1,10 +1,15 @@
-"""suture sandbox driver: runs inside the verification container (network none; the code it runs is non-root).
+"""suture sandbox driver: pid 1 of every sandbox container (verification: network none; the code it runs is non-root).
 
-It executes a plan of steps against /workspace and prints one result line prefixed with @@SUTURE_RESULT@@.
+It reads a plan from a JSON file (argv[1], bind-mounted read-only: no argv size limit), sets up the workspace
+(prepared dependencies, then the tree under test from a tar, both unpacked as the sandbox user), executes the
+steps and prints one result line prefixed with @@SUTURE_RESULT@@.
   serve: start the service, wait for its health path, replay requests, check it is still healthy, stop it.
-  run:   run a shell command (tests), with a wall-clock limit and capped output.
+  run:   run a shell command (tests), with a wall-clock limit and capped output; `files` are written first.
+  stash: (prepare only) drop the tree's own files and keep what install produced, outside the workspace.
 Child processes get their own process group so a step's timeout kills everything they spawned. Output is
-capped (the excess is drained and counted, never kept) so a flood cannot exhaust memory.
+capped (the excess is drained and counted, never kept) so a flood cannot exhaust memory. Everything done
+in the workspace is done as the sandbox user: after code under test ran, the workspace may hold links
+planted anywhere, and only that uid's own rights then apply.
 Standard library only: the image's python3 is all it needs.
 """
 import base64
@@ -12,9 +17,11 @@ import http.client
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
+import tarfile
 import threading
 import time
 
@@ -61,10 +68,14 @@ def kill_group(proc):
 RUN_AS = int(os.environ.get("SUTURE_RUN_AS_UID", "10001")) if os.environ.get("SUTURE_SANDBOX") == "1" else None
 
 
+def drop_privileges():
+    return {"user": RUN_AS, "group": RUN_AS, "extra_groups": []} if RUN_AS is not None and os.geteuid() == 0 else {}
+
+
 def spawn(command, env_extra):
     env = dict(os.environ)
     env.update(env_extra)
-    drop = {"user": RUN_AS, "group": RUN_AS, "extra_groups": []} if RUN_AS is not None and os.geteuid() == 0 else {}
+    drop = drop_privileges()
     return subprocess.Popen(
         ["/bin/sh", "-c", command],
         cwd=WORKSPACE,
@@ -179,33 +190,129 @@ def serve_step(step, cap):
     return result
 
 
-def main():
-    plan = json.loads(base64.b64decode(sys.argv[1]))
-    cap = int(plan.get("outputBytes", 1 << 20))
-    for rel in plan.get("remove", []):
-        path = os.path.realpath(os.path.join(WORKSPACE, rel))
-        if path.startswith(WORKSPACE + "/") and os.path.isfile(path):
-            os.remove(path)
+def as_sandbox(action, payload, timeout=600):
+    """Runs one of this file's helper actions as the sandbox user; returns (ok, output)."""
+    try:
+        r = subprocess.run([sys.executable, os.path.abspath(__file__), "--helper", action], input=json.dumps(payload),
+                           cwd=WORKSPACE, capture_output=True, text=True, timeout=timeout, **drop_privileges())
+    except subprocess.TimeoutExpired:
+        return False, f"{action} timed out"
+    return r.returncode == 0, (r.stdout + r.stderr).strip()[-2000:]
 
-    def run(step):
-        return serve_step(step, cap) if step["kind"] == "serve" else run_step(step, cap)
 
-    if plan.get("parallel"):
-        # Independent steps (a replay on its own port, test runs) overlap: most of their time is waiting.
-        results = [None] * len(plan["steps"])
+def helper_setup(p):
+    """Prepared dependencies first, then the tree over them (the tree wins where both have a path)."""
+    if p.get("deps") and os.path.isdir(p["deps"]):
+        r = subprocess.run(["cp", "-a", p["deps"] + "/.", WORKSPACE + "/"], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise SystemExit(f"cannot copy the prepared dependencies: {r.stderr.strip()[-500:]}")
+    if p.get("tree"):
+        r = subprocess.run(["tar", "-x", "-f", p["tree"], "-C", WORKSPACE], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise SystemExit(f"cannot unpack the tree: {r.stderr.strip()[-500:]}")
+    os.chmod(WORKSPACE, 0o755)
 
-        def worker(i, step):
-            results[i] = run(step)
 
-        threads = [threading.Thread(target=worker, args=(i, st)) for i, st in enumerate(plan["steps"])]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    else:
-        results = [run(step) for step in plan["steps"]]
-    sys.stdout.write(MARK + json.dumps({"steps": results}) + "\n")
+def helper_write(p):
+    for f in p["files"]:
+        path = os.path.join(WORKSPACE, f["path"])
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if os.path.islink(path):
+            os.unlink(path)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o644)
+        with os.fdopen(fd, "wb") as out:
+            out.write(base64.b64decode(f["data"]))
+
+
+def helper_stash(p):
+    """Removes every file that came from the tree, then moves the rest (install's output) to p["dir"]."""
+    with tarfile.open(p["tree"]) as tar:
+        members = tar.getmembers()
+    for m in members:
+        path = os.path.normpath(os.path.join(WORKSPACE, m.name))
+        if m.isdir() or not path.startswith(WORKSPACE + "/"):
+            continue
+        if os.path.islink(path) or (os.path.lexists(path) and not os.path.isdir(path)):
+            os.unlink(path)
+    for m in sorted((m for m in members if m.isdir()), key=lambda m: -m.name.count("/")):
+        path = os.path.normpath(os.path.join(WORKSPACE, m.name))
+        if path.startswith(WORKSPACE + "/"):
+            try:
+                os.rmdir(path)
+            except OSError:
+                pass  # not empty: install put something there
+    for cache in (".home/.cache", ".home/.npm"):  # caches are not dependencies; keep the image small
+        shutil.rmtree(os.path.join(WORKSPACE, cache), ignore_errors=True)
+    for name in os.listdir(WORKSPACE):
+        shutil.move(os.path.join(WORKSPACE, name), os.path.join(p["dir"], name))
+
+
+HELPERS = {"setup": helper_setup, "write": helper_write, "stash": helper_stash}
+
+
+def workspace_full():
+    """True when the workspace has (next to) no room left: the step hit limits.workspace."""
+    try:
+        st = os.statvfs(WORKSPACE)
+    except OSError:
+        return False
+    size, free = st.f_blocks * st.f_frsize, st.f_bavail * st.f_frsize
+    return size > 0 and free < min(1 << 20, size // 100)
+
+
+def run_any(step, cap):
+    if step["kind"] == "serve":
+        return serve_step(step, cap)
+    if step["kind"] == "stash":
+        ok, out = as_sandbox("stash", {"tree": PLAN.get("tree"), "dir": step["dir"]})
+        return {"kind": "stash", "name": step["name"], "ok": ok, "output": out}
+    if step.get("files"):
+        ok, out = as_sandbox("write", {"files": step["files"]})
+        if not ok:
+            return {"kind": "run", "name": step["name"], "exitCode": None, "stopped": None, "durationMs": 0,
+                    "output": f"cannot write the step's files: {out}", "outputBytes": 0}
+    result = run_step(step, cap)
+    if workspace_full():
+        result["workspaceFull"] = True
+    return result
+
+
+def failed(result):
+    return (result["kind"] == "run" and result["exitCode"] != 0) or (result["kind"] == "stash" and not result["ok"])
+
+
+def report(doc):
+    sys.stdout.write(MARK + json.dumps(doc) + "\n")
     sys.stdout.flush()
+
+
+PLAN = {}
+
+
+def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--helper":
+        HELPERS[sys.argv[2]](json.load(sys.stdin))
+        return
+    with open(sys.argv[1]) as f:
+        PLAN.update(json.load(f))
+    cap = int(PLAN.get("outputBytes", 1 << 20))
+    for step in PLAN["steps"]:
+        if step["kind"] == "stash":
+            # The only thing done as root: the stash directory, outside the sandbox user's reach otherwise.
+            os.makedirs(step["dir"], exist_ok=True)
+            os.chmod(step["dir"], 0o777)
+    if PLAN.get("deps") or PLAN.get("tree"):
+        ok, out = as_sandbox("setup", {"deps": PLAN.get("deps"), "tree": PLAN.get("tree")})
+        if not ok:
+            report({"steps": [], "setupError": out.splitlines()[-1] if out else "setup failed",
+                    "workspaceFull": workspace_full()})
+            return
+    results = []
+    for step in PLAN["steps"]:
+        results.append(run_any(step, cap))
+        if PLAN.get("stopOnFailure") and failed(results[-1]):
+            break
+    report({"steps": results})
 
 
 if __name__ == "__main__":

@@ -3,11 +3,11 @@
  * language from its files, the test command from the language, sane sandbox limits.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { SutureError } from '../errors.ts';
 import type { Language } from '../incident/types.ts';
+import { entryKind, readInTree } from '../sandbox/confined.ts';
 
 export const DEFAULT_IMAGE = 'suture-sandbox:bookworm';
 
@@ -17,6 +17,7 @@ const limitsSchema = z
     cpus: z.number().positive().max(64),
     pids: z.number().int().min(16).max(65536),
     tmp: z.string().regex(/^\d+[kmg]?$/i, 'tmp size like 64m'),
+    workspace: z.string().regex(/^\d+[kmg]?$/i, 'workspace size like 1g'),
     stepTimeoutSec: z.number().positive().max(3600),
     outputBytes: z
       .number()
@@ -61,16 +62,44 @@ export const DEFAULT_LIMITS: Limits = {
   cpus: 1,
   pids: 256,
   tmp: '64m',
+  // The workspace is a tmpfs (the tree, prepared dependencies, whatever tests write); it also counts
+  // against memory, so the container's memory limit is memory + workspace + tmp.
+  workspace: '1g',
   stepTimeoutSec: 60,
   outputBytes: 1024 * 1024,
 };
 
+/** The repo's language from its manifests: only regular files count (a symlink is never followed). */
 export function detectLanguage(dir: string): Language | undefined {
-  if (existsSync(join(dir, 'package.json'))) return 'node';
+  if (entryKind(dir, 'package.json') === 'file') return 'node';
   for (const f of ['pyproject.toml', 'requirements.txt', 'setup.py', 'setup.cfg', 'Pipfile']) {
-    if (existsSync(join(dir, f))) return 'python';
+    if (entryKind(dir, f) === 'file') return 'python';
   }
   return undefined;
+}
+
+/** suture.yaml is small; anything bigger is not a service config. */
+export const CONFIG_MAX_BYTES = 1024 * 1024;
+
+/**
+ * The text of the config: `file` is the operator's (trusted, read as given); the repo's own suture.yaml is
+ * repo content, read confined to the tree (a symlink to a host file is refused, not followed).
+ */
+function configText(dir: string, file: string | undefined): string {
+  if (file) {
+    if (!existsSync(file))
+      throw new SutureError('BAD_CONFIG', `${file} not found: add one with at least \`service: <name>\``);
+    return readFileSync(file, 'utf8');
+  }
+  const r = readInTree(dir, 'suture.yaml', CONFIG_MAX_BYTES);
+  if (r.ok) return r.data.toString('utf8');
+  if (r.reason === 'missing') {
+    throw new SutureError(
+      'BAD_CONFIG',
+      'suture.yaml not found at the repo root: add one with at least `service: <name>`',
+    );
+  }
+  throw new SutureError('BAD_CONFIG', `suture.yaml cannot be read: ${r.message}`);
 }
 
 function defaultTest(language: Language): string {
@@ -79,16 +108,10 @@ function defaultTest(language: Language): string {
 
 /** Loads and validates suture.yaml from `dir` (or `file`). Throws BAD_CONFIG with one actionable line. */
 export function loadServiceConfig(dir: string, file?: string): ServiceConfig {
-  const path = file ?? join(dir, 'suture.yaml');
-  if (!existsSync(path)) {
-    throw new SutureError(
-      'BAD_CONFIG',
-      `${file ? path : 'suture.yaml'} not found${file ? '' : ' at the repo root'}: add one with at least \`service: <name>\``,
-    );
-  }
+  const text = configText(dir, file);
   let raw: unknown;
   try {
-    raw = parse(readFileSync(path, 'utf8'));
+    raw = parse(text);
   } catch (err) {
     const first = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);
     throw new SutureError('BAD_CONFIG', `suture.yaml is not valid YAML: ${first}`);

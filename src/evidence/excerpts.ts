@@ -1,9 +1,11 @@
 /**
- * Code excerpts around in-repo frames. Reads only through the repo root: the resolved real path must stay
- * inside it, so a symlink in the repo cannot make suture read (and later send) a file from elsewhere.
+ * Code excerpts around in-repo frames. Reads are confined to the tree (src/sandbox/confined.ts): a symlink
+ * or special file in the repo never makes suture read (and later send) anything, and sizes are capped.
  */
-import { readFile, realpath } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { readTextInTree } from '../sandbox/confined.ts';
+
+/** Source files bigger than this are not read for excerpts or diagnosis. */
+export const SOURCE_MAX_BYTES = 2 * 1024 * 1024;
 
 export interface Excerpt {
   file: string;
@@ -16,13 +18,9 @@ export interface Excerpt {
 
 export async function readRepoFile(root: string, repoPath: string): Promise<string | undefined> {
   try {
-    const realRoot = await realpath(root);
-    const real = await realpath(join(realRoot, repoPath));
-    const rel = relative(realRoot, real);
-    if (rel.startsWith('..') || rel.startsWith(sep) || rel === '') return undefined;
-    return await readFile(real, 'utf8');
+    return readTextInTree(root, repoPath, SOURCE_MAX_BYTES);
   } catch {
-    return undefined;
+    return undefined; // the root itself is gone
   }
 }
 

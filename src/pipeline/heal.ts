@@ -25,6 +25,7 @@ import { buildIncident, readIncidentFile } from '../incident/intake.ts';
 import type { Incident } from '../incident/types.ts';
 import { writeReport } from '../report/markdown.ts';
 import { installCleanupHandlers } from '../sandbox/docker.ts';
+import { repoIdentity } from '../sandbox/prepare.ts';
 import { exportTree, removeTree } from '../sandbox/trees.ts';
 import { prepareBaseline, type Verdict, verifyCandidate } from '../sandbox/verify.ts';
 import { AuditLog } from './audit.ts';
@@ -244,7 +245,14 @@ export async function heal(opts: HealOptions): Promise<HealResult> {
       ctx,
       'verify',
       async () => {
-        const baseline = await prepareBaseline({ tree, config, incident, candidates, progress: p });
+        const baseline = await prepareBaseline({
+          tree,
+          config,
+          incident,
+          candidates,
+          repoId: await repoIdentity(repo),
+          progress: p,
+        });
         void baseline.ready.then(() =>
           p(`base: ${baseline.reproduced ? 'crash reproduced' : 'crash not reproduced'} (${baseline.durationMs} ms)`),
         );

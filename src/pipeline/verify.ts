@@ -1,26 +1,35 @@
 /** `suture verify`: sandbox verification of one patch, on the same code path heal uses for its candidates. */
 import { readFile, stat } from 'node:fs/promises';
 import { loadServiceConfig } from '../config/service.ts';
-import { addedPaths } from '../diagnose/patch.ts';
 import { InputError } from '../errors.ts';
 import { listFiles, openRepo, resolveRev } from '../gitops/repo.ts';
 import { buildIncident, readIncidentFile } from '../incident/intake.ts';
 import { installCleanupHandlers } from '../sandbox/docker.ts';
-import { applyPatch, copyTree, exportTree, removeTree } from '../sandbox/trees.ts';
-import { isTestPath, prepareBaseline, type Verdict, verifyCandidate } from '../sandbox/verify.ts';
+import { applyPatchGuarded, patchShapeProblems } from '../sandbox/patch-guard.ts';
+import { repoIdentity } from '../sandbox/prepare.ts';
+import { copyTree, exportTree, removeTree } from '../sandbox/trees.ts';
+import { isTestModule, prepareBaseline, type Verdict, verifyCandidate } from '../sandbox/verify.ts';
 import type { Progress } from './progress.ts';
 
+/** Patches are text; a bigger one is not a candidate fix. */
+const PATCH_MAX_BYTES = 16 * 1024 * 1024;
+
 export async function readPatchFile(path: string): Promise<string> {
+  let size: number;
   try {
-    await stat(path);
+    size = (await stat(path)).size;
   } catch {
     throw new InputError(`patch file not found: ${path}`);
   }
+  if (size > PATCH_MAX_BYTES) throw new InputError(`patch file ${path} is larger than ${PATCH_MAX_BYTES} bytes`);
   const text = await readFile(path, 'utf8');
   if (text.trim() === '') throw new InputError(`patch file ${path} is empty`);
   if (!/^(diff --git |--- |\+\+\+ )/m.test(text) || !/^@@ /m.test(text)) {
     throw new InputError(`patch file ${path} is not a unified diff (expected ---/+++ headers and @@ hunks)`);
   }
+  // Symlinks, gitlinks, mode changes to them and binary hunks: refused before anything is applied.
+  const problem = patchShapeProblems(text)[0];
+  if (problem) throw new InputError(`patch file ${path}: ${problem}`);
   // A diff pasted or saved without its final newline is still the same diff; git apply would call it corrupt.
   return text.endsWith('\n') ? text : `${text}\n`;
 }
@@ -41,14 +50,15 @@ export async function verifyPatch(opts: {
   const tree = await exportTree(repo, base);
   try {
     const config = loadServiceConfig(tree, opts.configFile);
-    // A patch that does not apply is bad input here (exit 2); inside heal it only fails its candidate.
+    // A patch that does not apply, or would write anything but regular files, is bad input here (exit 2);
+    // inside heal it only fails its candidate.
     const probe = await copyTree(tree);
+    let testFile: string | undefined;
     try {
-      await applyPatch(probe, patch);
+      testFile = (await applyPatchGuarded(probe, patch)).added.find(isTestModule);
     } finally {
       await removeTree(probe);
     }
-    const testFile = addedPaths(patch).find(isTestPath);
     opts.progress(`replaying ${incident.requests.length} failing request(s) on the base revision`);
     const candidate = { patch, ...(testFile ? { testFile } : {}) };
     const baseline = await prepareBaseline({
@@ -56,6 +66,7 @@ export async function verifyPatch(opts: {
       config,
       incident,
       candidates: [candidate],
+      repoId: await repoIdentity(repo),
       progress: opts.progress,
     });
     void baseline.ready.then(() =>

@@ -14,21 +14,43 @@ export interface ServeStep {
   env?: Record<string, string>;
 }
 
+/** A file written into the workspace (as the sandbox user) just before a step runs. */
+export interface PlanFile {
+  path: string;
+  /** base64 */
+  data: string;
+}
+
 export interface RunStep {
   kind: 'run';
   name: string;
   command: string;
   timeoutSec: number;
   env?: Record<string, string>;
+  files?: PlanFile[];
 }
 
-export type Step = ServeStep | RunStep;
+/**
+ * Prepare only: removes every file of the tree (`Plan.tree`) from the workspace and moves what is left
+ * (what install produced) to `dir`, which the prepared image keeps and verification copies back in.
+ */
+export interface StashStep {
+  kind: 'stash';
+  name: string;
+  dir: string;
+}
+
+export type Step = ServeStep | RunStep | StashStep;
 
 export interface Plan {
   steps: Step[];
   outputBytes: number;
-  /** Workspace paths to delete before the steps (files the patch deletes, still in a prepared image). */
-  remove?: string[];
+  /** A tar of the tree the driver unpacks into the workspace (as the sandbox user) before the steps. */
+  tree?: string;
+  /** Prepared dependencies the driver copies into the workspace first, when the directory exists. */
+  deps?: string;
+  /** Skip the remaining steps once a run step fails (prepare: no stash after a failed install). */
+  stopOnFailure?: boolean;
 }
 
 export interface HttpResult {
@@ -60,8 +82,24 @@ export interface RunResult {
   durationMs: number;
   output: string;
   outputBytes: number;
+  /** The workspace had (next to) no space left after the step: it hit its size limit. */
+  workspaceFull?: boolean;
 }
 
-export type StepResult = ServeResult | RunResult;
+export interface StashResult {
+  kind: 'stash';
+  name: string;
+  ok: boolean;
+  output: string;
+}
+
+export type StepResult = ServeResult | RunResult | StashResult;
+
+/** What the driver prints: the step results, or why it could not set up the workspace. */
+export interface DriverReport {
+  steps: StepResult[];
+  setupError?: string;
+  workspaceFull?: boolean;
+}
 
 export const RESULT_MARK = '@@SUTURE_RESULT@@';

@@ -1,18 +1,28 @@
 /**
- * Prepare phase: the `install` command from suture.yaml runs once per hash of the dependency manifests at
- * the BASE revision, with network, as the sandbox user, and the result is committed as an image
- * (`suture-prepared:<service>-<hash>`) whose /workspace holds the base tree and what install put there
- * (node_modules, .venv, vendor/). Candidates then run from that image with network none; the patched
- * tree's manifests are never installed, so a patch cannot smuggle in a dependency.
+ * Prepare phase: the `install` command from suture.yaml runs once per repository and hash of the
+ * dependency manifests at the BASE revision, with network, as the sandbox user. What install produced
+ * (node_modules, .venv, vendor/, never a file of the tree) is kept outside the workspace and committed as
+ * an image (`suture-prepared:<service>-<hash>`); verification copies it into each fresh workspace before
+ * the tree. Candidates then run from that image with network none; the patched tree's manifests are never
+ * installed, so a patch cannot smuggle in a dependency.
+ *
+ * The cache key holds the repository's identity (its real path and root commits: chosen by whoever runs
+ * suture, not by the repo's content, and two repos sharing a service name and manifests never share an
+ * image), the sandbox image, the install command, the network and the manifests' bytes. The network is
+ * an isolated one (a bridge: registries reachable, the host's loopback not) where the engine has one, or
+ * the host's, said so in the verdict (`installNetwork`) and recorded on the image as a label.
  */
 import './env.ts';
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readlinkSync, realpathSync } from 'node:fs';
+import { realpath } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GenericContainer, Wait } from 'testcontainers';
 import type { ServiceConfig } from '../config/service.ts';
 import { SutureError } from '../errors.ts';
-import { dockerClient, LABEL, LABEL_PID, LABEL_RUN, RUN_ID, removeWhere, SANDBOX_UID, tarOf } from './docker.ts';
+import { git } from '../policy/git.ts';
+import { entryKind, readInTree } from './confined.ts';
+import { type ContainerRun, DEPS_DIR, dockerClient, LABEL, runPlan } from './docker.ts';
+import type { RunResult, StashResult } from './plan.ts';
 
 /** Files whose content decides what `install` installs. */
 export const MANIFESTS = [
@@ -32,78 +42,187 @@ export const MANIFESTS = [
   'setup.py',
   'setup.cfg',
 ];
+export const MANIFEST_MAX_BYTES = 64 * 1024 * 1024;
+/** Bumped when what a prepared image holds changes, so older images are not reused. */
+const FORMAT = 'prepared-v2';
+const LABEL_NETWORK = 'dev.suture.install-network';
 
-export async function manifestHash(tree: string, config: ServiceConfig, imageId: string): Promise<string> {
-  const h = createHash('sha256').update(`${imageId}\n${config.install}\n`);
+export type InstallNetwork = 'isolated' | 'host';
+
+/**
+ * The manifests' share of the cache key, read confined to the tree: a symlink counts by its target text
+ * (never followed: `requirements.txt -> /dev/zero` is hashed as that string), a special file by its kind.
+ */
+export function manifestDigest(tree: string): string {
+  const h = createHash('sha256');
   for (const m of MANIFESTS) {
-    const text = await readFile(join(tree, m)).catch(() => undefined);
-    if (text) h.update(`${m}\n`).update(text).update('\n');
+    const kind = entryKind(tree, m);
+    if (kind === 'missing' || kind === 'bad-path') continue;
+    h.update(`${m}\n${kind}\n`);
+    if (kind === 'symlink') h.update(readlinkSync(join(realpathSync(tree), m)));
+    if (kind !== 'file') continue;
+    const r = readInTree(tree, m, MANIFEST_MAX_BYTES);
+    if (!r.ok) throw new SutureError('BAD_CONFIG', `cannot hash the dependency manifest: ${r.message}`);
+    h.update(r.data).update('\n');
   }
-  return h.digest('hex').slice(0, 16);
+  return h.digest('hex');
 }
 
-async function imageId(name: string): Promise<string | undefined> {
+export function prepareKey(parts: {
+  imageId: string;
+  install: string;
+  repoId: string;
+  network: string;
+  manifests: string;
+}): string {
+  return createHash('sha256')
+    .update([FORMAT, parts.imageId, parts.install, parts.repoId, parts.network, parts.manifests].join('\n'))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/**
+ * A repository's identity for the cache: its real path (the operator's choice) and its root commits (a
+ * different repo cloned to the same path is another repo).
+ */
+export async function repoIdentity(repoDir: string): Promise<string> {
+  const real = await realpath(repoDir);
+  const roots = await git(real, ['rev-list', '--max-parents=0', 'HEAD']).catch(() => '');
+  return `${real}\n${roots.trim().split('\n').sort().join(',')}`;
+}
+
+export interface EngineNetwork {
+  name: string;
+  driver: string;
+}
+
+/**
+ * The network the install runs on, from the engine's networks and the operator's SUTURE_PREPARE_NETWORK
+ * (never suture.yaml: the repo must not pick its own network). Pure.
+ *   - requested: that network (`host` → host; `none` or any other driver → isolated); unknown → error
+ *   - otherwise the engine's default `bridge` when it exists → isolated
+ *   - otherwise the host's network → host (the install can reach services on the host's loopback)
+ */
+export function chooseInstallNetwork(
+  networks: EngineNetwork[],
+  requested: string | undefined,
+): { network: string; installNetwork: InstallNetwork } {
+  const want = requested?.trim();
+  if (want) {
+    const found = networks.find((n) => n.name === want);
+    if (!found) {
+      throw new SutureError(
+        'BAD_CONFIG',
+        `SUTURE_PREPARE_NETWORK names the network ${want}, which the Docker engine does not have (it has: ${networks.map((n) => n.name).join(', ')})`,
+      );
+    }
+    return { network: found.name, installNetwork: found.driver === 'host' ? 'host' : 'isolated' };
+  }
+  const bridge = networks.find((n) => n.name === 'bridge' && n.driver === 'bridge');
+  if (bridge) return { network: bridge.name, installNetwork: 'isolated' };
+  return { network: 'host', installNetwork: 'host' };
+}
+
+async function inspectImage(name: string): Promise<{ id: string; labels: Record<string, string> } | undefined> {
   const client = await dockerClient();
   try {
-    return (await client.container.dockerode.getImage(name).inspect()).Id;
+    const info = await client.container.dockerode.getImage(name).inspect();
+    return { id: info.Id, labels: info.Config?.Labels ?? {} };
   } catch {
     return undefined;
   }
+}
+
+export interface Prepared {
+  /** The image candidates run in. */
+  image: string;
+  /** The network install ran with; null when there is no install command. */
+  installNetwork: InstallNetwork | null;
 }
 
 /** Returns the image to verify in: config.image itself, or the cached prepared image (built when missing). */
 export async function prepareImage(opts: {
   tree: string;
   config: ServiceConfig;
+  /** The repository's identity (`repoIdentity`); defaults to the tree's real path. */
+  repoId?: string;
   progress?: (m: string) => void;
-}): Promise<string> {
+}): Promise<Prepared> {
   const { tree, config } = opts;
-  const baseId = await imageId(config.image);
-  if (!baseId) {
+  const base = await inspectImage(config.image);
+  if (!base) {
     throw new SutureError(
       'SANDBOX',
       `sandbox image ${config.image} is not available: run \`bash sandbox/bootstrap.sh\` (or build the image named in suture.yaml)`,
     );
   }
-  if (!config.install.trim()) return config.image;
-  const tag = `suture-prepared:${config.service}-${await manifestHash(tree, config, baseId)}`;
-  if (await imageId(tag)) return tag;
+  if (!config.install.trim()) return { image: config.image, installNetwork: null };
+  const client = await dockerClient();
+  const networks = (await client.container.dockerode.listNetworks()).map((n) => ({ name: n.Name, driver: n.Driver }));
+  const { network, installNetwork } = chooseInstallNetwork(networks, process.env.SUTURE_PREPARE_NETWORK);
+  const key = prepareKey({
+    imageId: base.id,
+    install: config.install,
+    repoId: opts.repoId ?? `tree:${await realpath(tree)}`,
+    network,
+    manifests: manifestDigest(tree),
+  });
+  const tag = `suture-prepared:${config.service}-${key}`;
+  const cached = await inspectImage(tag);
+  if (cached) return { image: tag, installNetwork: cached.labels[LABEL_NETWORK] === 'isolated' ? 'isolated' : 'host' };
 
-  opts.progress?.(`preparing dependencies (${config.install}) into ${tag}`);
-  const callId = `prepare-${Date.now().toString(36)}`;
-  let out = '';
-  try {
-    // Network on (host: no bridge exists), root filesystem writable so the result can be committed, and
-    // still the non-root user, no capabilities and no-new-privileges: this runs the base revision's install.
-    const container = new GenericContainer(config.image)
-      .withUser(`${SANDBOX_UID}:${SANDBOX_UID}`)
-      .withNetworkMode('host')
-      .withDroppedCapabilities('ALL')
-      .withSecurityOpt('no-new-privileges')
-      .withLabels({ [LABEL]: '1', [LABEL_RUN]: RUN_ID, [LABEL_PID]: String(process.pid), 'dev.suture.call': callId })
-      .withCopyArchivesToContainer([{ tar: await tarOf(tree), target: '/workspace' }])
-      .withWorkingDir('/workspace')
-      .withEnvironment({ HOME: '/workspace/.home', SUTURE_SANDBOX: '1' })
-      .withCommand(['/bin/sh', '-c', `mkdir -p /workspace/.home && ${config.install}`])
-      .withWaitStrategy(Wait.forOneShotStartup())
-      .withStartupTimeout(Math.max(60, config.limits.stepTimeoutSec * 10) * 1000)
-      .withLogConsumer((s) => s.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-4000))));
-    const started = await container.start();
-    const client = await dockerClient();
-    const [repo, version] = tag.split(':') as [string, string];
-    await client.container.dockerode.getContainer(started.getId()).commit({
-      repo,
-      tag: version,
-      changes: [`LABEL ${LABEL}=1`, 'LABEL dev.suture.prepared=1'],
-    });
-    return tag;
-  } catch (err) {
-    const last = out.trim().split('\n').pop() ?? '';
-    throw new SutureError(
-      'BAD_CONFIG',
-      `the install command from suture.yaml failed at the base revision: ${last || (err as Error).message.split('\n')[0]}`,
-    );
-  } finally {
-    await removeWhere(`dev.suture.call=${callId}`);
+  opts.progress?.(`preparing dependencies (${config.install}) into ${tag}, network ${network} (${installNetwork})`);
+  const installSec = Math.max(60, config.limits.stepTimeoutSec * 10);
+  const [repo, version] = tag.split(':') as [string, string];
+  const run = await runPlan({
+    image: config.image,
+    workspace: tree,
+    plan: {
+      outputBytes: config.limits.outputBytes,
+      stopOnFailure: true,
+      steps: [
+        {
+          kind: 'run',
+          name: 'install',
+          command: `mkdir -p /workspace/.home && ${config.install}`,
+          timeoutSec: installSec,
+        },
+        { kind: 'stash', name: 'stash', dir: DEPS_DIR },
+      ],
+    },
+    // Installs spawn many processes (compilers, package managers): the pids limit is the tests', not theirs.
+    limits: { ...config.limits, pids: Math.max(config.limits.pids, 4096) },
+    timeoutMs: (installSec + 60) * 1000,
+    name: 'prepare',
+    prepare: {
+      network,
+      commit: async (id, r) => {
+        if (installFailure(r)) return;
+        await client.container.dockerode.getContainer(id).commit({
+          repo,
+          tag: version,
+          changes: [`LABEL ${LABEL}=1`, 'LABEL dev.suture.prepared=1', `LABEL ${LABEL_NETWORK}=${installNetwork}`],
+        });
+      },
+    },
+  });
+  const failure = installFailure(run);
+  if (failure !== null) {
+    throw new SutureError('BAD_CONFIG', `the install command from suture.yaml failed at the base revision: ${failure}`);
   }
+  return { image: tag, installNetwork };
+}
+
+/** Why the prepare run did not produce an image (one line), or null when it did. */
+function installFailure(run: ContainerRun): string | null {
+  if (run.setupError) return run.setupError;
+  const install = run.results?.find((r) => r.name === 'install') as RunResult | undefined;
+  const stash = run.results?.find((r) => r.name === 'stash') as StashResult | undefined;
+  const last = (text: string) => text.trim().split('\n').pop() ?? '';
+  if (!install) return run.timedOut ? 'it hit its time limit' : last(run.log) || `exit ${run.exitCode ?? '?'}`;
+  if (install.exitCode !== 0) {
+    return install.stopped ? `it was stopped (${install.stopped})` : last(install.output) || `exit ${install.exitCode}`;
+  }
+  if (!stash?.ok) return `its output could not be kept: ${last(stash?.output ?? '') || 'no result'}`;
+  return null;
 }

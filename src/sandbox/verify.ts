@@ -6,19 +6,24 @@
  *   tests      the repo's test command passes on the patched tree
  *   regression the candidate's new test fails on base and passes on patched
  * Base-side work (the base replay) is done once per incident in `prepareBaseline` and shared by candidates.
+ * Test code is the base revision's: a candidate that changes test-runner configuration fails unrun, and its
+ * added test files are absent from the suite run and run each on its own (`regression-after`, `added-test`),
+ * so a test that patches the runner at import can only forge its own result, which must also fail on base.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { ServiceConfig } from '../config/service.ts';
-import { addedPaths, patchedPaths } from '../diagnose/patch.ts';
 import { singleTestCommand } from '../diagnose/regression-test.ts';
 import type { Incident, RequestSample } from '../incident/types.ts';
+import { runnerConfigChange, runnerConfigKind } from '../policy/runner-config.ts';
+import { readInTree } from './confined.ts';
 import { type ContainerRun, runPlan, sweepStale } from './docker.ts';
 import { normaliseBody } from './normalise.ts';
-import type { HttpResult, Plan, RunResult, ServeResult, Step } from './plan.ts';
-import { prepareImage } from './prepare.ts';
-import { applyPatch, copyTree, PatchError, removeTree } from './trees.ts';
+import { applyPatchGuarded, type TreeChange } from './patch-guard.ts';
+import type { HttpResult, Plan, PlanFile, RunResult, ServeResult, Step } from './plan.ts';
+import { type InstallNetwork, prepareImage } from './prepare.ts';
+import { copyTree, PatchError, removeTree } from './trees.ts';
 
 export interface Mismatch {
   request: string;
@@ -35,6 +40,8 @@ export interface Verdict {
   differential: { compared: number; mismatches: Mismatch[] };
   reasons: string[];
   durationMs: number;
+  /** The network the dependency install ran on (`host`: it could reach the host's loopback); null: no install. */
+  installNetwork: InstallNetwork | null;
   /** Status codes and output excerpts behind each check. */
   evidence: {
     base?: { failing: (number | null)[]; healthy: (number | null)[] };
@@ -49,6 +56,7 @@ export interface Baseline {
   tree: string;
   /** The image candidates run in: the sandbox image, plus the base revision's installed dependencies. */
   image: string;
+  installNetwork: InstallNetwork | null;
   config: ServiceConfig;
   incident: Incident;
   reproduced: boolean;
@@ -76,7 +84,7 @@ function serveStep(name: string, config: ServiceConfig, requests: RequestSample[
 }
 
 function containerTimeout(plan: Plan): number {
-  return (plan.steps.reduce((s, st) => s + st.timeoutSec, 0) + 30) * 1000;
+  return (plan.steps.reduce((s, st) => s + (st.kind === 'stash' ? 60 : st.timeoutSec), 0) + 30) * 1000;
 }
 
 function runIn(
@@ -93,7 +101,10 @@ function isServerFailure(r: HttpResult): boolean {
   return r.status === null || r.status >= 500;
 }
 
-function diedReason(run: ContainerRun): string {
+function diedReason(run: ContainerRun, config: ServiceConfig): string {
+  if (run.setupError) {
+    return `the sandbox could not set up the workspace${run.workspaceFull ? ` (it is over limits.workspace, ${config.limits.workspace})` : ''}: ${run.setupError}`;
+  }
   if (run.timedOut) return 'the sandbox hit its wall-clock limit';
   if (run.exitCode === 137) return 'the sandbox was killed (out of memory or over a limit)';
   return `the sandbox driver died (exit ${run.exitCode ?? '?'})${run.log ? `: ${run.log.trim().split('\n').pop()}` : ''}`;
@@ -110,15 +121,23 @@ export async function prepareBaseline(opts: {
   incident: Incident;
   /** Candidates known up front: their regression tests run on base in the base container. */
   candidates?: { patch: string; testFile?: string }[];
+  /** The repository's identity for the prepared-image cache (prepare.ts `repoIdentity`). */
+  repoId?: string;
   progress?: (m: string) => void;
 }): Promise<Baseline> {
   const started = performance.now();
   await sweepStale().catch(() => 0);
   const { tree, config, incident } = opts;
-  const image = await prepareImage({ tree, config, ...(opts.progress ? { progress: opts.progress } : {}) });
+  const { image, installNetwork } = await prepareImage({
+    tree,
+    config,
+    ...(opts.repoId ? { repoId: opts.repoId } : {}),
+    ...(opts.progress ? { progress: opts.progress } : {}),
+  });
   const base: Baseline = {
     tree,
     image,
+    installNetwork,
     config,
     incident,
     reproduced: false,
@@ -162,6 +181,11 @@ interface BaseTest {
   content: Buffer;
 }
 
+/** A test file as the driver writes it into the workspace (as the sandbox user) before its step. */
+function planFile(path: string, content: Buffer): PlanFile {
+  return { path, data: content.toString('base64') };
+}
+
 /**
  * The regression test that rides along in the base container: the first candidate's (templates share one
  * test per incident, so usually it is everyone's). Only one: two different AI-written tests in one
@@ -171,13 +195,10 @@ async function baseTests(base: Baseline, candidates: { patch: string; testFile?:
   const first = candidates.find((c) => c.testFile);
   if (!first?.testFile) return [];
   const command = singleTestCommand(base.config, first.testFile);
-  const dir = await copyTree(base.tree);
   try {
-    return [{ ...(await testKey(dir, first.patch, first.testFile, command)), file: first.testFile, command }];
+    return [{ ...(await testKey(base.tree, first.patch, first.testFile, command)), file: first.testFile, command }];
   } catch {
     return []; // a test that does not apply is the candidate's own failure, reported when it is verified
-  } finally {
-    await removeTree(dir);
   }
 }
 
@@ -192,29 +213,19 @@ async function runBase(base: Baseline, tests: BaseTest[]): Promise<ContainerRun 
   } else {
     steps.push(serveStep('replay-base', config, [...incident.requests, ...incident.healthyRequests]));
   }
-  // The regression test rides along after the replay (one container start instead of two); adding a test
-  // file to the base tree does not change how the service answers, and the driver's results are out of
-  // the test's reach (another uid).
+  // The regression test rides along after the replay (one container start instead of two), written into
+  // the workspace only then; the driver's results are out of the test's reach (another uid).
   tests.forEach((t, i) => {
     steps.push({
       kind: 'run',
       name: `regression-before#${i}`,
       command: t.command,
       timeoutSec: config.limits.stepTimeoutSec,
+      files: [planFile(t.file, t.content)],
     });
   });
   if (steps.length === 0) return undefined;
-  if (tests.length === 0) return runIn(base, base.tree, { outputBytes: config.limits.outputBytes, steps }, 'base');
-  const workspace = await copyTree(base.tree);
-  try {
-    for (const t of tests) {
-      await mkdir(dirname(join(workspace, t.file)), { recursive: true });
-      await writeFile(join(workspace, t.file), t.content);
-    }
-    return await runIn(base, workspace, { outputBytes: config.limits.outputBytes, steps }, 'base');
-  } finally {
-    await removeTree(workspace);
-  }
+  return runIn(base, base.tree, { outputBytes: config.limits.outputBytes, steps }, 'base');
 }
 
 /** Reads the base replay out of the base container's results. */
@@ -223,7 +234,7 @@ function interpretReplay(base: Baseline, run: ContainerRun | undefined): void {
   if (!config.start || incident.requests.length === 0) return;
   const serve = run?.results?.find((r) => r.name === 'replay-base') as ServeResult | undefined;
   if (!run || !serve) {
-    reasons.push(`base replay: ${run ? diedReason(run) : 'no result'}`);
+    reasons.push(`base replay: ${run ? diedReason(run, config) : 'no result'}`);
   } else if (!serve.healthy) {
     reasons.push(
       `base service never became healthy on ${config.health}: ${serve.output.trim().split('\n').pop() ?? ''}`,
@@ -240,26 +251,60 @@ function interpretReplay(base: Baseline, run: ContainerRun | undefined): void {
   }
 }
 
-function deletedPaths(patch: string): string[] {
-  const out: string[] = [];
-  const lines = patch.split('\n');
-  for (let i = 0; i < lines.length - 1; i++) {
-    const m = /^--- a\/(.+)$/.exec(lines[i]!);
-    if (m && lines[i + 1] === '+++ /dev/null') out.push(m[1]!);
-  }
-  return out;
-}
-
-const TEST_PATH = /(^|\/)(tests?|__tests__|spec)\/|(^|\/)test_[^/]+\.py$|_test\.py$|\.(test|spec)\.[cm]?[jt]s$/;
+/**
+ * Test files, by the conventions of the runners suture drives (pytest, node --test, jest, mocha, vitest):
+ * test directories and test-named files. Broad on purpose: what matches may be added, never changed or
+ * deleted, and is kept out of the suite run when a candidate adds it.
+ */
+const TEST_PATH =
+  /(^|\/)(tests?|__tests__|specs?)\/|(^|\/)(test|spec)([_.-][^/]*)?\.[^/.]+$|[^/][_.-](test|spec)\.[^/.]+$/i;
+/** A test file the runner collects on its own (not a helper or fixture in a test directory). */
+const TEST_MODULE = /(^|\/)(test|spec)([_.-][^/]*)?\.(py|[cm]?[jt]sx?)$|[^/][_.-](test|spec)\.(py|[cm]?[jt]sx?)$/i;
 
 export function isTestPath(p: string): boolean {
   return TEST_PATH.test(p);
+}
+
+export function isTestModule(p: string): boolean {
+  return TEST_MODULE.test(p);
 }
 
 function excerpt(r: RunResult | undefined): string {
   if (!r) return '';
   const text = r.output.trim();
   return text.length > 1500 ? `…${text.slice(-1500)}` : text;
+}
+
+/** Test and runner-configuration files are small; anything bigger is refused rather than half-read. */
+const TEST_MAX_BYTES = 2 * 1024 * 1024;
+
+/** A file's content in a tree for comparison: null when absent, undefined when it cannot be read safely. */
+function contentAt(tree: string, path: string): string | null | undefined {
+  const r = readInTree(tree, path, TEST_MAX_BYTES);
+  if (r.ok) return r.data.toString('utf8');
+  return r.reason === 'missing' ? null : undefined;
+}
+
+/**
+ * Why the change may not be verified at all: it deletes or rewrites tests, or it changes test-runner
+ * configuration (policy/runner-config.ts). Empty when it may.
+ */
+function refusals(change: TreeChange, base: string, patched: string, testCommand: string): string[] {
+  const removed = change.deleted.filter(isTestPath);
+  const touched = change.modified.filter(isTestPath);
+  if (removed.length) return [`the patch deletes tests: ${removed.join(', ')}`];
+  if (touched.length) return [`the patch modifies existing tests: ${touched.join(', ')}`];
+  const out: string[] = [];
+  for (const path of [...change.added, ...change.deleted, ...change.modified]) {
+    if (runnerConfigKind(path, testCommand) === null) continue;
+    const [before, after] = [contentAt(base, path), contentAt(patched, path)];
+    const reason =
+      before === undefined || after === undefined
+        ? `${path} configures the test runner and cannot be compared (not a regular file within ${TEST_MAX_BYTES} bytes)`
+        : runnerConfigChange(path, before, after, testCommand);
+    if (reason) out.push(reason);
+  }
+  return out;
 }
 
 /** Verifies one candidate patch against a baseline. Never throws for a bad patch: it fails the verdict. */
@@ -280,6 +325,7 @@ export async function verifyCandidate(
     differential: { compared: 0, mismatches: [] },
     reasons,
     durationMs: 0,
+    installNetwork: baseline.installNetwork,
     evidence: {},
   };
   const finish = async (): Promise<Verdict> => {
@@ -293,35 +339,62 @@ export async function verifyCandidate(
     return verdict;
   };
 
-  // Tests may be added, never deleted or rewritten: a patch that weakens the suite proves nothing.
-  const removed = deletedPaths(candidate.patch).filter(isTestPath);
-  const added = new Set(addedPaths(candidate.patch));
-  const touched = patchedPaths(candidate.patch).filter((p) => isTestPath(p) && !added.has(p));
-  if (removed.length) reasons.push(`the patch deletes tests: ${removed.join(', ')}`);
-  else if (touched.length) reasons.push(`the patch modifies existing tests: ${touched.join(', ')}`);
-  if (reasons.length) return finish();
-
   let patched: string;
   try {
     patched = await copyTree(baseline.tree);
-    await applyPatch(patched, candidate.patch);
   } catch (err) {
-    reasons.push(
-      err instanceof PatchError ? err.message : `cannot prepare the patched tree: ${(err as Error).message}`,
-    );
+    reasons.push(`cannot prepare the patched tree: ${(err as Error).message}`);
     return finish();
   }
   try {
+    let change: TreeChange;
+    try {
+      change = await applyPatchGuarded(patched, candidate.patch);
+    } catch (err) {
+      reasons.push(
+        err instanceof PatchError ? err.message : `cannot prepare the patched tree: ${(err as Error).message}`,
+      );
+      return await finish();
+    }
+    // Tests may be added, never deleted or rewritten, and the runner is configured by the base revision.
+    reasons.push(...refusals(change, baseline.tree, patched, config.test));
+    if (reasons.length) return await finish();
+
+    // The candidate's new test files stay out of the suite run (one could patch the runner at import and
+    // turn the whole suite green); they are written back for the steps that run them, each on its own.
+    const addedTests = change.added.filter(isTestPath);
+    const files: PlanFile[] = [];
+    for (const path of addedTests) {
+      const r = readInTree(patched, path, TEST_MAX_BYTES);
+      if (!r.ok) {
+        reasons.push(`the added test ${path} cannot be read: ${r.message}`);
+        return await finish();
+      }
+      files.push(planFile(path, r.data));
+      await rm(join(patched, path));
+    }
+    const own = [
+      ...(candidate.testFile ? [candidate.testFile] : []),
+      ...addedTests.filter((p) => p !== candidate.testFile && isTestModule(p)),
+    ];
+
     const steps: Step[] = [];
     if (config.start && incident.requests.length) {
       steps.push(serveStep('replay-patched', config, [...incident.requests, ...incident.healthyRequests]));
     }
     steps.push({ kind: 'run', name: 'tests', command: config.test, timeoutSec: config.limits.stepTimeoutSec });
-    const single = candidate.testFile ? singleTestCommand(config, candidate.testFile) : undefined;
-    if (single)
-      steps.push({ kind: 'run', name: 'regression-after', command: single, timeoutSec: config.limits.stepTimeoutSec });
-    const patchedPlan: Plan = { outputBytes: config.limits.outputBytes, steps, remove: deletedPaths(candidate.patch) };
+    own.forEach((path, i) => {
+      steps.push({
+        kind: 'run',
+        name: path === candidate.testFile ? 'regression-after' : `added-test:${path}`,
+        command: singleTestCommand(config, path),
+        timeoutSec: config.limits.stepTimeoutSec,
+        ...(i === 0 && files.length ? { files } : {}),
+      });
+    });
+    const patchedPlan: Plan = { outputBytes: config.limits.outputBytes, steps };
 
+    const single = candidate.testFile ? singleTestCommand(config, candidate.testFile) : undefined;
     const beforeRun =
       candidate.testFile && single
         ? regressionBefore(baseline, candidate.patch, candidate.testFile, single)
@@ -330,8 +403,10 @@ export async function verifyCandidate(
     await baseline.ready;
 
     const byName = (run: ContainerRun | undefined, name: string) => run?.results?.find((r) => r.name === name);
-    if (!afterRun.results) reasons.push(`patched tree: ${diedReason(afterRun)}`);
-
+    if (!afterRun.results || afterRun.setupError) reasons.push(`patched tree: ${diedReason(afterRun, config)}`);
+    if (afterRun.workspaceFull && !afterRun.setupError) {
+      reasons.push(`the workspace hit its size limit (limits.workspace, ${config.limits.workspace})`);
+    }
     const serve = byName(afterRun, 'replay-patched') as ServeResult | undefined;
     if (serve) {
       const failing = serve.responses.slice(0, incident.requests.length);
@@ -400,6 +475,10 @@ export async function verifyCandidate(
       if (!verdict.regressionTest.passesAfter)
         reasons.push('the regression test does not pass on the patched revision');
     }
+    const othersFailing = own
+      .filter((p) => p !== candidate.testFile)
+      .filter((p) => (byName(afterRun, `added-test:${p}`) as RunResult | undefined)?.exitCode !== 0);
+    for (const p of othersFailing) reasons.push(`the added test ${p} does not pass on its own on the patched revision`);
 
     const rt = verdict.regressionTest;
     const proven = baseline.reproduced ? verdict.fixed : Boolean(rt?.failsBefore && rt.passesAfter);
@@ -410,6 +489,7 @@ export async function verifyCandidate(
       proven &&
       verdict.testsPassed &&
       regressionOk &&
+      othersFailing.length === 0 &&
       verdict.differential.mismatches.length === 0 &&
       afterRun.results
     ) {
@@ -424,12 +504,21 @@ export async function verifyCandidate(
   }
 }
 
-/** Applies only the test file of `patch` to `dir` (a copy of the base tree); keys the run by its content. */
-async function testKey(dir: string, patch: string, testFile: string, command: string) {
-  await applyPatch(dir, patch, [testFile]);
-  const content = await readFile(join(dir, testFile));
-  const key = createHash('sha256').update(`${testFile}\n${command}\n`).update(content).digest('hex');
-  return { key, content };
+/**
+ * The content of the test file `patch` adds (applied alone to a scratch copy of `tree`, under the same
+ * guard as the whole patch), keyed with the command that runs it.
+ */
+async function testKey(tree: string, patch: string, testFile: string, command: string) {
+  const dir = await copyTree(tree);
+  try {
+    await applyPatchGuarded(dir, patch, [testFile]);
+    const r = readInTree(dir, testFile, TEST_MAX_BYTES);
+    if (!r.ok) throw new PatchError(`the regression test cannot be read: ${r.message}`);
+    const key = createHash('sha256').update(`${testFile}\n${command}\n`).update(r.data).digest('hex');
+    return { key, content: r.data };
+  } finally {
+    await removeTree(dir);
+  }
 }
 
 /**
@@ -437,20 +526,29 @@ async function testKey(dir: string, patch: string, testFile: string, command: st
  * same test (it replays the incident's request), so the run is cached per test file content.
  */
 async function regressionBefore(baseline: Baseline, patch: string, testFile: string, command: string) {
-  const testOnly = await copyTree(baseline.tree);
+  let key: string;
+  let content: Buffer;
   try {
-    const { key } = await testKey(testOnly, patch, testFile, command);
-    let run = baseline.regressionRuns.get(key);
-    if (!run) {
-      const plan: Plan = {
-        outputBytes: baseline.config.limits.outputBytes,
-        steps: [{ kind: 'run', name: 'regression-before', command, timeoutSec: baseline.config.limits.stepTimeoutSec }],
-      };
-      run = runIn(baseline, testOnly, plan, 'regression-before');
-      baseline.regressionRuns.set(key, run);
-    }
-    return await run;
-  } finally {
-    await removeTree(testOnly);
+    ({ key, content } = await testKey(baseline.tree, patch, testFile, command));
+  } catch {
+    return undefined; // the whole patch was refused already, or the test is not in it: no base run
   }
+  let run = baseline.regressionRuns.get(key);
+  if (!run) {
+    const plan: Plan = {
+      outputBytes: baseline.config.limits.outputBytes,
+      steps: [
+        {
+          kind: 'run',
+          name: 'regression-before',
+          command,
+          timeoutSec: baseline.config.limits.stepTimeoutSec,
+          files: [planFile(testFile, content)],
+        },
+      ],
+    };
+    run = runIn(baseline, baseline.tree, plan, 'regression-before');
+    baseline.regressionRuns.set(key, run);
+  }
+  return await run;
 }

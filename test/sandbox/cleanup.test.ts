@@ -1,10 +1,14 @@
-/** Cleanup without Ryuk: SIGTERM mid-verification removes the run's containers; stale ones are swept. */
+/**
+ * Cleanup without Ryuk: SIGTERM mid-verification removes the run's containers; stale ones are swept, and
+ * only those (the engine may be shared: another host's or a live process's containers are kept).
+ */
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sweepStale } from '../../src/sandbox/docker.ts';
+import { bootId, hostId, processStartTime } from '../../src/sandbox/ownership.ts';
 import { cleanup, ROOT, repoFromService, SERVICES, tempDir } from '../helpers/repo.ts';
 
 const made: string[] = [];
@@ -54,23 +58,54 @@ describe('sandbox cleanup', () => {
     expect(await containersOfPid(pid)).toEqual([]);
   });
 
-  it('sweeps containers left by a suture process that is gone', async () => {
-    const deadPid = 999_999;
-    await execa('docker', [
-      'create',
-      '--label',
-      'dev.suture=1',
-      '--label',
-      `dev.suture.pid=${deadPid}`,
-      '--label',
-      'dev.suture.run=dead',
-      '--network',
-      'none',
-      'suture-sandbox:bookworm',
-      'true',
-    ]);
-    expect(await containersOfPid(deadPid)).toHaveLength(1);
-    expect(await sweepStale()).toBeGreaterThanOrEqual(1);
-    expect(await containersOfPid(deadPid)).toEqual([]);
+  it('sweeps only containers whose owner is provably gone: this host, and a dead or reused pid', async () => {
+    const me = { host: hostId(), boot: bootId() };
+    const started = processStartTime(process.pid)!;
+    const make = async (name: string, labels: Record<string, string>) => {
+      const args = Object.entries({ 'dev.suture': '1', 'dev.suture.run': `test-${name}`, ...labels }).flatMap(
+        ([k, v]) => ['--label', `${k}=${v}`],
+      );
+      const { stdout } = await execa('docker', [
+        'create',
+        ...args,
+        '--network',
+        'none',
+        'suture-sandbox:bookworm',
+        'true',
+      ]);
+      return stdout.trim();
+    };
+    const ids = {
+      otherHost: await make('other-host', { ...owner('0123456789abcdef', me.boot, 999_999, '1') }),
+      legacy: await make('legacy', { 'dev.suture.pid': '999999' }),
+      deadPid: await make('dead', owner(me.host, me.boot, 999_999, '1')),
+      reusedPid: await make('reused', owner(me.host, me.boot, process.pid, `${started}1`)),
+      earlierBoot: await make('boot', owner(me.host, 'an-earlier-boot', process.pid, started)),
+      liveOwner: await make('live', owner(me.host, me.boot, process.pid, started)),
+    };
+    try {
+      await sweepStale();
+      const { stdout } = await execa('docker', ['ps', '-aq', '--no-trunc', '--filter', 'label=dev.suture']);
+      const left = new Set(stdout.trim().split('\n'));
+      expect(Object.fromEntries(Object.entries(ids).map(([k, id]) => [k, left.has(id)]))).toEqual({
+        otherHost: true,
+        legacy: true,
+        deadPid: false,
+        reusedPid: false,
+        earlierBoot: false,
+        liveOwner: true,
+      });
+    } finally {
+      await execa('docker', ['rm', '-f', ...Object.values(ids)], { reject: false });
+    }
   });
 });
+
+function owner(host: string, boot: string, pid: number, started: string): Record<string, string> {
+  return {
+    'dev.suture.host': host,
+    'dev.suture.boot': boot,
+    'dev.suture.pid': String(pid),
+    'dev.suture.started': started,
+  };
+}

@@ -4,7 +4,8 @@
  * sandbox let it do what it tries (find a network, be root, write outside the workspace), so a `fail`
  * proves the isolation, not just a broken patch. A clean control candidate passes.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadServiceConfig, type ServiceConfig } from '../../src/config/service.ts';
@@ -32,7 +33,14 @@ beforeAll(async () => {
   // Tight limits keep the suite fast; the defaults are larger.
   config = {
     ...loaded,
-    limits: { ...loaded.limits, stepTimeoutSec: 8, memory: '256m', pids: 64, outputBytes: 64 * 1024 },
+    limits: {
+      ...loaded.limits,
+      stepTimeoutSec: 8,
+      memory: '256m',
+      pids: 64,
+      outputBytes: 64 * 1024,
+      workspace: '128m',
+    },
   };
   const incident = buildIncident(JSON.parse(readFileSync(join(dir, 'incident.json'), 'utf8')), files);
   test = regressionTest(incident, config, files)!;
@@ -133,9 +141,43 @@ describe('sandbox containment', () => {
     expect(v.evidence.tests?.exitCode).not.toBe(0);
   });
 
+  it('a 2 GiB write meets the workspace limit, with a clear reason, and the host disk does not grow', async () => {
+    const root = execFileSync('docker', ['info', '-f', '{{.DockerRootDir}}']).toString().trim();
+    const free = () => {
+      const s = statfsSync(root);
+      return s.bavail * s.bsize;
+    };
+    const before = free();
+    await expectContained(
+      "if os.environ.get('SUTURE_SANDBOX'):\n    with open('fill.bin', 'wb') as f:\n        for _ in range(2048):\n            f.write(b'x' * (1 << 20))",
+      30_000,
+      /the workspace hit its size limit \(limits.workspace, 128m\)/,
+    );
+    expect(before - free()).toBeLessThan(256 * 1024 * 1024);
+  });
+
+  it('a test file added as a symlink to the process environment is refused, and nothing of it leaks', async () => {
+    process.env.SUTURE_PLANTED = 'planted-secret-4f1d';
+    const link = `diff --git a/tests/test_env.py b/tests/test_env.py\nnew file mode 120000\nindex 0000000..1111111\n--- /dev/null\n+++ b/tests/test_env.py\n@@ -0,0 +1 @@\n+/proc/self/environ\n\\ No newline at end of file\n`;
+    const patch = makeGitPatch([{ path: 'pricing.py', before: original, after: fixed }]) + link;
+    // as heal sees it: the symlink is the candidate's regression test, known before the baseline is made
+    const own = await prepareBaseline({
+      tree: dir,
+      config,
+      incident: baseline.incident,
+      candidates: [{ patch, testFile: 'tests/test_env.py' }],
+    });
+    const v = await verifyCandidate(own, { patch, testFile: 'tests/test_env.py' });
+    expect(v.verdict).toBe('fail');
+    expect(v.reasons[0]).toMatch(/symbolic link/);
+    expect(JSON.stringify(v)).not.toContain('planted-secret-4f1d');
+    expect(own.regressionRuns.size).toBe(0);
+  });
+
   it('deleting the tests is refused before anything runs', async () => {
+    const lines = readFileSync(join(dir, 'tests/test_pricing.py'), 'utf8').replace(/\n$/, '').split('\n');
     const del = makeGitPatch([{ path: 'pricing.py', before: original, after: fixed }, test]).concat(
-      `diff --git a/tests/test_pricing.py b/tests/test_pricing.py\ndeleted file mode 100644\n--- a/tests/test_pricing.py\n+++ /dev/null\n@@ -1,1 +0,0 @@\n-${readFileSync(join(dir, 'tests/test_pricing.py'), 'utf8').split('\n')[0]}\n`,
+      `diff --git a/tests/test_pricing.py b/tests/test_pricing.py\ndeleted file mode 100644\n--- a/tests/test_pricing.py\n+++ /dev/null\n@@ -1,${lines.length} +0,0 @@\n${lines.map((l) => `-${l}`).join('\n')}\n`,
     );
     const v = await verifyCandidate(baseline, { patch: del, testFile: test.path });
     expect(v.verdict).toBe('fail');

@@ -1,6 +1,7 @@
 /**
- * Prepare phase: `install` runs once per manifest hash at the base revision, with network, and its result
- * is an image the candidates run in without network; the patched tree's manifests are never installed.
+ * Prepare phase: `install` runs once per repository and manifest hash at the base revision, with network,
+ * and what it produced (never a file of the tree) is an image the candidates run in without network; the
+ * patched tree's manifests are never installed. The verdict says which network install had.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,7 +29,7 @@ echo "VERSION = '$v'" > .deps/greeting.py
 ls /sys/class/net | wc -l > .deps/interfaces-at-install
 date +%s%N > .deps/installed-at`;
 
-function tree(version: string): string {
+function tree(version: string, extra: Record<string, string> = {}): string {
   const d = tempDir('suture-prep-');
   made.push(d);
   mkdirSync(d, { recursive: true });
@@ -38,7 +39,26 @@ function tree(version: string): string {
     join(d, 'app.py'),
     'import sys\nsys.path.insert(0, ".deps")\nfrom greeting import VERSION\nprint(VERSION)\n',
   );
+  for (const [name, text] of Object.entries(extra)) writeFileSync(join(d, name), text);
   return d;
+}
+
+/** Every file of an image outside the system: its /workspace and the kept install output. */
+async function filesOf(image: string): Promise<string[]> {
+  const { stdout } = await execa('docker', [
+    'run',
+    '--rm',
+    '--network',
+    'none',
+    '--entrypoint',
+    'find',
+    image,
+    '/workspace',
+    '/opt/suture-deps',
+    '-type',
+    'f',
+  ]);
+  return stdout.trim().split('\n').sort();
 }
 
 const config = (install = 'sh install.sh'): ServiceConfig => ({
@@ -67,12 +87,28 @@ async function inImage(image: string, workspace: string, command: string): Promi
 describe('prepare phase', () => {
   it('installs once per manifest hash, with network, and candidates run the base install without network', async () => {
     const base = tree('1.0');
-    const image = await prepareImage({ tree: base, config: config() });
+    const { image, installNetwork } = await prepareImage({ tree: base, config: config(), repoId: 'repo-a' });
     expect(image).toMatch(new RegExp(`^suture-prepared:${service}-[0-9a-f]{16}$`));
+    // this engine has no bridge network: install had the host's, and says so (on the image too)
+    expect(installNetwork).toBe('host');
+    expect(
+      (
+        await execa('docker', [
+          'image',
+          'inspect',
+          '-f',
+          '{{index .Config.Labels "dev.suture.install-network"}}',
+          image,
+        ])
+      ).stdout,
+    ).toBe('host');
 
-    // cached: the same manifests give the same image, not a rebuild
+    // cached: the same repo and manifests give the same image, not a rebuild
     const id = (await execa('docker', ['image', 'inspect', '-f', '{{.Id}}', image])).stdout;
-    expect(await prepareImage({ tree: tree('1.0'), config: config() })).toBe(image);
+    expect(await prepareImage({ tree: tree('1.0'), config: config(), repoId: 'repo-a' })).toEqual({
+      image,
+      installNetwork: 'host',
+    });
     expect((await execa('docker', ['image', 'inspect', '-f', '{{.Id}}', image])).stdout).toBe(id);
 
     // a patched tree that bumps the dependency still runs the base install, and has only loopback
@@ -89,11 +125,55 @@ describe('prepare phase', () => {
     expect(Number(atInstall)).toBeGreaterThan(1);
 
     // other manifests, other image
-    expect(await prepareImage({ tree: tree('1.1'), config: config() })).not.toBe(image);
+    expect((await prepareImage({ tree: tree('1.1'), config: config(), repoId: 'repo-a' })).image).not.toBe(image);
   });
 
-  it('no install command: the sandbox image itself', async () => {
-    expect(await prepareImage({ tree: tree('1.0'), config: config('') })).toBe('suture-sandbox:bookworm');
+  it('keeps only what install produced, per repository: no file of one repo or revision shows up in another', async () => {
+    // Two repos, same service name and manifests, different files.
+    const a = tree('1.0', { 'only-in-a.py': 'SECRET_A = 1\n' });
+    const b = tree('1.0', { 'only-in-b.py': 'B = 1\n' });
+    const imageA = (await prepareImage({ tree: a, config: config(), repoId: 'repo-a' })).image;
+    const imageB = (await prepareImage({ tree: b, config: config(), repoId: 'repo-b' })).image;
+    expect(imageB).not.toBe(imageA);
+    // The prepared image holds install's output and no source file at all.
+    for (const image of [imageA, imageB]) {
+      const files = await filesOf(image);
+      expect(files).toContain('/opt/suture-deps/.deps/greeting.py');
+      expect(files.filter((f) => /\.(py|txt|sh)$/.test(f) && !f.includes('/.deps/'))).toEqual([]);
+    }
+    const inB = await inImage(imageB, b, 'ls; python3 app.py');
+    expect(inB.output).not.toContain('only-in-a');
+    expect(inB.output).toContain('only-in-b.py');
+    expect(inB.output.trim().split('\n').pop()).toBe('1.0');
+
+    // A later revision of repo A deletes a file: same manifests, same cached image, and the file is gone.
+    const a2 = tree('1.0');
+    expect((await prepareImage({ tree: a2, config: config(), repoId: 'repo-a' })).image).toBe(imageA);
+    const inA2 = await inImage(imageA, a2, 'test -e only-in-a.py && echo LINGERS || echo GONE');
+    expect(inA2.output.trim()).toBe('GONE');
+  });
+
+  it('an isolated install network (SUTURE_PREPARE_NETWORK) is used, recorded and reported from the cache', async () => {
+    process.env.SUTURE_PREPARE_NETWORK = 'none';
+    try {
+      const first = await prepareImage({ tree: tree('3.0'), config: config(), repoId: 'repo-net' });
+      expect(first.installNetwork).toBe('isolated');
+      const interfaces = await inImage(first.image, tree('3.0'), 'cat .deps/interfaces-at-install');
+      expect(interfaces.output.trim()).toBe('1');
+      expect(await prepareImage({ tree: tree('3.0'), config: config(), repoId: 'repo-net' })).toEqual(first);
+    } finally {
+      delete process.env.SUTURE_PREPARE_NETWORK;
+    }
+    // the network is part of the key: the host-network build is another image, reported as such
+    const host = await prepareImage({ tree: tree('3.0'), config: config(), repoId: 'repo-net' });
+    expect(host.installNetwork).toBe('host');
+  });
+
+  it('no install command: the sandbox image itself, and no install network', async () => {
+    expect(await prepareImage({ tree: tree('1.0'), config: config('') })).toEqual({
+      image: 'suture-sandbox:bookworm',
+      installNetwork: null,
+    });
   });
 
   it('a failing install is one clear BAD_CONFIG line and leaves no container', async () => {
