@@ -31,6 +31,18 @@ export function makeTrap(): Trap {
   };
 }
 
+/** The pricing-api fix, as a candidate patch. */
+export const FIX = `diff --git a/pricing.py b/pricing.py
+--- a/pricing.py
++++ b/pricing.py
+@@ -4,3 +4,5 @@
+ def average_discount(discounts):
++    if len(discounts) == 0:
++        return 0
+     total = sum(d["percent"] for d in discounts)
+     return total / len(discounts)
+`;
+
 const HOOKS = [
   'pre-commit',
   'prepare-commit-msg',
@@ -134,5 +146,8 @@ export async function armRepo(repo: string, trap: Trap, opts: { originPath?: str
       `\tinsteadOf = ${opts.originPath}`,
     );
   }
-  writeFileSync(join(repo, '.git', 'config'), `${readFileSync(join(repo, '.git', 'config'), 'utf8')}${lines.join('\n')}\n`);
+  writeFileSync(
+    join(repo, '.git', 'config'),
+    `${readFileSync(join(repo, '.git', 'config'), 'utf8')}${lines.join('\n')}\n`,
+  );
 }
