@@ -4,10 +4,11 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { closeGitRepos } from '../../src/gitops/git.ts';
 import { commitPatch, createBranch, mergeFix, pushBranch } from '../../src/gitops/repo.ts';
-import { cleanup, git, repoFromService, tempDir } from '../helpers/repo.ts';
+import { cleanup, git, ROOT, repoFromService, tempDir } from '../helpers/repo.ts';
 import { FIX, makeTrap, type Trap } from './hostile.ts';
 import { closedPort, gitHttpServer, type Remote, silentServer } from './servers.ts';
 
@@ -38,22 +39,24 @@ afterAll(async () => {
 const BRANCH = 'suture/test';
 
 /** pricing-api with origin at `url`, a fix commit on suture/test, and the repository's config armed. */
-async function repoWithFix(url: string, extraConfig: string[] = []) {
+async function repoWithFix(url: string, extraConfig: string[] = [], armed = true) {
   const repo = await repoFromService('pricing-api');
   made.push(repo);
   const base = await git(repo, 'rev-parse', 'HEAD');
   await git(repo, 'remote', 'add', 'origin', url);
   const commit = await commitPatch({ repo, base, patch: FIX, message: 'fix' });
   await createBranch(repo, BRANCH, commit);
-  const config = [
-    `core.sshCommand=${trap.script('repo-ssh')}`,
-    `credential.helper=${trap.script('repo-credential-helper')}`,
-    `remote.origin.receivepack=${trap.script('repo-receivepack')}`,
-    `core.askPass=${trap.script('repo-askpass')}`,
-    // a proxy nobody listens on: used, it would break every HTTP push
-    'http.proxy=http://127.0.0.1:9',
-    ...extraConfig,
-  ];
+  const config = !armed
+    ? extraConfig
+    : [
+        `core.sshCommand=${trap.script('repo-ssh')}`,
+        `credential.helper=${trap.script('repo-credential-helper')}`,
+        `remote.origin.receivepack=${trap.script('repo-receivepack')}`,
+        `core.askPass=${trap.script('repo-askpass')}`,
+        // a proxy nobody listens on: used, it would break every HTTP push
+        'http.proxy=http://127.0.0.1:9',
+        ...extraConfig,
+      ];
   for (const c of config) {
     const [key, ...value] = c.split('=');
     await git(repo, 'config', '--add', key!, value.join('='));
@@ -108,6 +111,23 @@ describe('push to an HTTP origin that wants credentials', () => {
     const origin = await bareOrigin(root, repo);
     await pushBranch(repo, BRANCH);
     expect(await git(origin, 'rev-parse', BRANCH)).toBe(commit);
+    expect(trap.ran()).toBe('');
+  });
+
+  it('with a terminal attached, still no prompt waits for a human', { timeout: 40_000 }, async () => {
+    const root = tempDir('suture-http-');
+    made.push(root);
+    const server = await gitHttpServer(root, () => false);
+    servers.push(server);
+    const { repo } = await repoWithFix(`${server.url}/origin.git`, [], false);
+    // pushBranch in a child process whose controlling terminal is a pty (script(1)); stdin stays open
+    const driver = `import { pushBranch } from ${JSON.stringify(join(ROOT, 'src', 'gitops', 'repo.ts'))};
+      await pushBranch(process.argv[1], ${JSON.stringify(BRANCH)}).then(() => console.log('pushed'), (e) => console.log('FAILED: ' + e.message));`;
+    const q = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+    const command = `${q(process.execPath)} --input-type=module -e ${q(driver)} ${q(repo)}`;
+    const r = await execa('script', ['-qec', command, '/dev/null'], { reject: false, timeout: 30_000 });
+    expect(r.timedOut, 'the push waited on the terminal').toBe(false);
+    expect(r.stdout).toMatch(/FAILED: created suture\/test but could not push it to origin: authentication failed/);
     expect(trap.ran()).toBe('');
   });
 
