@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { realpath, rm } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { SutureError } from '../errors.ts';
+import { parseRaw } from '../policy/git.ts';
 import {
   type GitRepo,
   gitIn,
@@ -28,7 +29,7 @@ import {
   parseConfigList,
   parseRemoteAddress,
 } from './remote.ts';
-import { linkChangeProblem, parseDiffTreeRaw } from './tree.ts';
+import { linkChangeProblem } from './tree.ts';
 
 export const SUTURE_AUTHOR = { name: 'suture', email: 'suture@users.noreply.localhost' };
 
@@ -135,9 +136,7 @@ export async function commitPatch(opts: {
       throw new SutureError('BAD_INPUT', `patch does not apply: ${line}`);
     }
     const tree = (await gitIn(g, ['write-tree'], { env })).trim();
-    const changes = parseDiffTreeRaw(
-      await gitIn(g, ['diff-tree', '-r', '-z', '--raw', '--no-renames', opts.base, tree]),
-    );
+    const changes = parseRaw(await gitIn(g, ['diff-tree', '-r', '-z', '--raw', '--no-renames', opts.base, tree]));
     const problem = linkChangeProblem(changes);
     if (problem) throw new SutureError('BAD_INPUT', `patch refused: ${problem}`);
     const message = opts.message.endsWith('\n') ? opts.message : `${opts.message}\n`;

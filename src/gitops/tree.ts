@@ -1,5 +1,5 @@
 /**
- * Trees read as data: `git ls-tree` / `git diff-tree --raw` records, and the checks that decide what may be
+ * Trees read as data: `git ls-tree` records, and the checks that decide what may be
  * written to the host from a tree (paths) or committed by suture (no links). Pure.
  */
 
@@ -47,26 +47,8 @@ export function treePathProblem(path: string): string | null {
   return null;
 }
 
-export interface RawTreeChange {
-  newMode: string;
-  path: string;
-}
-
-/** `git diff-tree -r -z --raw --no-renames A B`: the new mode and path of every changed entry. */
-export function parseDiffTreeRaw(out: string): RawTreeChange[] {
-  const parts = out.split('\0');
-  const changes: RawTreeChange[] = [];
-  for (let i = 0; i < parts.length; i++) {
-    const head = parts[i];
-    if (!head?.startsWith(':')) continue;
-    const newMode = head.slice(1).split(' ')[1] ?? '';
-    changes.push({ newMode, path: parts[++i] ?? '' });
-  }
-  return changes;
-}
-
 /** The first change that leaves a symlink or a gitlink in the new tree, described, or null. */
-export function linkChangeProblem(changes: RawTreeChange[]): string | null {
+export function linkChangeProblem(changes: { newMode: string; path: string }[]): string | null {
   for (const c of changes) {
     if (c.newMode === '120000') return `it would create or change a symlink at ${c.path}`;
     if (c.newMode === '160000') return `it would create or change a gitlink (submodule) at ${c.path}`;

@@ -12,7 +12,8 @@ import {
   parseRemoteAddress,
   redactUrls,
 } from '../../src/gitops/remote.ts';
-import { linkChangeProblem, parseDiffTreeRaw, parseLsTree, treePathProblem } from '../../src/gitops/tree.ts';
+import { linkChangeProblem, parseLsTree, treePathProblem } from '../../src/gitops/tree.ts';
+import { parseRaw } from '../../src/policy/git.ts';
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
@@ -75,11 +76,11 @@ describe('tree records', () => {
 
   it('finds a symlink or gitlink among the changes a commit would make', () => {
     const raw = (mode: string, path: string) => `:100644 ${mode} ${A} ${B} M\x00${path}\x00`;
-    expect(linkChangeProblem(parseDiffTreeRaw(raw('100644', 'a.py') + raw('100755', 'b.sh')))).toBeNull();
-    expect(linkChangeProblem(parseDiffTreeRaw(raw('100644', 'a.py') + raw('120000', 'l')))).toMatch(/symlink at l$/);
-    expect(linkChangeProblem(parseDiffTreeRaw(raw('160000', 'vendor')))).toMatch(/gitlink \(submodule\) at vendor/);
+    expect(linkChangeProblem(parseRaw(raw('100644', 'a.py') + raw('100755', 'b.sh')))).toBeNull();
+    expect(linkChangeProblem(parseRaw(raw('100644', 'a.py') + raw('120000', 'l')))).toMatch(/symlink at l$/);
+    expect(linkChangeProblem(parseRaw(raw('160000', 'vendor')))).toMatch(/gitlink \(submodule\) at vendor/);
     // a deleted symlink leaves none behind
-    expect(linkChangeProblem(parseDiffTreeRaw(`:120000 000000 ${A} ${'0'.repeat(40)} D\x00l\x00`))).toBeNull();
+    expect(linkChangeProblem(parseRaw(`:120000 000000 ${A} ${'0'.repeat(40)} D\x00l\x00`))).toBeNull();
   });
 });
 
