@@ -1,7 +1,7 @@
 /** Throw-away copies of the repo at a revision, with or without a patch, for mounting into containers. */
 import { chmod, cp, lstat, mkdir, mkdtemp, open, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { SutureError } from '../errors.ts';
 import { applyInDirectory, type GitRepo, gitIn, gitRepo, readObjects } from '../gitops/git.ts';
@@ -39,28 +39,40 @@ export async function exportTree(repoDir: string, rev: string): Promise<string> 
   return dir;
 }
 
+const WRITES_IN_FLIGHT = 32;
+
 async function writeEntries(repo: GitRepo, root: string, entries: TreeEntry[]): Promise<void> {
-  const made = new Set<string>();
   // Every directory on the way is created here, or must already be a real directory: symlinks are written
   // last, so none can redirect a write, and a malformed tree that lists a path twice fails instead.
-  const parentOf = async (path: string): Promise<string> => {
-    const parts = path.split('/');
-    let dir = root;
-    for (const part of parts.slice(0, -1)) {
-      dir = join(dir, part);
-      if (made.has(dir)) continue;
-      const st = await lstat(dir).catch(() => null);
-      if (!st) {
+  const dirs = new Map<string, Promise<void>>([[root, Promise.resolve()]]);
+  const ensureDir = (dir: string, path: string): Promise<void> => {
+    let made = dirs.get(dir);
+    if (!made) {
+      made = ensureDir(dirname(dir), path).then(async () => {
+        const st = await lstat(dir).catch(() => null);
+        if (st?.isDirectory()) return;
+        if (st)
+          throw new SutureError('BAD_INPUT', `tree path ${path}: ${dir.slice(root.length + 1)} is not a directory`);
         await mkdir(dir);
         await chmod(dir, 0o755); // whatever the umask: the sandbox user must be able to read it
-      } else if (!st.isDirectory()) throw new SutureError('BAD_INPUT', `tree path ${path}: ${part} is not a directory`);
-      made.add(dir);
+      });
+      dirs.set(dir, made);
     }
-    return join(dir, parts.at(-1)!);
+    return made;
+  };
+  const target = async (path: string) => {
+    const file = join(root, path);
+    await ensureDir(dirname(file), path);
+    return file;
   };
   const byOid = (kinds: TreeEntry['kind'][]) => {
     const map = new Map<string, TreeEntry[]>();
-    for (const e of entries) if (kinds.includes(e.kind)) map.set(e.oid, [...(map.get(e.oid) ?? []), e]);
+    for (const e of entries) {
+      if (!kinds.includes(e.kind)) continue;
+      const list = map.get(e.oid);
+      if (list) list.push(e);
+      else map.set(e.oid, [e]);
+    }
     return map;
   };
   const blob = (oid: string, obj: { type: string; data: Buffer | null } | null, paths: TreeEntry[]) => {
@@ -69,6 +81,23 @@ async function writeEntries(repo: GitRepo, root: string, entries: TreeEntry[]): 
     }
     return obj.data;
   };
+  // Writes overlap (many small files), a bounded number at a time so memory stays bounded too.
+  const inflight = new Set<Promise<void>>();
+  let failure: unknown = null;
+  const schedule = async (task: () => Promise<void>) => {
+    const p: Promise<void> = task()
+      .catch((err: unknown) => {
+        failure ??= err;
+      })
+      .finally(() => inflight.delete(p));
+    inflight.add(p);
+    if (inflight.size >= WRITES_IN_FLIGHT) await Promise.race(inflight);
+    if (failure) throw failure;
+  };
+  const drain = async () => {
+    await Promise.all(inflight);
+    if (failure) throw failure;
+  };
 
   const files = byOid(['file', 'executable']);
   await readObjects(repo, [...files.keys()], async (oid, obj) => {
@@ -76,23 +105,26 @@ async function writeEntries(repo: GitRepo, root: string, entries: TreeEntry[]): 
     const data = blob(oid, obj, paths);
     for (const e of paths) {
       const mode = e.kind === 'executable' ? 0o755 : 0o644;
-      const fh = await open(await parentOf(e.path), 'wx', mode); // O_EXCL: never through an existing entry
-      try {
-        await fh.writeFile(data);
-        await fh.chmod(mode);
-      } finally {
-        await fh.close();
-      }
+      await schedule(async () => {
+        const fh = await open(await target(e.path), 'wx', mode); // O_EXCL: never through an existing entry
+        try {
+          await fh.writeFile(data);
+          await fh.chmod(mode);
+        } finally {
+          await fh.close();
+        }
+      });
     }
   });
+  await drain();
   const links = byOid(['symlink']);
   await readObjects(repo, [...links.keys()], async (oid, obj) => {
     const paths = links.get(oid) ?? [];
-    const target = blob(oid, obj, paths);
-    if (target.length === 0 || target.includes(0)) {
+    const to = blob(oid, obj, paths);
+    if (to.length === 0 || to.includes(0)) {
       throw new SutureError('BAD_INPUT', `tree path ${paths[0]?.path}: a symlink without a valid target`);
     }
-    for (const e of paths) await symlink(target, await parentOf(e.path));
+    for (const e of paths) await symlink(to, await target(e.path));
   });
 }
 
