@@ -284,9 +284,6 @@ async function openGitRepo(dir: string): Promise<GitRepo> {
       ? '[core]\n\trepositoryformatversion = 0\n\tbare = true\n'
       : '[core]\n\trepositoryformatversion = 1\n\tbare = true\n[extensions]\n\tobjectformat = sha256\n',
   );
-  // A shallow clone's boundary is data git needs to walk history without looking for missing parents.
-  const shallow = join(commonDir, 'shallow');
-  if ((await lstat(shallow).catch(() => null))?.isFile()) await copyFile(shallow, join(shadow, 'shallow'));
   await syncRefs(repo);
   return repo;
 }
@@ -310,12 +307,16 @@ async function replaceFile(path: string, content: string): Promise<void> {
   await rename(tmp, path);
 }
 
-/** Reads the repository's refs (as files) and makes the shadow's refs and HEAD the same; returns them. */
+/** Reads the repository's refs (as files) and makes the shadow's refs, HEAD and shallow boundary the same. */
 export async function syncRefs(repo: GitRepo): Promise<RefSnapshot> {
   const snap = await readRefs(repo.gitDir, repo.commonDir, repo.format);
   await replaceFile(join(repo.shadow, 'packed-refs'), packedRefsText(snap.refs));
   const head = snap.head.symref ? `ref: ${snap.head.symref}\n` : `${snap.head.oid ?? EMPTY_TREE[repo.format]}\n`;
   await replaceFile(join(repo.shadow, 'HEAD'), head);
+  // A shallow clone's boundary is data git needs to walk history without looking for missing parents.
+  const shallow = join(repo.commonDir, 'shallow');
+  if ((await lstat(shallow).catch(() => null))?.isFile()) await copyFile(shallow, join(repo.shadow, 'shallow'));
+  else await rm(join(repo.shadow, 'shallow'), { force: true });
   return snap;
 }
 
@@ -528,7 +529,7 @@ export async function applyInDirectory(dir: string, patch: string, flags: string
     throw new SutureError('INTERNAL', 'git apply on a directory runs without --index/--cached');
   }
   const env = gitEnv('local', { GIT_DIR: await emptyGitDir() });
-  return runGit([...configArgs(), 'apply', ...flags], {
+  return runGit([...configArgs([`attr.tree=${EMPTY_TREE.sha1}`]), 'apply', ...flags], {
     cwd: dir,
     env,
     input: patch,
