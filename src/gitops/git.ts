@@ -43,8 +43,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { SutureError } from '../errors.ts';
-import { isOid, type ObjectFormat, packedRefsText } from './refs.ts';
+import { catFileBatchParser, type GitObject } from './batch.ts';
+import { type ObjectFormat, packedRefsText } from './refs.ts';
 import { type RefSnapshot, readRefs } from './refstore.ts';
+
+export type { GitObject };
 
 export interface GitTimeouts {
   localMs: number;
@@ -426,18 +429,10 @@ export async function readLocalConfigText(repo: GitRepo): Promise<string> {
   return r.stdout;
 }
 
-export interface GitObject {
-  oid: string;
-  type: string;
-  size: number;
-  /** Null when the object is larger than the caller's maxBytes (it was read past, not kept). */
-  data: Buffer | null;
-}
-
 /**
  * Streams objects through one `git cat-file --batch` (no --filters, no --textconv: the stored bytes).
  * `onObject` gets each spec in order with its object, or null when it is missing; it may be async, the
- * stream waits for it, so memory holds one object at a time.
+ * stream waits for it, so memory stays bounded by the objects of one chunk.
  */
 export async function readObjects(
   repo: GitRepo,
@@ -447,45 +442,16 @@ export async function readObjects(
 ): Promise<void> {
   if (specs.length === 0) return;
   if (specs.some((s) => s.includes('\n') || s === '')) throw new SutureError('INTERNAL', 'bad object name');
-  const maxBytes = opts.maxBytes ?? Number.POSITIVE_INFINITY;
   const { argv, spawn } = shadowSpawn(repo, 'local', ['cat-file', '--batch'], {});
   const { sub, state, done } = spawnGit(argv, { ...spawn, timeoutMs: gitTimeouts().localMs }, false);
   const finished = sub.finally(done);
   sub.stdin?.end(`${specs.join('\n')}\n`);
   const stderr: Buffer[] = [];
   sub.stderr?.on('data', (c: Buffer) => stderr.push(c));
-  let index = 0;
-  let pending: Buffer = Buffer.alloc(0);
-  let body: { oid: string; type: string; size: number; got: number; parts: Buffer[] } | null = null;
+  const parser = catFileBatchParser(specs, repo.format, opts.maxBytes);
   try {
     for await (const chunk of sub.stdout as AsyncIterable<Buffer>) {
-      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-      while (pending.length) {
-        if (!body) {
-          const eol = pending.indexOf(10);
-          if (eol < 0) break;
-          const header = pending.subarray(0, eol).toString('utf8').split(' ');
-          pending = pending.subarray(eol + 1);
-          const spec = specs[index++] ?? '';
-          const [oid, type, sizeText] = header;
-          if (header.length !== 3 || !oid || !type || !isOid(oid, repo.format)) {
-            await onObject(spec, null); // "<spec> missing" / "<spec> ambiguous"
-            continue;
-          }
-          body = { oid, type, size: Number(sizeText), got: 0, parts: [] };
-        }
-        // The object's bytes and the LF after them.
-        const take = Math.min(body.size + 1 - body.got, pending.length);
-        if (body.size <= maxBytes) body.parts.push(pending.subarray(0, take));
-        body.got += take;
-        pending = pending.subarray(take);
-        if (body.got < body.size + 1) break;
-        const data = body.size <= maxBytes ? Buffer.concat(body.parts).subarray(0, body.size) : null;
-        const spec = specs[index - 1] ?? '';
-        const { oid, type, size } = body;
-        body = null;
-        await onObject(spec, { oid, type, size, data });
-      }
+      for (const [spec, obj] of parser.push(chunk)) await onObject(spec, obj);
     }
   } finally {
     // Stop git if the consumer threw halfway.
@@ -493,7 +459,7 @@ export async function readObjects(
   }
   const r = await finished;
   started(r, state.timedOut);
-  if (state.timedOut || r.exitCode !== 0 || index < specs.length) {
+  if (state.timedOut || r.exitCode !== 0 || parser.answered < specs.length) {
     const line = state.timedOut ? 'timed out' : Buffer.concat(stderr).toString().trim().split('\n')[0];
     throw new SutureError('GIT', `git cat-file failed: ${line || `exit status ${r.exitCode}`}`);
   }

@@ -2,6 +2,7 @@
 import { join, resolve, sep } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { catFileBatchParser } from '../../src/gitops/batch.ts';
 import { guardArgs } from '../../src/gitops/git.ts';
 import { isValidRefName, mergeRefs, parseLooseRef, parsePackedRefs, refConflict } from '../../src/gitops/refs.ts';
 import {
@@ -257,5 +258,53 @@ describe('the commands the adapter runs', () => {
     ]) {
       expect(() => guardArgs(bad)).toThrow(/is not run by suture|runs with --cached/);
     }
+  });
+});
+
+describe('cat-file --batch output', () => {
+  it('parses the same objects whatever the chunk boundaries (property)', () => {
+    const object = fc.record({
+      oid: fc.stringMatching(/^[0-9a-f]{40}$/),
+      data: fc.uint8Array({ maxLength: 64 }),
+      missing: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(object, { maxLength: 12 }),
+        fc.array(fc.nat(), { maxLength: 20 }),
+        fc.nat(40),
+        (objs, cuts, maxBytes) => {
+          const specs = objs.map((o) => o.oid);
+          const out = Buffer.concat(
+            objs.map((o) =>
+              o.missing
+                ? Buffer.from(`${o.oid} missing\n`)
+                : Buffer.concat([
+                    Buffer.from(`${o.oid} blob ${o.data.length}\n`),
+                    Buffer.from(o.data),
+                    Buffer.from('\n'),
+                  ]),
+            ),
+          );
+          const parser = catFileBatchParser(specs, 'sha1', maxBytes);
+          const bounds = [...new Set(cuts.map((c) => c % (out.length + 1)))].sort((a, b) => a - b);
+          const got = [0, ...bounds, out.length]
+            .slice(1)
+            .flatMap((end, i, all) => parser.push(out.subarray(i === 0 ? 0 : all[i - 1], end)));
+          expect(parser.answered).toBe(objs.length);
+          expect(got.map(([spec]) => spec)).toEqual(specs);
+          got.forEach(([, obj], i) => {
+            const o = objs[i]!;
+            if (o.missing) {
+              expect(obj).toBeNull();
+            } else {
+              expect(obj).toMatchObject({ oid: o.oid, type: 'blob', size: o.data.length });
+              expect(obj!.data).toEqual(o.data.length <= maxBytes ? Buffer.from(o.data) : null);
+            }
+          });
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
