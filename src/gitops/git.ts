@@ -236,6 +236,7 @@ export interface GitRepo {
 }
 
 const repos = new Map<string, Promise<GitRepo>>();
+let nullRepo: Promise<string> | null = null;
 
 /** The repository holding `dir` (discovered as git does), with its shadow; one per directory per process. */
 export function gitRepo(dir: string): Promise<GitRepo> {
@@ -291,16 +292,22 @@ async function openGitRepo(dir: string): Promise<GitRepo> {
   return repo;
 }
 
-/** Removes the shadows of this process (tests, long-running servers between heals). */
+/**
+ * Removes this process's shadows and empty git dir now instead of at exit: for in-process tests (a test
+ * runner's workers may be killed without an exit event), and servers that want to let go of a repository.
+ */
 export async function closeGitRepos(): Promise<void> {
   const all = [...new Set(repos.values())];
   repos.clear();
-  for (const p of all) {
-    const repo = await p.catch(() => null);
-    if (repo) {
-      tempDirs.delete(repo.shadow);
-      await rm(repo.shadow, { recursive: true, force: true });
-    }
+  const dirs = (await Promise.all(all.map((p) => p.then((r) => r.shadow).catch(() => null)))).filter(
+    (d): d is string => d !== null,
+  );
+  const empty = await nullRepo?.catch(() => null);
+  nullRepo = null;
+  if (empty) dirs.push(empty);
+  for (const dir of dirs) {
+    tempDirs.delete(dir);
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -467,8 +474,6 @@ export async function readObjects(
 
 // ---------------------------------------------------------------------------------------------------------
 // Plain directories
-
-let nullRepo: Promise<string> | null = null;
 
 /** An empty bare git dir of ours: GIT_DIR for commands on plain directories, so nothing is discovered. */
 function emptyGitDir(): Promise<string> {
