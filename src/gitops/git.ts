@@ -426,9 +426,10 @@ export async function gitNetwork(
 
 /** The repository's own config (`config --local`, includes followed), as `key\nvalue\0` text: data only. */
 export async function readLocalConfigText(repo: GitRepo): Promise<string> {
+  // GIT_DIR as discovered: the top level may be anywhere (core.worktree), the config is in the git dir.
   const r = await runGit([...configArgs(), 'config', '--local', '--includes', '--null', '--list'], {
-    cwd: repo.top,
-    env: gitEnv('repo'),
+    cwd: repo.gitDir,
+    env: gitEnv('repo', { GIT_DIR: repo.gitDir }),
     timeoutMs: gitTimeouts().localMs,
   });
   // Exit 1: no config file at all.
