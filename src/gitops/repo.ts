@@ -1,76 +1,124 @@
 /**
- * The git adapter (simple-git). Delivery never touches the user's checked-out branch, HEAD or working tree:
- * commits are made in a temporary worktree and the branch ref is created only once the commit exists, so
- * a failure leaves no half-made branch behind.
+ * Delivery through git: suture's commit, its branch, and pushes to origin, all through the git adapter
+ * (git.ts), so no program the repository's git configuration or attributes name ever runs. The user's
+ * checked-out branch, HEAD, index and working tree are never touched: the commit is built from objects with a
+ * temporary index (read-tree → apply --cached → write-tree → commit-tree), and the branch ref is created only
+ * once the commit exists, so a failure leaves no half-made branch behind.
  */
-import { rm } from 'node:fs/promises';
-import { type SimpleGit, simpleGit } from 'simple-git';
+import { randomUUID } from 'node:crypto';
+import { realpath, rm } from 'node:fs/promises';
+import { join, resolve, sep } from 'node:path';
 import { SutureError } from '../errors.ts';
-import { applyPatch, tempDir } from '../sandbox/trees.ts';
+import { parseRaw } from '../policy/git.ts';
+import {
+  type GitRepo,
+  gitIn,
+  gitNetwork,
+  gitRepo,
+  gitTimeouts,
+  readLocalConfigText,
+  syncRefs,
+  tryGitIn,
+} from './git.ts';
+import { createLooseRef } from './refstore.ts';
+import {
+  classifyGitFailure,
+  describeGitFailure,
+  extraHeaders,
+  type GitFailure,
+  parseConfigList,
+  parseRemoteAddress,
+} from './remote.ts';
+import { linkChangeProblem } from './tree.ts';
 
 export const SUTURE_AUTHOR = { name: 'suture', email: 'suture@users.noreply.localhost' };
 
-// The repo's own hooks never run on suture's commits and pushes (they are the user's, for humans).
-function git(dir: string): SimpleGit {
-  return simpleGit({ baseDir: dir, config: ['core.hooksPath=/dev/null'], unsafe: { allowUnsafeHooksPath: true } });
-}
-
-/** Resolves the top level of the git repo at `dir`; exit 2 when it is not one. */
+/** Resolves the top level of the git repo at `dir`; exit 2 when it is not one or has no commits. */
 export async function openRepo(dir: string): Promise<string> {
-  try {
-    const top = (await git(dir).revparse(['--show-toplevel'])).trim();
-    await git(top).revparse(['--verify', 'HEAD^{commit}']);
-    return top;
-  } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    if (/ENOENT|does not exist|cannot use simple-git on a directory that does not exist/i.test(msg)) {
-      throw new SutureError('NOT_A_REPO', `repo directory not found: ${dir}`);
-    }
-    if (/needed a single revision|unknown revision|bad revision/i.test(msg)) {
-      throw new SutureError('NOT_A_REPO', `${dir} is a git repository without commits`);
-    }
-    throw new SutureError('NOT_A_REPO', `${dir} is not a git repository`);
-  }
+  const repo = await gitRepo(dir);
+  const head = await tryGitIn(repo, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}']);
+  if (head.exitCode !== 0) throw new SutureError('NOT_A_REPO', `${dir} is a git repository without commits`);
+  return repo.top;
 }
 
 export async function resolveRev(repo: string, rev: string): Promise<string> {
-  try {
-    return (await git(repo).revparse(['--verify', `${rev}^{commit}`])).trim();
-  } catch {
-    throw new SutureError('BAD_INPUT', `unknown revision ${rev} in ${repo}`);
-  }
+  const g = await gitRepo(repo);
+  await syncRefs(g);
+  const r = rev.startsWith('-')
+    ? null
+    : await tryGitIn(g, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`]);
+  if (r?.exitCode !== 0) throw new SutureError('BAD_INPUT', `unknown revision ${rev} in ${repo}`);
+  return r.stdout.trim();
 }
 
 export async function listFiles(repo: string, rev: string): Promise<string[]> {
-  const out = await git(repo).raw(['ls-tree', '-r', '--name-only', '-z', rev]);
+  const out = await gitIn(await gitRepo(repo), ['ls-tree', '-r', '--name-only', '-z', '--end-of-options', rev]);
   return out.split('\0').filter(Boolean);
 }
 
+interface Origin {
+  /** Where ls-remote asks (remote.origin.url). */
+  fetchUrl: string;
+  /** Where pushes go (remote.origin.pushurl, else the url). */
+  pushUrl: string;
+  headers: [string, string][];
+}
+
+/**
+ * origin as the repository's config describes it, read as data. Remote helpers (`x::…`), unknown schemes
+ * and local paths inside the repository itself are refused: the first run a program, the last would run
+ * hooks the repository ships. Null when there is no origin.
+ */
+async function readOrigin(g: GitRepo): Promise<Origin | null> {
+  const config = parseConfigList(await readLocalConfigText(g));
+  const url = config.get('remote.origin.url')?.[0];
+  if (!url) return null;
+  const pushUrl = config.get('remote.origin.pushurl')?.[0] ?? url;
+  return {
+    fetchUrl: await usableAddress(g, url),
+    pushUrl: await usableAddress(g, pushUrl),
+    headers: extraHeaders(config),
+  };
+}
+
+async function usableAddress(g: GitRepo, url: string): Promise<string> {
+  const a = parseRemoteAddress(url);
+  if (a.kind === 'refused') throw new SutureError('GIT', `origin's address is not used: ${a.reason}`);
+  if (a.kind !== 'local') return url;
+  // git resolves a relative path against the top level; the shadow's cwd is elsewhere, so pass it absolute.
+  const path = resolve(g.top, a.path);
+  const real = await realpath(path).catch(() => path);
+  for (const own of [g.top, g.gitDir, g.commonDir]) {
+    const base = await realpath(own).catch(() => own);
+    if (real === base || real.startsWith(base + sep)) {
+      throw new SutureError('GIT', `origin's address is not used: ${url} is inside the repository under repair`);
+    }
+  }
+  return path;
+}
+
 export async function hasRemote(repo: string, name = 'origin'): Promise<boolean> {
-  return (await git(repo).getRemotes()).some((r) => r.name === name);
+  const config = parseConfigList(await readLocalConfigText(await gitRepo(repo)));
+  return Boolean(config.get(`remote.${name}.url`)?.[0]);
 }
 
 /** A branch exists locally, as a remote-tracking ref, or (when reachable) on origin itself. */
 export async function branchExists(repo: string, branch: string): Promise<boolean> {
-  const g = git(repo);
-  const refs = await g.raw([
-    'for-each-ref',
-    '--format=%(refname)',
-    `refs/heads/${branch}`,
-    `refs/remotes/origin/${branch}`,
-  ]);
-  if (refs.trim()) return true;
-  if (!(await hasRemote(repo))) return false;
-  try {
-    return (await g.raw(['ls-remote', '--heads', 'origin', branch])).trim() !== '';
-  } catch {
-    return false;
-  }
+  const g = await gitRepo(repo);
+  const { refs } = await syncRefs(g);
+  if (refs.has(`refs/heads/${branch}`) || refs.has(`refs/remotes/origin/${branch}`)) return true;
+  const origin = await readOrigin(g).catch(() => null);
+  if (!origin) return false;
+  const r = await gitNetwork(g, ['ls-remote', '--heads', origin.fetchUrl, `refs/heads/${branch}`], {
+    headers: origin.headers,
+  });
+  return r.exitCode === 0 && r.stdout.trim() !== '';
 }
 
 /**
- * Commits `patch` on top of `base` in a temporary worktree and returns the commit id. No ref points at it
- * yet: the caller makes it a branch (createBranch) only once the change is accepted.
+ * Commits `patch` on top of `base` and returns the commit id; no ref points at it yet: the caller makes it a
+ * branch (createBranch) only once the change is accepted. A patch that would leave a symlink or a gitlink in
+ * the tree is refused (the sandbox refuses them too; this is the last line before a commit).
  */
 export async function commitPatch(opts: {
   repo: string;
@@ -78,40 +126,76 @@ export async function commitPatch(opts: {
   patch: string;
   message: string;
 }): Promise<string> {
-  const g = git(opts.repo);
-  const wt = await tempDir('worktree');
-  await rm(wt, { recursive: true, force: true });
-  await g.raw(['worktree', 'add', '--detach', wt, opts.base]);
+  const g = await gitRepo(opts.repo);
+  const env = { GIT_INDEX_FILE: join(g.shadow, `index-${randomUUID()}`) };
   try {
-    await applyPatch(wt, opts.patch);
-    const w = simpleGit({
-      baseDir: wt,
-      config: ['core.hooksPath=/dev/null', `user.name=${SUTURE_AUTHOR.name}`, `user.email=${SUTURE_AUTHOR.email}`],
-      unsafe: { allowUnsafeHooksPath: true },
+    await gitIn(g, ['read-tree', '--end-of-options', opts.base], { env });
+    const applied = await tryGitIn(g, ['apply', '--cached', '--whitespace=nowarn'], { env, input: opts.patch });
+    if (applied.exitCode !== 0) {
+      const line = (applied.stderr.trim().split('\n')[0] ?? '').replace(/^error: /, '');
+      throw new SutureError('BAD_INPUT', `patch does not apply: ${line}`);
+    }
+    const tree = (await gitIn(g, ['write-tree'], { env })).trim();
+    const changes = parseRaw(await gitIn(g, ['diff-tree', '-r', '-z', '--raw', '--no-renames', opts.base, tree]));
+    const problem = linkChangeProblem(changes);
+    if (problem) throw new SutureError('BAD_INPUT', `patch refused: ${problem}`);
+    const message = opts.message.endsWith('\n') ? opts.message : `${opts.message}\n`;
+    const commit = await gitIn(g, ['commit-tree', tree, '-p', opts.base], {
+      input: message,
+      env: {
+        GIT_AUTHOR_NAME: SUTURE_AUTHOR.name,
+        GIT_AUTHOR_EMAIL: SUTURE_AUTHOR.email,
+        GIT_COMMITTER_NAME: SUTURE_AUTHOR.name,
+        GIT_COMMITTER_EMAIL: SUTURE_AUTHOR.email,
+      },
     });
-    await w.raw(['add', '-A']);
-    await w.raw(['commit', '-q', '--no-verify', '-m', opts.message]);
-    return (await w.revparse(['HEAD'])).trim();
+    return commit.trim();
   } finally {
-    await g.raw(['worktree', 'remove', '--force', wt]).catch(() => rm(wt, { recursive: true, force: true }));
-    await g.raw(['worktree', 'prune']).catch(() => undefined);
+    await rm(env.GIT_INDEX_FILE, { force: true });
+    await rm(`${env.GIT_INDEX_FILE}.lock`, { force: true });
   }
 }
 
 export async function createBranch(repo: string, branch: string, commit: string): Promise<void> {
-  await git(repo).raw(['branch', branch, commit]);
+  const g = await gitRepo(repo);
+  const isCommit = await tryGitIn(g, ['cat-file', '-e', `${commit}^{commit}`]);
+  if (isCommit.exitCode !== 0) throw new SutureError('GIT', `cannot create ${branch}: ${commit} is not a commit`);
+  await createLooseRef(g.gitDir, g.commonDir, g.format, `refs/heads/${branch}`, commit);
 }
 
-/** Pushes a branch to origin; the branch stays local if the push fails, and the error says so. */
-export async function pushBranch(repo: string, branch: string): Promise<void> {
-  try {
-    await git(repo).raw(['push', '-q', 'origin', `refs/heads/${branch}:refs/heads/${branch}`]);
-  } catch (err) {
-    throw new SutureError(
-      'GIT',
-      `created ${branch} but could not push it to origin: ${(err as Error).message.split('\n')[0]}`,
-    );
+const RETRY_DELAYS_MS = [1000, 3000];
+
+/**
+ * `git push` to origin's push URL from the shadow; retried while the failure looks transient (the network,
+ * not the request), all attempts within one network timeout. Null on success, else what went wrong.
+ */
+async function push(g: GitRepo, origin: Origin, refspec: string, options: string[] = []): Promise<GitFailure | null> {
+  const deadline = Date.now() + gitTimeouts().networkMs;
+  for (let attempt = 0; ; attempt++) {
+    const r = await gitNetwork(g, ['push', '-q', ...options, origin.pushUrl, refspec], {
+      headers: origin.headers,
+      timeoutMs: Math.max(1, deadline - Date.now()),
+    });
+    if (r.exitCode === 0) return null;
+    const failure = classifyGitFailure(r.stderr, r.timedOut);
+    const wait = RETRY_DELAYS_MS[attempt];
+    if (!failure.transient || wait === undefined || Date.now() + wait >= deadline) return failure;
+    await new Promise((done) => setTimeout(done, wait));
   }
+}
+
+/** Pushes a branch to origin; the branch stays local if the push fails, and the one-line error says why. */
+export async function pushBranch(repo: string, branch: string): Promise<void> {
+  const g = await gitRepo(repo);
+  const fail = (why: string) => new SutureError('GIT', `created ${branch} but could not push it to origin: ${why}`);
+  const oid = (await syncRefs(g)).refs.get(`refs/heads/${branch}`);
+  if (!oid) throw fail(`there is no local branch ${branch}`);
+  const origin = await readOrigin(g).catch((err: Error) => {
+    throw fail(err.message);
+  });
+  if (!origin) throw fail('the repository has no origin');
+  const failure = await push(g, origin, `${oid}:refs/heads/${branch}`);
+  if (failure) throw fail(describeGitFailure(failure));
 }
 
 /**
@@ -123,26 +207,27 @@ export async function mergeFix(opts: { repo: string; base: string; commit: strin
   merged: boolean;
   detail: string;
 }> {
-  const g = git(opts.repo);
-  const branch = (await g.raw(['symbolic-ref', '--short', '-q', 'HEAD']).catch(() => '')).trim();
+  const g = await gitRepo(opts.repo);
+  const { head } = await syncRefs(g);
+  const branch = head.symref?.startsWith('refs/heads/') ? head.symref.slice('refs/heads/'.length) : null;
   if (!branch) return { merged: false, detail: 'HEAD is detached: no branch to merge into' };
   if (!opts.push) return { merged: false, detail: '--no-push: origin is not updated' };
-  if (!(await hasRemote(opts.repo))) {
-    return { merged: false, detail: `no origin to merge into (the checked-out ${branch} is never changed)` };
-  }
+  let origin: Origin | null;
   try {
-    await g.raw([
-      'push',
-      '-q',
-      `--force-with-lease=refs/heads/${branch}:${opts.base}`,
-      'origin',
-      `${opts.commit}:refs/heads/${branch}`,
-    ]);
-    return { merged: true, detail: `origin/${branch} fast-forwarded to ${opts.commit.slice(0, 12)}` };
+    origin = await readOrigin(g);
   } catch (err) {
+    return { merged: false, detail: (err as Error).message };
+  }
+  if (!origin) return { merged: false, detail: `no origin to merge into (the checked-out ${branch} is never changed)` };
+  const failure = await push(g, origin, `${opts.commit}:refs/heads/${branch}`, [
+    `--force-with-lease=refs/heads/${branch}:${opts.base}`,
+  ]);
+  if (!failure) return { merged: true, detail: `origin/${branch} fast-forwarded to ${opts.commit.slice(0, 12)}` };
+  if (failure.kind === 'non-fast-forward') {
     return {
       merged: false,
-      detail: `origin/${branch} is not at the base revision ${opts.base.slice(0, 12)} (${(err as Error).message.split('\n')[0]})`,
+      detail: `origin/${branch} is not at the base revision ${opts.base.slice(0, 12)} (${failure.line})`,
     };
   }
+  return { merged: false, detail: `origin/${branch} was not updated: ${describeGitFailure(failure)}` };
 }

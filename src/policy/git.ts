@@ -1,26 +1,28 @@
-/** The git plumbing the input builder needs: revisions, the raw diff with line counts, and blob contents. */
-import { execFile, spawn } from 'node:child_process';
-import { promisify } from 'node:util';
+/**
+ * The git plumbing the input builder needs: revisions, the raw diff with line counts, and blob contents.
+ * Everything runs through the git adapter (src/gitops/git.ts): in suture's shadow git dir, never with the
+ * repository's own config or attributes, so nothing they name runs.
+ */
 import { SutureError } from '../errors.ts';
+import { gitRepo, readObjects, syncRefs, tryGitIn } from '../gitops/git.ts';
 
-const exec = promisify(execFile);
 const ZERO_SHA = /^0+$/;
 
 export async function git(repoDir: string, args: string[]): Promise<string> {
-  try {
-    const { stdout } = await exec('git', ['-C', repoDir, ...args], { maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' });
-    return stdout;
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    const line = (e.stderr || e.message).trim().split('\n')[0];
-    throw new SutureError('GIT', `git ${args[0]} failed in ${repoDir}: ${line}`);
-  }
+  const fail = (line: string) => new SutureError('GIT', `git ${args[0]} failed in ${repoDir}: ${line}`);
+  const repo = await gitRepo(repoDir).catch((err: Error) => {
+    throw fail(err.message);
+  });
+  const r = await tryGitIn(repo, args);
+  if (r.exitCode !== 0) throw fail(r.timedOut ? 'timed out' : (r.stderr.trim().split('\n')[0] ?? ''));
+  return r.stdout;
 }
 
 /** The full commit id of REV, or null when REV does not name a commit in the repository. */
 export async function resolveCommit(repoDir: string, rev: string): Promise<string | null> {
   if (rev.startsWith('-')) return null;
   try {
+    await syncRefs(await gitRepo(repoDir));
     return (await git(repoDir, ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`])).trim() || null;
   } catch {
     return null;
@@ -30,7 +32,7 @@ export async function resolveCommit(repoDir: string, rev: string): Promise<strin
 /** The content of PATH at REV, or null when it does not exist there. */
 export async function gitShow(repoDir: string, rev: string, path: string): Promise<string | null> {
   try {
-    return await git(repoDir, ['show', `${rev}:${path}`]);
+    return await git(repoDir, ['cat-file', 'blob', `${rev}:${path}`]);
   } catch {
     return null;
   }
@@ -126,35 +128,16 @@ export function parseNumstat(out: string): Map<string, { additions: number; dele
 
 /** Reads many blobs through one `git cat-file --batch`; blobs larger than maxBytes are left out. */
 export async function readBlobs(repoDir: string, ids: string[], maxBytes: number): Promise<Map<string, Buffer>> {
-  const unique = [...new Set(ids)];
   const blobs = new Map<string, Buffer>();
+  const unique = [...new Set(ids)];
   if (unique.length === 0) return blobs;
-  const out = await new Promise<Buffer>((resolve, reject) => {
-    const child = spawn('git', ['-C', repoDir, 'cat-file', '--batch'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const chunks: Buffer[] = [];
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => chunks.push(c));
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0
-        ? resolve(Buffer.concat(chunks))
-        : reject(new SutureError('GIT', `git cat-file failed: ${stderr.trim().split('\n')[0]}`)),
-    );
-    child.stdin.end(unique.join('\n') + '\n');
-  });
-  let pos = 0;
-  while (pos < out.length) {
-    const eol = out.indexOf(10, pos);
-    if (eol < 0) break;
-    const [id, type, sizeText] = out.subarray(pos, eol).toString().split(' ');
-    pos = eol + 1;
-    if (type === 'missing' || sizeText === undefined) continue;
-    const size = Number(sizeText);
-    if (size <= maxBytes && id) blobs.set(id, out.subarray(pos, pos + size));
-    pos += size + 1;
-  }
+  await readObjects(
+    await gitRepo(repoDir),
+    unique,
+    (id, obj) => {
+      if (obj?.data) blobs.set(id, obj.data);
+    },
+    { maxBytes },
+  );
   return blobs;
 }
