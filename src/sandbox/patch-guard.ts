@@ -6,10 +6,10 @@
  * hold no new symlink or special file). Git itself says which paths it will write (`git apply --numstat`),
  * so what is checked is what git applies.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { applyInDirectory } from '../gitops/git.ts';
 import { type EntryKind, entryKind, listTree, splitRepoPath } from './confined.ts';
 import { applyPatch, PatchError } from './trees.ts';
 
@@ -45,12 +45,8 @@ export function patchShapeProblems(patch: string): string[] {
 export async function gitPatchPaths(patch: string, include?: string[]): Promise<{ path: string; binary: boolean }[]> {
   const dir = await mkdtemp(join(tmpdir(), 'suture-numstat-'));
   try {
-    await writeFile(join(dir, 'p.diff'), patch);
-    const r = await execa(
-      'git',
-      ['apply', '--numstat', '-z', ...(include ?? []).map((p) => `--include=${p}`), join(dir, 'p.diff')],
-      { cwd: dir, reject: false, env: { GIT_CEILING_DIRECTORIES: dir }, timeout: 30_000 },
-    );
+    // --numstat only reads the patch: nothing is written to the (empty) directory.
+    const r = await applyInDirectory(dir, patch, ['--numstat', '-z', ...(include ?? []).map((p) => `--include=${p}`)]);
     if (r.exitCode !== 0) {
       throw new PatchError(`patch is not a valid diff: ${(r.stderr.split('\n')[0] ?? '').replace(/^error: /, '')}`);
     }
