@@ -25,10 +25,11 @@ review contains violation(
 	f.kind == "other"
 }
 
-# The gate reads no file above its size cap, so it cannot tell a secret or a privileged manifest in one.
+# The gate reads no file above its size cap (nor past its budget for one change), so it cannot tell a secret
+# or a privileged manifest in one.
 deny contains violation(
 	"change/too-large",
-	concat("", [f.path, " is above the 2 MiB the policy gate reads", size_text(f), ", so its content cannot be judged; automated fixes may not touch it"]),
+	concat("", [f.path, size_text(f), " was not read by the policy gate (it reads files up to 2 MiB, 64 MiB per change), so its content cannot be judged; automated fixes may not touch it"]),
 	f.path,
 ) if {
 	some f in input.files

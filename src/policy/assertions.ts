@@ -47,8 +47,12 @@ export function removedAssertions(path: string, removed: NumberedLine[]): LineFa
     .map((l) => ({ path, line: l.line, text: clip(l.text) }));
 }
 
-export function addedSkips(path: string, added: NumberedLine[]): LineFact[] {
+/** A bare return added to an existing test file ends a test before its checks run. */
+const EARLY_RETURN = /^\s*return\s*(None)?\s*;?\s*((#|\/\/).*)?$/;
+
+/** Skip markers among ADDED lines of a test file; EXISTED says the file was there before (early returns). */
+export function addedSkips(path: string, added: NumberedLine[], existed = false): LineFact[] {
   return added
-    .filter((l) => SKIPS.some((re) => re.test(l.text)))
+    .filter((l) => SKIPS.some((re) => re.test(l.text)) || (existed && EARLY_RETURN.test(l.text)))
     .map((l) => ({ path, line: l.line, text: clip(l.text) }));
 }

@@ -26,7 +26,8 @@ const WORKFLOW_GLOBS = [
   ...dir('.gitlab'),
   '.gitlab-ci.{yml,yaml}',
   'CODEOWNERS',
-  '/action.{yml,yaml}',
+  // Local actions (`uses: ./tools/lint`) live anywhere.
+  'action.{yml,yaml}',
   // git itself: submodules pull code, attributes name filter drivers and diff programs.
   '.gitmodules',
   '.gitattributes',
@@ -57,6 +58,11 @@ const WORKFLOW_GLOBS = [
   'Earthfile',
   'netlify.toml',
   'vercel.json',
+  // Package-manager hooks that run code on every install (yarnPath, plugins, pnpm's readPackage).
+  '.yarnrc{,.yml}',
+  ...dir('.yarn/plugins'),
+  ...dir('.yarn/releases'),
+  '.pnpmfile.{cjs,mjs,js}',
   // Git hooks and hook managers.
   ...dir('.husky'),
   ...dir('.githooks'),
@@ -121,7 +127,6 @@ const DEPENDENCY_GLOBS = [
   'Gemfile',
   'composer.json',
   '.npmrc',
-  '.yarnrc.yml',
   'pip.conf',
   // Toolchain pins: they change which runtime CI and the image use.
   '.tool-versions',

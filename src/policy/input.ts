@@ -49,6 +49,8 @@ import {
 
 /** The most of one file the gate reads; a change touching a bigger file is denied (it cannot be judged). */
 export const MAX_BLOB_BYTES = 2 * 1024 * 1024;
+/** The most the gate reads for one change; files past it are not read either (a change of many big files). */
+export const MAX_CHANGE_BYTES = 64 * 1024 * 1024;
 /** Longest symlink target read (PATH_MAX); a longer one cannot be resolved. */
 const MAX_LINK_BYTES = 4096;
 const SYMLINK_MODE = '120000';
@@ -139,9 +141,14 @@ export async function buildPolicyInput(opts: {
   ]);
   const sizes = new Map([...baseSizes, ...headSizes]);
   const linkIds = new Set([...baseTree.links.values(), ...headTree.links.values()]);
-  const wanted = [...sizes]
-    .filter(([id, size]) => size <= (linkIds.has(id) ? MAX_LINK_BYTES : MAX_BLOB_BYTES))
-    .map(([id]) => id);
+  // Links first: they are small and every resolution needs them.
+  const wanted: string[] = [];
+  let budget = MAX_CHANGE_BYTES;
+  for (const [id, size] of [...sizes].sort(([a], [b]) => Number(linkIds.has(b)) - Number(linkIds.has(a)))) {
+    if (size > (linkIds.has(id) ? MAX_LINK_BYTES : MAX_BLOB_BYTES) || size > budget) continue;
+    wanted.push(id);
+    budget -= size;
+  }
   const blobs = await readBlobs(repoDir, wanted, MAX_BLOB_BYTES);
 
   const baseLinks = resolvable(baseTree, blobs);
@@ -170,18 +177,12 @@ export async function buildPolicyInput(opts: {
       before: readable(change.oldBlob, change.oldMode),
       after: readable(change.newBlob, change.newMode),
     };
-    const sizeOf = (id: string | null, mode: string) =>
-      id === null || isGitlink(mode) ? null : (sizes.get(id) ?? null);
-    const oldSize = sizeOf(change.oldBlob, change.oldMode);
-    const newSize = sizeOf(change.newBlob, change.newMode);
-    // A blob whose size git did not report is as unreadable as one above the cap.
-    const unsized = (id: string | null, mode: string, size: number | null) =>
-      id !== null && !isGitlink(mode) && size === null;
-    const tooLarge =
-      (oldSize ?? 0) > MAX_BLOB_BYTES ||
-      (newSize ?? 0) > MAX_BLOB_BYTES ||
-      unsized(change.oldBlob, change.oldMode, oldSize) ||
-      unsized(change.newBlob, change.newMode, newSize);
+    const newSize = change.newBlob === null || isGitlink(change.newMode) ? null : (sizes.get(change.newBlob) ?? null);
+    // Content the gate did not read (above the cap, past the change's budget, not reported by git) cannot
+    // be judged; a symlink's unreadable target is judged by the symlink rules instead.
+    const unread = (id: string | null, mode: string) =>
+      id !== null && !isGitlink(mode) && mode !== SYMLINK_MODE && !blobs.has(id);
+    const tooLarge = unread(change.oldBlob, change.oldMode) || unread(change.newBlob, change.newMode);
 
     const symlink = isLink ? linkFact(headLinks, change.path) : null;
     const inBase = new Set(change.status === 'added' ? [] : [beforePath, ...baseAliases(beforePath)]);
@@ -256,7 +257,7 @@ export async function buildPolicyInput(opts: {
     const lines = lineChanges(contents.before, contents.after);
     if (isTest) {
       removed.push(...removedAssertions(beforePath, change.status === 'deleted' ? [] : lines.removed));
-      skips.push(...addedSkips(change.path, lines.added));
+      skips.push(...addedSkips(change.path, lines.added, change.status !== 'added'));
     }
     runnerAccessed.push(...runnerAccess(change.path, language, isTest, lines.added));
     hooks.push(...processHooks(change.path, language, lines.added));
@@ -318,10 +319,10 @@ function newlyBrokenLinks(baseLinks: TreeLinks, headLinks: TreeLinks, changed: S
 }
 
 /**
- * Kubernetes facts for a changed YAML/JSON file, or null when it is neither deployment config nor
- * Kubernetes. Deployment config: a manifest path, a YAML/JSON file below a Helm chart or kustomization, or
- * text that looks like Kubernetes objects (kept even when it does not parse, so a syntax error cannot hide
- * it from the manifest rules).
+ * Kubernetes facts for a changed file, or null when it is neither deployment config nor Kubernetes.
+ * Deployment config: a manifest path, a YAML/JSON file below a Helm chart or kustomization, or text that looks
+ * like Kubernetes objects (kept even when it does not parse, so a syntax error cannot hide it from the
+ * manifest rules).
  */
 function manifestFact(
   change: RawChange,
@@ -330,19 +331,20 @@ function manifestFact(
   config: PolicyConfig,
   trees: TreeFacts[],
 ): ManifestFact | null {
-  const yamlNames = names.filter(isYamlOrJson);
+  const kubernetesText = [contents.before, contents.after].some((t) => t !== null && looksLikeKubernetes(t));
+  // YAML/JSON by name, or text in no programming language that looks like Kubernetes (app.yaml.j2, pod.tmpl).
+  const parseable = names.some(isYamlOrJson) || (kubernetesText && names.every((n) => languageOf(n) === null));
   const deployConfig =
     names.some((p) => isManifestPath(p, config)) ||
-    yamlNames.some((p) => trees.some((t) => [...t.deployDirs].some((d) => d === '' || p.startsWith(`${d}/`))));
-  if (!deployConfig && yamlNames.length === 0) return null;
+    names.some(
+      (p) => isYamlOrJson(p) && trees.some((t) => [...t.deployDirs].some((d) => d === '' || p.startsWith(`${d}/`))),
+    );
+  if (!deployConfig && !parseable) return null;
   if (names.some((p) => isLockfile(p))) return null;
   const parse = (content: string | null) =>
-    content === null || yamlNames.length === 0
-      ? { resources: [], errors: [], templated: false }
-      : parseManifest(content);
+    content === null || !parseable ? { resources: [], errors: [], templated: false } : parseManifest(content);
   const before = parse(contents.before);
   const after = parse(contents.after);
-  const kubernetesText = [contents.before, contents.after].some((t) => t !== null && looksLikeKubernetes(t));
   if (!deployConfig && !kubernetesText && before.resources.length + after.resources.length === 0) return null;
   return {
     path: change.path,

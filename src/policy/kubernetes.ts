@@ -56,9 +56,11 @@ function strings(v: unknown): string[] {
     .filter((s): s is string => s !== null);
 }
 
-/** Helm and other Go-templated YAML: `{{ … }}` actions the renderer replaces. */
+/** Go-templated (Helm) or Jinja-templated YAML: `{{ … }}`, `{% … %}`, `{# … #}` the renderer replaces. */
+const TEMPLATE_ACTION = /\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}|\{#[\s\S]*?#\}/g;
+
 export function isTemplated(text: string): boolean {
-  return text.includes('{{');
+  return text.includes('{{') || text.includes('{%');
 }
 
 /**
@@ -74,7 +76,7 @@ const K8S_YAML = { version: '1.1', schema: 'yaml-1.1', merge: true, uniqueKeys: 
  */
 export function stubTemplate(text: string): string {
   const marker = '\u0000';
-  const stubbed = text.replace(/\{\{[\s\S]*?\}\}/g, (m) => marker + '\n'.repeat(m.split('\n').length - 1));
+  const stubbed = text.replace(TEMPLATE_ACTION, (m) => marker + '\n'.repeat(m.split('\n').length - 1));
   return stubbed
     .split('\n')
     .map((line) => (line.replaceAll(marker, '').trim() === '' ? '' : line.replaceAll(marker, 'TEMPLATE')))

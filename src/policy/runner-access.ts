@@ -36,6 +36,8 @@ const PROCESS_HOOKS: RegExp[] = [
   /\bprocess\s*\.\s*kill\s*\(\s*process\s*\.\s*pid\b/,
   /\bprocess\s*\.\s*(on|once|addListener|prependListener)\s*\(\s*['"`](exit|beforeExit)['"`]/,
   /\brequire\s*\.\s*cache\b|\bModule\s*\.\s*_\w+|\b_resolveFilename\b/,
+  // Code chosen at run time: what it imports or runs cannot be read here.
+  /(?<![\w.$])(exec|eval|compile)\s*\(|\bnew\s+Function\s*\(|\b(require|import)\s*\(\s*(?![\s'"`)])/,
 ];
 
 const CODE_LANGUAGES = new Set(['python', 'javascript', 'typescript']);

@@ -142,6 +142,16 @@ describe('files too large to read', () => {
     expect(d.violations[0]!.message).toContain(`${Buffer.byteLength(line)} bytes`);
   });
 
+  it('denies a change whose files together exceed what the gate reads for one change', async () => {
+    // Distinct contents: identical files would be one blob, read once.
+    const many = Object.fromEntries(
+      Array.from({ length: 34 }, (_, i) => [`data/part${i}.py`, `# ${i} ${'y'.repeat(2_000_000)}\n`]),
+    );
+    const d = await judge('many-large', withFix(many));
+    expect(d.decision).toBe('deny');
+    expect(ids(d)).toContain('change/too-large');
+  });
+
   it('denies a manifest over 2 MiB (its privileged container was never parsed)', async () => {
     const text = edited('deploy/deployment.yaml', 'allowPrivilegeEscalation: false', 'privileged: true');
     const d = await judge(
@@ -181,6 +191,23 @@ spec:
 {{- end }}
 `;
     const d = await judge('helm-elsewhere', withFix({ 'ops/worker.yaml': worker }));
+    expect(d.decision).toBe('deny');
+    expect(ids(d)).toEqual(['k8s/manifest-changed', 'k8s/privileged']);
+  });
+
+  it('reads a Jinja-templated manifest whatever its extension', async () => {
+    const pod = `apiVersion: v1
+kind: Pod
+metadata: {name: {{ name }}}
+spec:
+  containers:
+    - name: app
+      image: registry.example.com/shop/app:1
+{% if debug %}
+      securityContext: {privileged: true}
+{% endif %}
+`;
+    const d = await judge('jinja', withFix({ 'ops/pod.yaml.j2': pod }));
     expect(d.decision).toBe('deny');
     expect(ids(d)).toEqual(['k8s/manifest-changed', 'k8s/privileged']);
   });
@@ -248,6 +275,9 @@ describe('files that configure suture itself or CI', () => {
     'Tiltfile',
     'skaffold.yaml',
     'renovate.json',
+    'tools/lint/action.yml',
+    '.yarnrc.yml',
+    '.pnpmfile.cjs',
     '.devcontainer/devcontainer.json',
     '.vscode/tasks.json',
     '.envrc',
@@ -330,6 +360,16 @@ describe('skip markers', () => {
     'test/m7.test.js': "test('x', (t) => {\n  t.skip('later');\n});\n",
     'test/m8.test.js': 'process.exit(0);\n',
   };
+
+  it('denies an early return added to an existing test', async () => {
+    const tests = GOOD_FIX['tests/test_cart.py']!.replace(
+      '    result = summary({"items": [{"price": 2, "qty": 3}]})',
+      '    return\n    result = summary({"items": [{"price": 2, "qty": 3}]})',
+    );
+    const d = await judge('early-return', withFix({ 'tests/test_cart.py': tests }));
+    expect(d.decision).toBe('deny');
+    expect(ids(d)).toEqual(['tests/skip-added']);
+  });
 
   it('denies each marker that stops a test from running or failing', async () => {
     const d = await judge('skips', withFix(markers));

@@ -131,6 +131,10 @@ describe('path classification', () => {
     ['.nvmrc', 'dependency'],
     ['Procfile', 'manifest'],
     ['.gitignore', 'other'],
+    ['tools/lint/action.yml', 'workflow'],
+    ['.yarnrc.yml', 'workflow'],
+    ['.yarn/plugins/evil.cjs', 'workflow'],
+    ['.pnpmfile.cjs', 'workflow'],
     ['.dockerignore', 'other'],
     ['app/Makefile.py', 'source'],
     ['docs/justfile.md', 'source'],
@@ -174,6 +178,9 @@ describe('Kubernetes YAML as Kubernetes reads it', () => {
     expect(stubTemplate('a: {{ .Values.a }}\n{{- if .X }}\nb: 1\n{{- end }}\n')).toBe('a: TEMPLATE\n\nb: 1\n\n');
     expect(stubTemplate('{{/*\nmulti\nline */}}\nc: 2\n')).toBe('\n\n\nc: 2\n');
     expect(parseManifest('apiVersion: v1\nkind: Pod\n{{ include "x" . }}\n').templated).toBe(true);
+    expect(stubTemplate('{% if debug %}\nprivileged: true\n{% endif %}\nname: {{ n }} {# note #}\n')).toBe(
+      '\nprivileged: true\n\nname: TEMPLATE TEMPLATE\n',
+    );
   });
 });
 
@@ -229,6 +236,22 @@ def test_skips_nothing():
       expect([test.path, runnerAccess(test.path, lang, true, lines)]).toEqual([test.path, []]);
       expect([test.path, processHooks(test.path, lang, lines)]).toEqual([test.path, []]);
     }
+  });
+
+  it('catches a bare return added to an existing test, not one in a new test file', () => {
+    const lines = numbered('def test_total():\n    return\n    assert total() == 6\n');
+    expect(addedSkips('tests/test_cart.py', lines, true).map((l) => l.text)).toEqual(['return']);
+    expect(addedSkips('tests/test_cart.py', lines, false)).toEqual([]);
+  });
+
+  it('asks for review of code chosen at run time', () => {
+    const dynamic = numbered(
+      "const m = await import(name);\nrequire('node:' + 'test');\neval(code);\nconst r = re.compile('x');\n",
+    );
+    expect(processHooks('app/x.js', 'javascript', dynamic).map((l) => l.line)).toEqual([1, 3]);
+    expect(
+      processHooks('app/x.py', 'python', numbered('exec(src)\nimport re\np = re.compile("x")\n')).map((l) => l.line),
+    ).toEqual([1]);
   });
 
   it('catches removed test classes and parametrised definitions', () => {
