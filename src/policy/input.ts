@@ -128,29 +128,7 @@ export async function buildPolicyInput(opts: {
     testCommandAt(repoDir, base),
   ]);
 
-  // Sizes first, so no blob above the cap is ever read into memory.
-  const [baseSizes, headSizes] = await Promise.all([
-    blobSizes(repoDir, base, [
-      ...changes.filter((c) => c.oldBlob && !isGitlink(c.oldMode)).map((c) => c.oldPath ?? c.path),
-      ...baseTree.links.keys(),
-    ]),
-    blobSizes(repoDir, head, [
-      ...changes.filter((c) => c.newBlob && !isGitlink(c.newMode)).map((c) => c.path),
-      ...headTree.links.keys(),
-    ]),
-  ]);
-  const sizes = new Map([...baseSizes, ...headSizes]);
-  const linkIds = new Set([...baseTree.links.values(), ...headTree.links.values()]);
-  // Links first: they are small and every resolution needs them.
-  const wanted: string[] = [];
-  let budget = MAX_CHANGE_BYTES;
-  for (const [id, size] of [...sizes].sort(([a], [b]) => Number(linkIds.has(b)) - Number(linkIds.has(a)))) {
-    if (size > (linkIds.has(id) ? MAX_LINK_BYTES : MAX_BLOB_BYTES) || size > budget) continue;
-    wanted.push(id);
-    budget -= size;
-  }
-  const blobs = await readBlobs(repoDir, wanted, MAX_BLOB_BYTES);
-
+  const { sizes, blobs } = await readWithinBudget(repoDir, base, head, changes, [baseTree, headTree]);
   const baseLinks = resolvable(baseTree, blobs);
   const headLinks = resolvable(headTree, blobs);
   const baseAliases = aliasIndex(baseLinks);
@@ -231,28 +209,12 @@ export async function buildPolicyInput(opts: {
     }
     if (kind === 'dependency') dependencies.push(dependencyFact(change.path, contents.before, contents.after));
 
-    // Runner configuration compares what each name held before and after; what cannot be read differs.
-    const comparable = (id: string | null, mode: string, content: string | null) => {
-      if (id === null) return null;
-      if (content !== null) return content;
-      const target = mode === SYMLINK_MODE ? text(blobs.get(id)) : null;
-      return target !== null ? `\0symlink ${target}` : `\0${mode} ${id}`;
-    };
-    const before = comparable(change.oldBlob, change.oldMode, contents.before);
-    const after = comparable(change.newBlob, change.newMode, contents.after);
-    // One finding per file: under its own path when that is runner configuration, else its shortest alias.
-    const byLength = [change.path, beforePath, ...aliases.toSorted((a, b) => a.length - b.length)];
-    for (const name of byLength) {
-      const reason = runnerConfigChange(
-        name,
-        inBase.has(name) ? before : null,
-        inHead.has(name) ? after : null,
-        testCommand,
-      );
-      if (reason === null) continue;
-      runnerConfig.push({ path: name, reason });
-      break;
-    }
+    const runner = runnerConfigFact(change, blobs, contents, [change.path, beforePath, ...aliases], {
+      inBase,
+      inHead,
+      testCommand,
+    });
+    if (runner) runnerConfig.push(runner);
 
     const lines = lineChanges(contents.before, contents.after);
     if (isTest) {
@@ -300,6 +262,73 @@ export async function buildPolicyInput(opts: {
       sandbox: { ...config.sandbox },
     },
   };
+}
+
+/**
+ * Sizes of every blob the change touches and every link target, then the contents of those within the caps:
+ * sizes come first (ls-tree), so nothing above a cap is read into memory. Links go first (they are small and
+ * every resolution needs them), then files until the change's budget is spent.
+ */
+async function readWithinBudget(
+  repoDir: string,
+  base: string,
+  head: string,
+  changes: RawChange[],
+  [baseTree, headTree]: [TreeFacts, TreeFacts],
+): Promise<{ sizes: Map<string, number>; blobs: Map<string, Buffer> }> {
+  const [baseSizes, headSizes] = await Promise.all([
+    blobSizes(repoDir, base, [
+      ...changes.filter((c) => c.oldBlob && !isGitlink(c.oldMode)).map((c) => c.oldPath ?? c.path),
+      ...baseTree.links.keys(),
+    ]),
+    blobSizes(repoDir, head, [
+      ...changes.filter((c) => c.newBlob && !isGitlink(c.newMode)).map((c) => c.path),
+      ...headTree.links.keys(),
+    ]),
+  ]);
+  const sizes = new Map([...baseSizes, ...headSizes]);
+  const linkIds = new Set([...baseTree.links.values(), ...headTree.links.values()]);
+  const wanted: string[] = [];
+  let budget = MAX_CHANGE_BYTES;
+  for (const [id, size] of [...sizes].sort(([a], [b]) => Number(linkIds.has(b)) - Number(linkIds.has(a)))) {
+    if (size > (linkIds.has(id) ? MAX_LINK_BYTES : MAX_BLOB_BYTES) || size > budget) continue;
+    wanted.push(id);
+    budget -= size;
+  }
+  return { sizes, blobs: await readBlobs(repoDir, wanted, MAX_BLOB_BYTES) };
+}
+
+/**
+ * Whether the change alters test-runner configuration under any of NAMES (the path first, then the shortest
+ * alias): each name is compared with what it held before (if it named the file in the base tree) and after
+ * (in the head tree). Content the gate cannot read (binary, too large, a symlink) compares by its blob.
+ */
+function runnerConfigFact(
+  change: RawChange,
+  blobs: Map<string, Buffer>,
+  contents: Contents,
+  names: string[],
+  at: { inBase: Set<string>; inHead: Set<string>; testCommand: string | undefined },
+): RunnerConfigFact | null {
+  const comparable = (id: string | null, mode: string, content: string | null) => {
+    if (id === null) return null;
+    if (content !== null) return content;
+    const target = mode === SYMLINK_MODE ? text(blobs.get(id)) : null;
+    return target !== null ? `\0symlink ${target}` : `\0${mode} ${id}`;
+  };
+  const before = comparable(change.oldBlob, change.oldMode, contents.before);
+  const after = comparable(change.newBlob, change.newMode, contents.after);
+  const [own, old, ...aliases] = names;
+  for (const name of [own!, old!, ...aliases.toSorted((a, b) => a.length - b.length)]) {
+    const reason = runnerConfigChange(
+      name,
+      at.inBase.has(name) ? before : null,
+      at.inHead.has(name) ? after : null,
+      at.testCommand,
+    );
+    if (reason !== null) return { path: name, reason };
+  }
+  return null;
 }
 
 /**
