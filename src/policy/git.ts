@@ -187,17 +187,21 @@ export async function treeFacts(repoDir: string, rev: string): Promise<TreeFacts
   return facts;
 }
 
-/** Blob id → size in bytes for the blobs at PATHS in REV, without reading their content (ls-tree -l). */
-export async function blobSizes(repoDir: string, rev: string, paths: string[]): Promise<Map<string, number>> {
-  const sizes = new Map<string, number>();
+/** The blobs at PATHS in REV (path → blob id and size in bytes), without reading their content (ls-tree -l). */
+export async function blobSizes(
+  repoDir: string,
+  rev: string,
+  paths: string[],
+): Promise<Map<string, { id: string; size: number }>> {
+  const found = new Map<string, { id: string; size: number }>();
   const unique = [...new Set(paths)];
   for (let i = 0; i < unique.length; i += 500) {
     const chunk = unique.slice(i, i + 500);
     const out = await git(repoDir, ['--literal-pathspecs', 'ls-tree', '-l', '-z', '--full-tree', rev, '--', ...chunk]);
     for (const rec of out.split('\0')) {
-      const m = /^\d+ blob ([0-9a-f]+) +(\d+)\t/.exec(rec);
-      if (m) sizes.set(m[1]!, Number(m[2]));
+      const m = /^\d+ blob ([0-9a-f]+) +(\d+)\t([\s\S]*)$/.exec(rec);
+      if (m) found.set(m[3]!, { id: m[1]!, size: Number(m[2]) });
     }
   }
-  return sizes;
+  return found;
 }

@@ -21,7 +21,7 @@ import {
 import type { PolicyConfig } from './config.ts';
 import { dependencyFact } from './dependencies.ts';
 import { parseDockerfile } from './dockerfile.ts';
-import { blobSizes, diffChanges, gitShow, type RawChange, readBlobs, type TreeFacts, treeFacts } from './git.ts';
+import { blobSizes, diffChanges, type RawChange, readBlobs, type TreeFacts, treeFacts } from './git.ts';
 import { matchesAny } from './glob.ts';
 import { looksLikeKubernetes, parseManifest } from './kubernetes.ts';
 import { lineChanges } from './lines.ts';
@@ -99,9 +99,11 @@ function resolvable(tree: TreeFacts, blobs: Map<string, Buffer>): TreeLinks {
   return { links, submodules: tree.submodules };
 }
 
-/** The test command of suture.yaml at REV (as a blob, never through the work tree), when it names one. */
-async function testCommandAt(repoDir: string, rev: string): Promise<string | undefined> {
-  const raw = await gitShow(repoDir, rev, 'suture.yaml');
+/** Where the test command comes from: suture.yaml at the base revision (read as a blob, within the caps). */
+const SERVICE_CONFIG = 'suture.yaml';
+
+/** The `test` command of a suture.yaml text, when it names one. */
+function testCommandOf(raw: string | null): string | undefined {
   if (raw === null) return undefined;
   try {
     const doc = parseYaml(raw) as { test?: unknown } | null;
@@ -121,14 +123,14 @@ export async function buildPolicyInput(opts: {
   context?: PolicyContextInput;
 }): Promise<PolicyInput> {
   const { repoDir, base, head, config } = opts;
-  const [changes, baseTree, headTree, testCommand] = await Promise.all([
+  const [changes, baseTree, headTree] = await Promise.all([
     diffChanges(repoDir, base, head),
     treeFacts(repoDir, base),
     treeFacts(repoDir, head),
-    testCommandAt(repoDir, base),
   ]);
 
-  const { sizes, blobs } = await readWithinBudget(repoDir, base, head, changes, [baseTree, headTree]);
+  const { sizes, blobs, serviceConfig } = await readWithinBudget(repoDir, base, head, changes, [baseTree, headTree]);
+  const testCommand = testCommandOf(serviceConfig === null ? null : text(blobs.get(serviceConfig)));
   const baseLinks = resolvable(baseTree, blobs);
   const headLinks = resolvable(headTree, blobs);
   const baseAliases = aliasIndex(baseLinks);
@@ -275,9 +277,10 @@ async function readWithinBudget(
   head: string,
   changes: RawChange[],
   [baseTree, headTree]: [TreeFacts, TreeFacts],
-): Promise<{ sizes: Map<string, number>; blobs: Map<string, Buffer> }> {
-  const [baseSizes, headSizes] = await Promise.all([
+): Promise<{ sizes: Map<string, number>; blobs: Map<string, Buffer>; serviceConfig: string | null }> {
+  const [baseBlobs, headBlobs] = await Promise.all([
     blobSizes(repoDir, base, [
+      SERVICE_CONFIG,
       ...changes.filter((c) => c.oldBlob && !isGitlink(c.oldMode)).map((c) => c.oldPath ?? c.path),
       ...baseTree.links.keys(),
     ]),
@@ -286,7 +289,7 @@ async function readWithinBudget(
       ...headTree.links.keys(),
     ]),
   ]);
-  const sizes = new Map([...baseSizes, ...headSizes]);
+  const sizes = new Map([...baseBlobs.values(), ...headBlobs.values()].map(({ id, size }) => [id, size]));
   const linkIds = new Set([...baseTree.links.values(), ...headTree.links.values()]);
   const wanted: string[] = [];
   let budget = MAX_CHANGE_BYTES;
@@ -295,7 +298,9 @@ async function readWithinBudget(
     wanted.push(id);
     budget -= size;
   }
-  return { sizes, blobs: await readBlobs(repoDir, wanted, MAX_BLOB_BYTES) };
+  // A suture.yaml that is a symlink is not followed: its blob is the link target, which does not parse.
+  const serviceConfig = baseBlobs.get(SERVICE_CONFIG)?.id ?? null;
+  return { sizes, blobs: await readBlobs(repoDir, wanted, MAX_BLOB_BYTES), serviceConfig };
 }
 
 /**
