@@ -102,3 +102,37 @@ valid_manifest(m) if {
 	is_array(m.before)
 	is_array(m.after)
 }
+
+# Entries the deny rules build their messages from: a missing field would make the rule silently not fire.
+deny contains violation(
+	"input/schema",
+	concat("", ["the policy input has a malformed ", name, " entry (", json.marshal(entry), "); it was not built by suture's input builder"]),
+	"",
+) if {
+	some [name, entries] in [
+		["symlinks", input.symlinks],
+		["tests.runnerConfig", input.tests.runnerConfig],
+		["tests.runnerAccess", input.tests.runnerAccess],
+		["tests.addedSkips", input.tests.addedSkips],
+	]
+	some entry in entries
+	not valid_entry(name, entry)
+}
+
+valid_entry("symlinks", l) if {
+	is_string(l.path)
+	is_string(l.target)
+	is_boolean(l.escapesRepo)
+}
+
+valid_entry("tests.runnerConfig", r) if {
+	is_string(r.path)
+	is_string(r.reason)
+}
+
+valid_entry(name, l) if {
+	name in {"tests.runnerAccess", "tests.addedSkips"}
+	is_string(l.path)
+	is_number(l.line)
+	is_string(l.text)
+}

@@ -64,3 +64,16 @@ test_file_with_mistyped_field_is_denied if {
 	inp := with_({"files": [object.union(source_file, {"tooLarge": "no"}), regression_file]})
 	"input/schema" in ids(inp)
 }
+
+test_malformed_deny_entries_are_denied if {
+	every extra in [
+		{"symlinks": [{"path": "x", "target": "..", "escapesRepo": "yes"}]},
+		{"tests": {"runnerConfig": [{"path": "conftest.py"}]}},
+		{"tests": {"runnerAccess": [{"path": "app/cart.py", "text": "import _pytest"}]}},
+		{"tests": {"addedSkips": [{"line": 3, "text": "@pytest.mark.skip"}]}},
+	] {
+		inp := with_(extra)
+		outcome(inp) == "deny"
+		"input/schema" in ids(inp)
+	}
+}
