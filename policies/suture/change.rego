@@ -18,12 +18,27 @@ review contains violation(
 
 review contains violation(
 	"change/outside-source-paths",
-	concat("", [f.path, " is outside the configured source paths (paths.source); a human must approve it"]),
+	concat("", [f.path, " is outside the configured source paths (paths.source) or is repository metadata (.gitignore, .dockerignore); a human must approve it"]),
 	f.path,
 ) if {
 	some f in input.files
 	f.kind == "other"
 }
+
+# The gate reads no file above its size cap (nor past its budget for one change), so it cannot tell a secret
+# or a privileged manifest in one.
+deny contains violation(
+	"change/too-large",
+	concat("", [f.path, size_text(f), " was not read by the policy gate (it reads files up to 2 MiB, 64 MiB per change), so its content cannot be judged; automated fixes may not touch it"]),
+	f.path,
+) if {
+	some f in input.files
+	f.tooLarge == true
+}
+
+size_text(f) := concat("", [" (", format_int(f.size, 10), " bytes)"]) if is_number(f.size)
+
+else := ""
 
 review contains violation(
 	"change/binary",
@@ -93,4 +108,28 @@ review contains violation(
 ) if {
 	is_number(input.context.candidate.confidence)
 	input.context.candidate.confidence < min_confidence
+}
+
+# Where the sandbox ran the install step on the host's network (no bridge network on the engine), install
+# scripts could reach services on the host's loopback. sandbox.installHostNetwork sets the level.
+default install_host_network_level := "review"
+
+install_host_network_level := input.config.sandbox.installHostNetwork if {
+	input.config.sandbox.installHostNetwork in {"allow", "review", "deny"}
+}
+
+install_host_network_violation := violation(
+	"verify/install-host-network",
+	"the sandbox ran the install step in the host's network namespace, where it could reach services on the host's loopback; a human must approve (sandbox.installHostNetwork)",
+	"",
+)
+
+review contains install_host_network_violation if {
+	verdict.installNetwork == "host"
+	install_host_network_level == "review"
+}
+
+deny contains install_host_network_violation if {
+	verdict.installNetwork == "host"
+	install_host_network_level == "deny"
 }

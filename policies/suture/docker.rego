@@ -3,8 +3,13 @@ package suture
 
 root_user(u) if {
 	is_string(u)
-	lower(split(u, ":")[0]) in {"root", "0"}
+	name := lower(trim_space(split(u, ":")[0]))
+	root_name(name)
 }
+
+root_name("root")
+
+root_name(name) if regex.match(`^0+$`, name)
 
 deny contains violation(
 	"docker/user-root",
@@ -13,8 +18,12 @@ deny contains violation(
 ) if {
 	some d in input.dockerfiles
 	root_user(d.after.user)
-	not root_user(d.before.user)
+	not was_root(d)
 }
+
+# A helper, not `not root_user(d.before.user)`: OPA hoists the argument out of the negation, so with no
+# before (a new Dockerfile) the rule would never fire.
+was_root(d) if root_user(d.before.user)
 
 deny contains violation(
 	"docker/user-root",
@@ -24,6 +33,18 @@ deny contains violation(
 	some d in input.dockerfiles
 	is_string(d.before.user)
 	not root_user(d.before.user)
+	d.after != null
+	d.after.user == null
+}
+
+# A new Dockerfile must name a non-root USER: without one the image runs as root.
+deny contains violation(
+	"docker/user-root",
+	concat("", [d.path, " is a new Dockerfile whose image runs as root (no USER); set a non-root USER"]),
+	d.path,
+) if {
+	some d in input.dockerfiles
+	d.before == null
 	d.after != null
 	d.after.user == null
 }

@@ -276,6 +276,18 @@ deny contains violation(
 	m.path,
 ) if {
 	some m in input.kubernetes
+	m.templated == false
+	some e in m.errors
+}
+
+# A Helm template that does not parse even with its actions stubbed out: what it renders is unknown.
+review contains violation(
+	"k8s/template-unjudged",
+	concat("", [m.path, " is a template that could not be parsed even with its {{ }} actions stubbed out (", e, "); a human must judge what it renders"]),
+	m.path,
+) if {
+	some m in input.kubernetes
+	m.templated == true
 	some e in m.errors
 }
 

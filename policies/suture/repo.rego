@@ -28,11 +28,36 @@ deny contains violation(
 	f.protected == true
 }
 
-deny contains violation(
-	"repo/symlink-escape",
-	concat("", [f.path, " is a symlink to ", f.symlink.target, ", outside the repository; remove the link"]),
-	f.path,
-) if {
+# Links are followed through every link of the head tree; input.symlinks also holds untouched links that a
+# change of a link they pass through makes escape.
+deny contains symlink_escape(f.path, f.symlink.target) if {
 	some f in input.files
 	f.symlink.escapesRepo == true
 }
+
+deny contains symlink_escape(l.path, l.target) if {
+	some l in input.symlinks
+	l.escapesRepo == true
+}
+
+symlink_escape(path, target) := violation(
+	"repo/symlink-escape",
+	concat("", [path, " is a symlink to ", target, ", which resolves outside the repository; remove the link"]),
+	path,
+)
+
+deny contains symlink_unresolved(f.path, f.symlink) if {
+	some f in input.files
+	is_string(f.symlink.error)
+}
+
+deny contains symlink_unresolved(l.path, l) if {
+	some l in input.symlinks
+	is_string(l.error)
+}
+
+symlink_unresolved(path, link) := violation(
+	"repo/symlink-unresolved",
+	concat("", [path, " is a symlink to ", link.target, " that cannot be resolved inside the repository (", link.error, "); remove the link"]),
+	path,
+)

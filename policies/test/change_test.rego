@@ -69,3 +69,34 @@ test_low_confidence_needs_review if {
 test_unknown_confidence_not_flagged if {
 	outcome(with_({"context": {"candidate": {"confidence": null}}})) == "allow"
 }
+
+test_too_large_file_denied if {
+	big := object.union(source_file, {"path": "app/blob.py", "size": 3145728, "tooLarge": true})
+	inp := with_files([big])
+	ids(inp) == {"change/too-large"}
+	some v in decide(inp).violations
+	contains(v.message, "3145728 bytes")
+}
+
+test_too_large_deleted_file_denied if {
+	gone := object.union(source_file, {"path": "app/blob.py", "status": "deleted", "size": null, "tooLarge": true})
+	"change/too-large" in ids(with_files([gone]))
+}
+
+test_install_on_host_network_needs_review if {
+	inp := with_({"context": {"verdict": {"installNetwork": "host"}}})
+	ids(inp) == {"verify/install-host-network"}
+	outcome(inp) == "review"
+}
+
+test_install_on_host_network_level_from_config if {
+	host := {"context": {"verdict": {"installNetwork": "host"}}}
+	outcome(object.union(with_(host), {"config": {"sandbox": {"installHostNetwork": "deny"}}})) == "deny"
+	outcome(object.union(with_(host), {"config": {"sandbox": {"installHostNetwork": "allow"}}})) == "allow"
+	outcome(json.remove(with_(host), ["config/sandbox"])) == "review"
+}
+
+test_isolated_or_no_install_allowed if {
+	outcome(with_({"context": {"verdict": {"installNetwork": "isolated"}}})) == "allow"
+	outcome(with_({"context": {"verdict": {"installNetwork": null}}})) == "allow"
+}

@@ -25,7 +25,7 @@ test_violations_carry_level_and_path if {
 }
 
 test_unknown_schema_is_denied if {
-	inp := with_({"schema": 2})
+	inp := with_({"schema": 1})
 	outcome(inp) == "deny"
 	"input/schema" in ids(inp)
 }
@@ -41,8 +41,38 @@ test_empty_input_is_denied if {
 }
 
 test_every_missing_array_is_denied if {
-	every path in [["files"], ["kubernetes"], ["dockerfiles"], ["dependencies"], ["secrets"], ["tests", "removedAssertions"], ["tests", "addedSkips"]] {
+	every path in [
+		["files"], ["kubernetes"], ["dockerfiles"], ["dependencies"], ["secrets"], ["symlinks"],
+		["tests", "removedAssertions"], ["tests", "addedSkips"], ["tests", "runnerConfig"],
+		["tests", "runnerAccess"], ["tests", "processHooks"],
+	] {
 		inp := json.remove(clean, [concat("/", path)])
+		outcome(inp) == "deny"
+		"input/schema" in ids(inp)
+	}
+}
+
+test_file_missing_a_field_the_rules_read_is_denied if {
+	every field in ["path", "status", "kind", "isTest", "binary", "protected", "tooLarge", "aliases", "symlink"] {
+		inp := with_({"files": [json.remove(source_file, [field]), regression_file]})
+		outcome(inp) == "deny"
+		"input/schema" in ids(inp)
+	}
+}
+
+test_file_with_mistyped_field_is_denied if {
+	inp := with_({"files": [object.union(source_file, {"tooLarge": "no"}), regression_file]})
+	"input/schema" in ids(inp)
+}
+
+test_malformed_deny_entries_are_denied if {
+	every extra in [
+		{"symlinks": [{"path": "x", "target": "..", "escapesRepo": "yes"}]},
+		{"tests": {"runnerConfig": [{"path": "conftest.py"}]}},
+		{"tests": {"runnerAccess": [{"path": "app/cart.py", "text": "import _pytest"}]}},
+		{"tests": {"addedSkips": [{"line": 3, "text": "@pytest.mark.skip"}]}},
+	] {
+		inp := with_(extra)
 		outcome(inp) == "deny"
 		"input/schema" in ids(inp)
 	}

@@ -37,3 +37,17 @@ test_new_dockerfile_not_a_registry_change if {
 	not "image/registry-changed" in ids(inp)
 	"docker/changed" in ids(inp)
 }
+
+test_new_dockerfile_as_root_denied if {
+	"docker/user-root" in ids(dockerfile_change(null, object.union(nonroot, {"user": "root"})))
+	"docker/user-root" in ids(dockerfile_change(null, object.union(nonroot, {"user": "00:0"})))
+}
+
+test_new_dockerfile_without_user_denied if {
+	"docker/user-root" in ids(dockerfile_change(null, object.union(nonroot, {"user": null})))
+}
+
+test_dockerfile_that_never_had_a_user_only_reviewed if {
+	rootless := object.union(nonroot, {"user": null})
+	ids(dockerfile_change(rootless, rootless)) == {"docker/changed"}
+}

@@ -5,7 +5,8 @@ import data.suture
 
 source_file := {
 	"path": "app/cart.py", "oldPath": null, "status": "modified", "additions": 3, "deletions": 1,
-	"binary": false, "isTest": false, "language": "python", "kind": "source", "protected": false, "symlink": null,
+	"binary": false, "isTest": false, "language": "python", "kind": "source", "protected": false,
+	"size": 120, "tooLarge": false, "aliases": [], "symlink": null,
 }
 
 regression_file := object.union(source_file, {"path": "tests/test_cart.py", "isTest": true, "kind": "test", "additions": 8, "deletions": 0})
@@ -13,10 +14,11 @@ regression_file := object.union(source_file, {"path": "tests/test_cart.py", "isT
 passing_verdict := {
 	"verdict": "pass", "reproduced": true, "fixed": true, "testsPassed": true,
 	"regressionTest": {"failsBefore": true, "passesAfter": true},
+	"installNetwork": "isolated",
 }
 
 clean := {
-	"schema": 1,
+	"schema": 2,
 	"base": "base",
 	"head": "head",
 	"files": [source_file, regression_file],
@@ -24,7 +26,8 @@ clean := {
 	"kubernetes": [],
 	"dockerfiles": [],
 	"dependencies": [],
-	"tests": {"removedAssertions": [], "addedSkips": []},
+	"symlinks": [],
+	"tests": {"removedAssertions": [], "addedSkips": [], "runnerConfig": [], "runnerAccess": [], "processHooks": []},
 	"secrets": [],
 	"context": {
 		"candidate": {"strategy": "template:none-guard", "confidence": 0.9},
@@ -33,7 +36,10 @@ clean := {
 		"incident": {"service": "cart-api", "environment": "production", "severity": "critical"},
 		"mode": "auto",
 	},
-	"config": {"thresholds": {"maxSourceLines": 40, "minConfidence": 0.5}, "images": {"allowedRegistries": []}},
+	"config": {
+		"thresholds": {"maxSourceLines": 40, "minConfidence": 0.5}, "images": {"allowedRegistries": []},
+		"sandbox": {"installHostNetwork": "review"},
+	},
 }
 
 # The clean input with EXTRA merged in (objects merge recursively; arrays are replaced).
@@ -90,7 +96,7 @@ resource(kind, name, extra) := object.union(
 # A change of deploy/cart.yaml from BEFORE to AFTER resources.
 manifest_change(before, after) := with_({
 	"files": array.concat(clean.files, [file("deploy/cart.yaml", "manifest")]),
-	"kubernetes": [{"path": "deploy/cart.yaml", "status": "modified", "before": before, "after": after, "errors": []}],
+	"kubernetes": [{"path": "deploy/cart.yaml", "status": "modified", "before": before, "after": after, "errors": [], "templated": false}],
 })
 
 dockerfile_change(before, after) := with_({

@@ -114,8 +114,8 @@ test_networkpolicy_moved_between_files_allowed if {
 	inp := with_({
 		"files": array.concat(clean.files, [file("deploy/a.yaml", "manifest"), file("deploy/b.yaml", "manifest")]),
 		"kubernetes": [
-			{"path": "deploy/a.yaml", "status": "modified", "before": [np], "after": [], "errors": []},
-			{"path": "deploy/b.yaml", "status": "modified", "before": [], "after": [np], "errors": []},
+			{"path": "deploy/a.yaml", "status": "modified", "before": [np], "after": [], "errors": [], "templated": false},
+			{"path": "deploy/b.yaml", "status": "modified", "before": [], "after": [np], "errors": [], "templated": false},
 		],
 	})
 	not "k8s/networkpolicy-deleted" in ids(inp)
@@ -169,7 +169,7 @@ test_registry_allow_list_accepts_listed_images if {
 test_unparseable_manifest_denied if {
 	inp := with_({
 		"files": array.concat(clean.files, [file("deploy/cart.yaml", "manifest")]),
-		"kubernetes": [{"path": "deploy/cart.yaml", "status": "modified", "before": [], "after": [], "errors": ["bad indentation"]}],
+		"kubernetes": [{"path": "deploy/cart.yaml", "status": "modified", "before": [], "after": [], "errors": ["bad indentation"], "templated": false}],
 	})
 	"k8s/unparseable" in ids(inp)
 }
@@ -185,4 +185,21 @@ test_networkpolicy_opened_to_all_denied if {
 
 test_networkpolicy_already_open_not_flagged if {
 	ids(manifest_change([netpol(true)], [netpol(true)])) == {"k8s/manifest-changed"}
+}
+
+test_unparseable_template_needs_review if {
+	inp := with_({
+		"files": array.concat(clean.files, [file("ops/chart/templates/app.yaml", "manifest")]),
+		"kubernetes": [{"path": "ops/chart/templates/app.yaml", "status": "modified", "before": [], "after": [], "errors": ["duplicate key"], "templated": true}],
+	})
+	ids(inp) == {"k8s/template-unjudged", "k8s/manifest-changed"}
+	outcome(inp) == "review"
+}
+
+test_manifest_without_templated_flag_is_denied if {
+	inp := with_({
+		"files": array.concat(clean.files, [file("deploy/cart.yaml", "manifest")]),
+		"kubernetes": [{"path": "deploy/cart.yaml", "status": "modified", "before": [], "after": [], "errors": []}],
+	})
+	"input/schema" in ids(inp)
 }

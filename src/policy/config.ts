@@ -8,6 +8,7 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { InputError, SutureError } from '../errors.ts';
 import { gitShow } from './git.ts';
+import { installHostNetworkLevels } from './types.ts';
 
 export const CONFIG_PATH_IN_REPO = '.suture/policy.yaml';
 
@@ -50,6 +51,13 @@ export const policyConfigSchema = z
       })
       .strict()
       .default({ entropyThreshold: 4, allow: [] }),
+    sandbox: z
+      .object({
+        // Where the sandbox could only run install in the host's network namespace (no bridge network).
+        installHostNetwork: z.enum(installHostNetworkLevels).default('review'),
+      })
+      .strict()
+      .default({ installHostNetwork: 'review' }),
   })
   .strict();
 

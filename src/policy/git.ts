@@ -141,3 +141,50 @@ export async function readBlobs(repoDir: string, ids: string[], maxBytes: number
   );
   return blobs;
 }
+
+export type TreeFacts = {
+  /** Symlink path → blob id of its target. */
+  links: Map<string, string>;
+  /** Submodule (gitlink) paths. */
+  submodules: Set<string>;
+  /** Directories holding a Helm chart or a kustomization: everything below them is deployment config. */
+  deployDirs: Set<string>;
+};
+
+/** The symlinks, submodules and deployment directories of REV's tree; ls-tree reads no blob. */
+export async function treeFacts(repoDir: string, rev: string): Promise<TreeFacts> {
+  const out = await git(repoDir, ['ls-tree', '-r', '-z', '--full-tree', rev]);
+  const facts: TreeFacts = { links: new Map(), submodules: new Set(), deployDirs: new Set() };
+  for (const rec of out.split('\0')) {
+    const tab = rec.indexOf('\t');
+    if (tab < 0) continue;
+    const [mode, , id] = rec.slice(0, tab).split(' ');
+    const path = rec.slice(tab + 1);
+    if (mode === '120000' && id) facts.links.set(path, id);
+    else if (mode === '160000') facts.submodules.add(path);
+    const slash = path.lastIndexOf('/');
+    if (/^(chart\.ya?ml|kustomization\.ya?ml|kustomization)$/i.test(path.slice(slash + 1))) {
+      facts.deployDirs.add(slash < 0 ? '' : path.slice(0, slash));
+    }
+  }
+  return facts;
+}
+
+/** The blobs at PATHS in REV (path → blob id and size in bytes), without reading their content (ls-tree -l). */
+export async function blobSizes(
+  repoDir: string,
+  rev: string,
+  paths: string[],
+): Promise<Map<string, { id: string; size: number }>> {
+  const found = new Map<string, { id: string; size: number }>();
+  const unique = [...new Set(paths)];
+  for (let i = 0; i < unique.length; i += 500) {
+    const chunk = unique.slice(i, i + 500);
+    const out = await git(repoDir, ['--literal-pathspecs', 'ls-tree', '-l', '-z', '--full-tree', rev, '--', ...chunk]);
+    for (const rec of out.split('\0')) {
+      const m = /^\d+ blob ([0-9a-f]+) +(\d+)\t([\s\S]*)$/.exec(rec);
+      if (m) found.set(m[3]!, { id: m[1]!, size: Number(m[2]) });
+    }
+  }
+  return found;
+}

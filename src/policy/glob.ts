@@ -5,8 +5,9 @@
  */
 const cache = new Map<string, RegExp>();
 
-export function globToRegExp(glob: string): RegExp {
-  const cached = cache.get(glob);
+export function globToRegExp(glob: string, ignoreCase = false): RegExp {
+  const key = `${ignoreCase ? 'i' : 's'}:${glob}`;
+  const cached = cache.get(key);
   if (cached) return cached;
   const pattern = glob.includes('/') ? glob.replace(/^\//, '') : `**/${glob}`;
   let out = '';
@@ -28,11 +29,33 @@ export function globToRegExp(glob: string): RegExp {
     } else if (ch === ',' && depth > 0) out += '|';
     else out += ch.replace(/[.+^$()|[\]\\]/g, '\\$&');
   }
-  const re = new RegExp(`^${out}$`);
-  cache.set(glob, re);
+  const re = new RegExp(`^${out}$`, ignoreCase ? 'i' : '');
+  cache.set(key, re);
   return re;
 }
 
+/** Exact match: for globs that widen what a change may do (source paths, secret exemptions). */
 export function matchesAny(path: string, globs: readonly string[]): boolean {
   return globs.some((g) => globToRegExp(g).test(path));
+}
+
+/**
+ * The form of a path that checkouts on case-insensitive or Windows file systems cannot tell apart from
+ * it: Unicode NFC, and each segment without trailing dots and spaces (`.GitHub./` is `.github/` there).
+ */
+export function canonicalPath(path: string): string {
+  return path
+    .normalize('NFC')
+    .split('/')
+    .map((s) => (/^\.+$/.test(s) ? s : s.replace(/[. ]+$/, '')))
+    .join('/');
+}
+
+/**
+ * Guarding match: for globs that make a path stricter to change (CI, policies, tests, protected paths).
+ * Case-insensitive on the canonical path, so no spelling of a guarded path escapes its class.
+ */
+export function matchesGuarded(path: string, globs: readonly string[]): boolean {
+  const p = canonicalPath(path);
+  return globs.some((g) => globToRegExp(g, true).test(p));
 }

@@ -17,6 +17,17 @@ const IDENTITY_PREFIXES = [
 
 export type ParsedManifest = { resources: ResourceFact[]; errors: string[] };
 
+/**
+ * A field of a Kubernetes object. Older API servers decode field names case-insensitively (Go's
+ * encoding/json), so `Privileged: true` counts; two spellings of one field are ambiguous and fail closed.
+ */
+function field(o: Obj, key: string): unknown {
+  const lower = key.toLowerCase();
+  const keys = Object.keys(o).filter((k) => k.toLowerCase() === lower);
+  if (keys.length > 1) throw new Error(`ambiguous keys ${keys.map((k) => JSON.stringify(k)).join(' and ')}`);
+  return keys.length === 1 ? o[keys[0]!] : undefined;
+}
+
 function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -45,19 +56,39 @@ function strings(v: unknown): string[] {
     .filter((s): s is string => s !== null);
 }
 
-/** Helm and other templated YAML cannot be judged by parsing; the manifest-changed review covers it. */
+/** Go-templated (Helm) or Jinja-templated YAML: `{{ … }}`, `{% … %}`, `{# … #}` the renderer replaces. */
+const TEMPLATE_ACTION = /\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}|\{#[\s\S]*?#\}/g;
+
 export function isTemplated(text: string): boolean {
-  return text.includes('{{');
+  return text.includes('{{') || text.includes('{%');
 }
 
-/** Parses TEXT into Kubernetes objects; documents that are not objects with apiVersion and kind are skipped. */
-export function parseManifest(text: string): ParsedManifest {
+/**
+ * How Kubernetes reads YAML (sigs.k8s.io/yaml on go-yaml v2): YAML 1.1 whatever the document's %YAML
+ * directive says, so `yes`/`on`/`y` are true, `00` and `0x0` are 0 and `<<` merge keys apply. Duplicate keys
+ * are errors: readers disagree on which one wins.
+ */
+const K8S_YAML = { version: '1.1', schema: 'yaml-1.1', merge: true, uniqueKeys: true } as const;
+
+/**
+ * TEXT with its template actions stubbed out: an action alone on its line becomes a blank line (both branches
+ * of an `if` stay, a key set in both is a duplicate and fails closed), an inline one a placeholder scalar.
+ */
+export function stubTemplate(text: string): string {
+  const marker = '\u0000';
+  const stubbed = text.replace(TEMPLATE_ACTION, (m) => marker + '\n'.repeat(m.split('\n').length - 1));
+  return stubbed
+    .split('\n')
+    .map((line) => (line.replaceAll(marker, '').trim() === '' ? '' : line.replaceAll(marker, 'TEMPLATE')))
+    .join('\n');
+}
+
+function parseDocuments(text: string): ParsedManifest {
   const resources: ResourceFact[] = [];
   const errors: string[] = [];
-  if (isTemplated(text)) return { resources, errors };
   let docs: ReturnType<typeof parseAllDocuments>;
   try {
-    docs = parseAllDocuments(text);
+    docs = parseAllDocuments(text, K8S_YAML);
   } catch (err) {
     return { resources, errors: [(err as Error).message.split('\n')[0] ?? 'unparseable'] };
   }
@@ -66,152 +97,191 @@ export function parseManifest(text: string): ParsedManifest {
       errors.push(doc.errors[0]!.message.split('\n')[0]!);
       continue;
     }
-    collect(doc.toJS({ maxAliasCount: 100 }), resources);
+    try {
+      collect(doc.toJS({ maxAliasCount: 100 }), resources);
+    } catch (err) {
+      errors.push((err as Error).message.split('\n')[0] ?? 'unreadable');
+    }
   }
   return { resources, errors };
 }
 
+/**
+ * Parses TEXT into Kubernetes objects; documents that are not objects with apiVersion and kind are skipped.
+ * Templated text is parsed with its actions stubbed out (closest to what renders), else as it is; both
+ * failing leaves the errors. `templated` says the rendered objects may differ from what was judged.
+ */
+export function parseManifest(text: string): ParsedManifest & { templated: boolean } {
+  if (!isTemplated(text)) return { ...parseDocuments(text), templated: false };
+  const stubbed = parseDocuments(stubTemplate(text));
+  if (stubbed.errors.length === 0) return { ...stubbed, templated: true };
+  const plain = parseDocuments(text);
+  return { ...(plain.errors.length === 0 ? plain : stubbed), templated: true };
+}
+
 function collect(value: unknown, out: ResourceFact[]): void {
   if (!isObj(value)) return;
-  if (typeof value.kind === 'string' && value.kind.endsWith('List') && Array.isArray(value.items)) {
-    for (const item of value.items) collect(item, out);
+  const kind = field(value, 'kind');
+  const items = field(value, 'items');
+  if (typeof kind === 'string' && kind.endsWith('List') && Array.isArray(items)) {
+    for (const item of items) collect(item, out);
     return;
   }
-  if (typeof value.apiVersion === 'string' && typeof value.kind === 'string') out.push(resourceFact(value));
+  if (typeof field(value, 'apiVersion') === 'string' && typeof kind === 'string') out.push(resourceFact(value));
 }
 
 export function looksLikeKubernetes(text: string): boolean {
-  return /^\s*apiVersion\s*:/m.test(text) && /^\s*kind\s*:/m.test(text);
+  return /^\s*["']?apiVersion["']?\s*:/im.test(text) && /^\s*["']?kind["']?\s*:/im.test(text);
+}
+
+/** Follows KEYS from O through nested objects (each step case-insensitive, like field). */
+function at(o: unknown, ...keys: string[]): unknown {
+  let cur = o;
+  for (const key of keys) cur = isObj(cur) ? field(cur, key) : undefined;
+  return cur;
 }
 
 export function resourceFact(o: Obj): ResourceFact {
-  const meta = obj(o.metadata);
-  const kind = String(o.kind);
-  const name = str(meta.name) ?? '';
-  const namespace = str(meta.namespace) ?? '';
-  const podSpec = podSpecOf(kind, obj(o.spec));
-  const podMeta = podMetaOf(kind, obj(o.spec));
+  const meta = obj(field(o, 'metadata'));
+  const kind = String(field(o, 'kind'));
+  const name = str(field(meta, 'name')) ?? '';
+  const namespace = str(field(meta, 'namespace')) ?? '';
+  const spec = obj(field(o, 'spec'));
+  const pod = podOf(spec);
+  const lowerKind = kind.toLowerCase();
   return {
     id: `${kind}/${namespace}/${name}`,
-    apiVersion: String(o.apiVersion),
+    apiVersion: String(field(o, 'apiVersion')),
     kind,
     name,
     namespace,
     identity: {
       ...identityOf(meta),
-      ...identityOf(podMeta),
+      ...identityOf(pod?.meta ?? {}),
     },
-    pod: podSpec ? podFact(podSpec) : null,
-    service: kind === 'Service' ? serviceFact(obj(o.spec)) : null,
-    rbac: /^(Cluster)?Role(Binding)?$/.test(kind) ? rbacFact(kind, o) : null,
-    networkPolicy: kind === 'NetworkPolicy' ? networkPolicyFact(obj(o.spec)) : null,
+    pod: pod ? podFact(pod.spec) : null,
+    service: lowerKind === 'service' ? serviceFact(spec) : null,
+    rbac: /^(cluster)?role(binding)?$/.test(lowerKind) ? rbacFact(lowerKind, o) : null,
+    networkPolicy: lowerKind === 'networkpolicy' ? networkPolicyFact(spec) : null,
   };
 }
 
-function podSpecOf(kind: string, spec: Obj): Obj | null {
-  if (kind === 'Pod') return spec;
-  if (kind === 'CronJob') return obj(obj(obj(obj(spec.jobTemplate).spec).template).spec);
-  const template = obj(obj(spec.template).spec);
-  return Array.isArray(template.containers) ? template : null;
-}
-
-function podMetaOf(kind: string, spec: Obj): Obj {
-  if (kind === 'Pod') return {};
-  if (kind === 'CronJob') return obj(obj(obj(obj(spec.jobTemplate).spec).template).metadata);
-  return obj(obj(spec.template).metadata);
+/**
+ * The pod spec and metadata an object runs, wherever its kind keeps them: a Pod's spec, a workload's
+ * spec.template (Deployment, StatefulSet, DaemonSet, Job, Argo Rollout, custom resources of that shape), a
+ * CronJob's spec.jobTemplate.spec.template. Found by shape, not by kind name.
+ */
+function podOf(spec: Obj): { spec: Obj; meta: Obj } | null {
+  const candidates: [unknown, unknown][] = [
+    [spec, {}],
+    [at(spec, 'template', 'spec'), at(spec, 'template', 'metadata')],
+    [at(spec, 'jobTemplate', 'spec', 'template', 'spec'), at(spec, 'jobTemplate', 'spec', 'template', 'metadata')],
+  ];
+  for (const [podSpec, meta] of candidates) {
+    if (isObj(podSpec) && Array.isArray(field(podSpec, 'containers'))) return { spec: podSpec, meta: obj(meta) };
+  }
+  return null;
 }
 
 function identityOf(meta: Obj): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const source of [obj(meta.annotations), obj(meta.labels)]) {
+  for (const source of [obj(field(meta, 'annotations')), obj(field(meta, 'labels'))]) {
     for (const [key, value] of Object.entries(source)) {
-      if (IDENTITY_PREFIXES.some((p) => key.startsWith(p))) out[key] = str(value) ?? '';
+      if (IDENTITY_PREFIXES.some((p) => key.toLowerCase().startsWith(p))) out[key] = str(value) ?? '';
     }
   }
   return out;
 }
 
 function podFact(spec: Obj): NonNullable<ResourceFact['pod']> {
-  const security = obj(spec.securityContext);
+  const security = obj(field(spec, 'securityContext'));
   const containers = [
-    ...list(spec.containers).map((c) => containerFact(obj(c), false)),
-    ...list(spec.initContainers).map((c) => containerFact(obj(c), true)),
-    ...list(spec.ephemeralContainers).map((c) => containerFact(obj(c), false)),
+    ...list(field(spec, 'containers')).map((c) => containerFact(obj(c), false)),
+    ...list(field(spec, 'initContainers')).map((c) => containerFact(obj(c), true)),
+    ...list(field(spec, 'ephemeralContainers')).map((c) => containerFact(obj(c), false)),
   ];
   return {
-    hostNetwork: spec.hostNetwork === true,
-    hostPID: spec.hostPID === true,
-    hostIPC: spec.hostIPC === true,
-    runAsUser: int(security.runAsUser),
-    serviceAccountName: str(spec.serviceAccountName),
+    hostNetwork: field(spec, 'hostNetwork') === true,
+    hostPID: field(spec, 'hostPID') === true,
+    hostIPC: field(spec, 'hostIPC') === true,
+    runAsUser: int(field(security, 'runAsUser')),
+    serviceAccountName: str(field(spec, 'serviceAccountName')),
     containers,
   };
 }
 
+function bool(v: unknown): boolean | null {
+  return typeof v === 'boolean' ? v : null;
+}
+
 function containerFact(c: Obj, init: boolean): ContainerFact {
-  const sc = obj(c.securityContext);
-  const image = str(c.image);
+  const sc = obj(field(c, 'securityContext'));
+  const image = str(field(c, 'image'));
   return {
-    name: str(c.name) ?? '',
+    name: str(field(c, 'name')) ?? '',
     init,
     image,
     registry: image ? registryOf(image) : null,
-    ports: list(c.ports).map((p): PortFact => {
+    ports: list(field(c, 'ports')).map((p): PortFact => {
       const port = obj(p);
       return {
-        port: int(port.containerPort) ?? 0,
-        hostPort: int(port.hostPort),
-        protocol: str(port.protocol) ?? 'TCP',
+        port: int(field(port, 'containerPort')) ?? 0,
+        hostPort: int(field(port, 'hostPort')),
+        protocol: str(field(port, 'protocol')) ?? 'TCP',
       };
     }),
     securityContext: {
-      privileged: sc.privileged === true,
-      allowPrivilegeEscalation: typeof sc.allowPrivilegeEscalation === 'boolean' ? sc.allowPrivilegeEscalation : null,
-      runAsUser: int(sc.runAsUser),
-      runAsNonRoot: typeof sc.runAsNonRoot === 'boolean' ? sc.runAsNonRoot : null,
-      capabilitiesAdd: strings(obj(sc.capabilities).add).map((cap) => cap.toUpperCase().replace(/^CAP_/, '')),
+      privileged: field(sc, 'privileged') === true,
+      allowPrivilegeEscalation: bool(field(sc, 'allowPrivilegeEscalation')),
+      runAsUser: int(field(sc, 'runAsUser')),
+      runAsNonRoot: bool(field(sc, 'runAsNonRoot')),
+      capabilitiesAdd: strings(at(sc, 'capabilities', 'add')).map((cap) => cap.toUpperCase().replace(/^CAP_/, '')),
     },
   };
 }
 
 function serviceFact(spec: Obj): NonNullable<ResourceFact['service']> {
   return {
-    type: str(spec.type) ?? 'ClusterIP',
-    ports: list(spec.ports).map((p) => {
+    type: str(field(spec, 'type')) ?? 'ClusterIP',
+    ports: list(field(spec, 'ports')).map((p) => {
       const port = obj(p);
-      return { port: int(port.port) ?? 0, protocol: str(port.protocol) ?? 'TCP', nodePort: int(port.nodePort) };
+      return {
+        port: int(field(port, 'port')) ?? 0,
+        protocol: str(field(port, 'protocol')) ?? 'TCP',
+        nodePort: int(field(port, 'nodePort')),
+      };
     }),
   };
 }
 
-function rbacFact(kind: string, o: Obj): NonNullable<ResourceFact['rbac']> {
-  const ref = obj(o.roleRef);
+function rbacFact(lowerKind: string, o: Obj): NonNullable<ResourceFact['rbac']> {
+  const ref = obj(field(o, 'roleRef'));
   return {
-    clusterScoped: kind.startsWith('Cluster'),
-    rules: list(o.rules).map((r) => {
+    clusterScoped: lowerKind.startsWith('cluster'),
+    rules: list(field(o, 'rules')).map((r) => {
       const rule = obj(r);
       return {
-        apiGroups: strings(rule.apiGroups),
-        resources: strings(rule.resources),
-        verbs: strings(rule.verbs),
-        nonResourceURLs: strings(rule.nonResourceURLs),
+        apiGroups: strings(field(rule, 'apiGroups')),
+        resources: strings(field(rule, 'resources')),
+        verbs: strings(field(rule, 'verbs')),
+        nonResourceURLs: strings(field(rule, 'nonResourceURLs')),
       };
     }),
-    roleRef: kind.endsWith('Binding') ? `${str(ref.kind) ?? ''}/${str(ref.name) ?? ''}` : null,
+    roleRef: lowerKind.endsWith('binding') ? `${str(field(ref, 'kind')) ?? ''}/${str(field(ref, 'name')) ?? ''}` : null,
   };
 }
 
 function networkPolicyFact(spec: Obj): NonNullable<ResourceFact['networkPolicy']> {
-  const ingress = list(spec.ingress).map(obj);
-  const egress = list(spec.egress).map(obj);
-  const labels = obj(obj(spec.podSelector).matchLabels);
+  const ingress = list(field(spec, 'ingress')).map(obj);
+  const egress = list(field(spec, 'egress')).map(obj);
+  const labels = obj(at(spec, 'podSelector', 'matchLabels'));
   return {
     podSelector: Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, str(v) ?? ''])),
-    policyTypes: strings(spec.policyTypes),
+    policyTypes: strings(field(spec, 'policyTypes')),
     ingressRules: ingress.length,
     egressRules: egress.length,
-    allowsAllIngress: ingress.some((r) => list(r.from).length === 0),
-    allowsAllEgress: egress.some((r) => list(r.to).length === 0),
+    allowsAllIngress: ingress.some((r) => list(field(r, 'from')).length === 0),
+    allowsAllEgress: egress.some((r) => list(field(r, 'to')).length === 0),
   };
 }
 

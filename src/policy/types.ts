@@ -26,7 +26,11 @@ export const verdictFileSchema = z.looseObject({
   testsPassed: z.boolean(),
   regressionTest: z.looseObject({ failsBefore: z.boolean(), passesAfter: z.boolean() }).nullable(),
   differential: z.looseObject({ compared: z.number(), mismatches: z.array(z.unknown()) }).optional(),
+  installNetwork: z.enum(['isolated', 'host']).nullable().optional(),
 });
+
+/** Where the sandbox's install step ran: its own network, the host's (loopback reachable), or none ran. */
+export type InstallNetwork = 'isolated' | 'host' | null;
 
 /** The fields of a sandbox Verdict the gate reads; src/sandbox's Verdict is assignable to it. */
 export type VerdictLike = {
@@ -36,6 +40,8 @@ export type VerdictLike = {
   testsPassed: boolean;
   regressionTest: { failsBefore: boolean; passesAfter: boolean } | null;
   differential?: { compared: number; mismatches: unknown[] };
+  /** Absent in verdicts of suture versions that did not record it; those ran install on the host network. */
+  installNetwork?: InstallNetwork;
 };
 
 /** The verdict as the policies see it: differential mismatches reduced to a count. */
@@ -46,6 +52,7 @@ export type PolicyVerdict = {
   testsPassed: boolean;
   regressionTest: { failsBefore: boolean; passesAfter: boolean } | null;
   differential: { compared: number; mismatches: number } | null;
+  installNetwork: InstallNetwork;
 };
 
 export const autonomyModes = ['observe', 'propose', 'auto'] as const;
@@ -76,6 +83,7 @@ export const ASSUMED_VERDICT: PolicyVerdict = {
   testsPassed: true,
   regressionTest: { failsBefore: true, passesAfter: true },
   differential: null,
+  installNetwork: null,
 };
 
 export const fileKinds = [
@@ -101,7 +109,23 @@ export type ChangedFile = {
   language: string | null;
   kind: FileKind;
   protected: boolean;
-  symlink: { target: string; escapesRepo: boolean } | null;
+  /** Bytes of the new content (null when deleted or a submodule). */
+  size: number | null;
+  /** The old or the new content is above the size the gate reads: it cannot be judged. */
+  tooLarge: boolean;
+  /** Other names of the file through symlinks of the base or head tree; classification uses them all. */
+  aliases: string[];
+  symlink: SymlinkFact | null;
+};
+
+/** A symlink and where following it ends (src/policy/symlinks.ts). */
+export type SymlinkFact = {
+  target: string;
+  /** The repository path it resolves to ("" is the root); null when it escapes or cannot be resolved. */
+  resolved: string | null;
+  escapesRepo: boolean;
+  /** Why it cannot be resolved (a loop, a submodule, an unreadable target); null when it can. */
+  error: string | null;
 };
 
 export type PortFact = { port: number; hostPort: number | null; protocol: string };
@@ -161,6 +185,8 @@ export type ManifestFact = {
   before: ResourceFact[];
   after: ResourceFact[];
   errors: string[];
+  /** Go-templated (Helm): judged with the template actions stubbed out. */
+  templated: boolean;
 };
 
 export type DockerfileFacts = {
@@ -191,13 +217,20 @@ export type LineFact = { path: string; line: number; text: string };
 
 export type SecretFact = { path: string; line: number; kind: string; redacted: string };
 
+export const installHostNetworkLevels = ['allow', 'review', 'deny'] as const;
+
 export type PolicyConfigInput = {
   thresholds: { maxSourceLines: number; minConfidence: number };
   images: { allowedRegistries: string[] };
+  sandbox: { installHostNetwork: (typeof installHostNetworkLevels)[number] };
 };
 
+export type RunnerConfigFact = { path: string; reason: string };
+
+export const INPUT_SCHEMA = 2;
+
 export type PolicyInput = {
-  schema: 1;
+  schema: typeof INPUT_SCHEMA;
   base: string;
   head: string;
   files: ChangedFile[];
@@ -205,7 +238,15 @@ export type PolicyInput = {
   kubernetes: ManifestFact[];
   dockerfiles: DockerfileFact[];
   dependencies: DependencyFact[];
-  tests: { removedAssertions: LineFact[]; addedSkips: LineFact[] };
+  /** Symlinks of the head tree that escape or cannot be resolved and did not before the change. */
+  symlinks: (SymlinkFact & { path: string })[];
+  tests: {
+    removedAssertions: LineFact[];
+    addedSkips: LineFact[];
+    runnerConfig: RunnerConfigFact[];
+    runnerAccess: LineFact[];
+    processHooks: LineFact[];
+  };
   secrets: SecretFact[];
   context: PolicyContext;
   config: PolicyConfigInput;

@@ -131,14 +131,21 @@ requests>=2.31
 }
 `,
   'README.md': '# cart-api\n',
+  'suture.yaml': 'service: cart-api\nlanguage: python\ntest: python3 -m pytest -q\nstart: python3 -m app\n',
 };
 
 export type AppRepo = { dir: string; base: string };
 
-export async function createAppRepo(extra: Record<string, string> = {}): Promise<AppRepo> {
+export async function createAppRepo(
+  extra: Record<string, string> = {},
+  opts: { symlinks?: Record<string, string>; omit?: string[] } = {},
+): Promise<AppRepo> {
   const dir = tempDir('suture-policy-');
   await git(dir, 'init', '-q', '-b', 'main');
-  writeFiles(dir, { ...BASE_FILES, ...extra });
+  const files = { ...BASE_FILES, ...extra };
+  for (const path of opts.omit ?? []) delete files[path];
+  writeFiles(dir, files);
+  writeLinks(dir, opts.symlinks ?? {});
   await git(dir, 'add', '-A');
   await git(dir, 'commit', '-q', '-m', 'base');
   return { dir, base: await git(dir, 'rev-parse', 'HEAD') };
@@ -151,26 +158,36 @@ export function writeFiles(dir: string, files: Record<string, string>): void {
   }
 }
 
+function writeLinks(dir: string, links: Record<string, string>): void {
+  for (const [path, target] of Object.entries(links)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    rmSync(join(dir, path), { force: true });
+    symlinkSync(target, join(dir, path));
+  }
+}
+
 export type Edit = {
   write?: Record<string, string>;
   remove?: string[];
   symlinks?: Record<string, string>;
   /** [from, to] renames. */
   move?: [string, string][];
+  /** Submodule entries (path -> commit id), recorded in the index only, as a patch would add them. */
+  gitlinks?: Record<string, string>;
 };
 
 /** Commits EDIT on a new branch from the base and returns the new commit; the work tree goes back to main. */
 export async function commitChange(repo: AppRepo, name: string, edit: Edit): Promise<string> {
   await git(repo.dir, 'checkout', '-q', '-b', name, repo.base);
   try {
-    writeFiles(repo.dir, edit.write ?? {});
     for (const path of edit.remove ?? []) rmSync(join(repo.dir, path), { recursive: true });
-    for (const [path, target] of Object.entries(edit.symlinks ?? {})) {
-      mkdirSync(dirname(join(repo.dir, path)), { recursive: true });
-      symlinkSync(target, join(repo.dir, path));
-    }
+    writeFiles(repo.dir, edit.write ?? {});
+    writeLinks(repo.dir, edit.symlinks ?? {});
     for (const [from, to] of edit.move ?? []) await git(repo.dir, 'mv', from, to);
     await git(repo.dir, 'add', '-A');
+    for (const [path, commit] of Object.entries(edit.gitlinks ?? {})) {
+      await git(repo.dir, 'update-index', '--add', '--cacheinfo', `160000,${commit},${path}`);
+    }
     await git(repo.dir, 'commit', '-q', '-m', name);
     return await git(repo.dir, 'rev-parse', 'HEAD');
   } finally {

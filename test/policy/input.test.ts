@@ -7,7 +7,7 @@ import { dependencyFact } from '../../src/policy/dependencies.ts';
 import { parseDockerfile } from '../../src/policy/dockerfile.ts';
 import { parseNumstat, parseRaw } from '../../src/policy/git.ts';
 import { globToRegExp } from '../../src/policy/glob.ts';
-import { buildPolicyInput, symlinkFact } from '../../src/policy/input.ts';
+import { buildPolicyInput } from '../../src/policy/input.ts';
 import { parseManifest, registryOf } from '../../src/policy/kubernetes.ts';
 import { findSecrets } from '../../src/policy/secrets.ts';
 import type { PolicyInput } from '../../src/policy/types.ts';
@@ -83,8 +83,21 @@ describe('buildPolicyInput on a real repository', () => {
   });
 
   it('resolves symlink targets and whether they leave the repository', () => {
-    expect(file('app/passwd').symlink).toEqual({ target: '../../etc/passwd', escapesRepo: true });
-    expect(file('app/current.py').symlink).toEqual({ target: 'cart.py', escapesRepo: false });
+    expect(file('app/passwd').symlink).toEqual({
+      target: '../../etc/passwd',
+      resolved: null,
+      escapesRepo: true,
+      error: null,
+    });
+    expect(file('app/current.py').symlink).toEqual({
+      target: 'cart.py',
+      resolved: 'app/cart.py',
+      escapesRepo: false,
+      error: null,
+    });
+    expect(input.symlinks).toEqual([
+      { path: 'app/passwd', target: '../../etc/passwd', resolved: null, escapesRepo: true, error: null },
+    ]);
     expect(file('app/cart.py').symlink).toBeNull();
   });
 
@@ -165,7 +178,7 @@ describe('buildPolicyInput on a real repository', () => {
   });
 
   it('fills the context as if verification passed when no verdict is given', () => {
-    expect(input.schema).toBe(1);
+    expect(input.schema).toBe(2);
     expect(input.context).toEqual({
       candidate: { strategy: null, confidence: null },
       verdict: {
@@ -175,6 +188,7 @@ describe('buildPolicyInput on a real repository', () => {
         testsPassed: true,
         regressionTest: { failsBefore: true, passesAfter: true },
         differential: null,
+        installNetwork: null,
       },
       verdictAssumed: true,
       incident: { service: null, environment: null, severity: null },
@@ -183,6 +197,7 @@ describe('buildPolicyInput on a real repository', () => {
     expect(input.config).toEqual({
       thresholds: { maxSourceLines: 40, minConfidence: 0.5 },
       images: { allowedRegistries: [] },
+      sandbox: { installHostNetwork: 'review' },
     });
   });
 
@@ -249,12 +264,11 @@ not: kubernetes
     ]);
   });
 
-  it('reports YAML errors and leaves templated YAML to review', () => {
+  it('reports YAML errors, and parses templated YAML with its actions stubbed out', () => {
     expect(parseManifest('apiVersion: v1\nkind: Service\nmetadata: {name: [unclosed\n').errors).toHaveLength(1);
-    expect(parseManifest('apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}\n')).toEqual({
-      resources: [],
-      errors: [],
-    });
+    const service = parseManifest('apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}\n');
+    expect(service).toMatchObject({ errors: [], templated: true });
+    expect(service.resources.map((r) => r.id)).toEqual(['Service//TEMPLATE']);
   });
 
   it('finds the registry of an image reference', () => {
@@ -404,11 +418,5 @@ describe('paths', () => {
     expect(globToRegExp('src/*.{ts,js}').test('src/a.js')).toBe(true);
     expect(globToRegExp('src/*.{ts,js}').test('src/a/b.ts')).toBe(false);
     expect(globToRegExp('a.b').test('axb')).toBe(false);
-  });
-
-  it('decides whether a symlink leaves the repository', () => {
-    expect(symlinkFact('a/b/link', '../../x')).toEqual({ target: '../../x', escapesRepo: false });
-    expect(symlinkFact('a/link', '../../x')).toEqual({ target: '../../x', escapesRepo: true });
-    expect(symlinkFact('link', '/etc/passwd')).toEqual({ target: '/etc/passwd', escapesRepo: true });
   });
 });

@@ -54,6 +54,7 @@ const verdict = (over: Record<string, unknown> = {}) => ({
   differential: { compared: 3, mismatches: [] },
   reasons: [],
   durationMs: 812,
+  installNetwork: 'isolated',
   ...over,
 });
 
