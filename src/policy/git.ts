@@ -4,16 +4,16 @@
  * repository's own config or attributes, so nothing they name runs.
  */
 import { SutureError } from '../errors.ts';
-import { gitRepo, readObjects, syncRefs, tryGitIn } from '../gitops/git.ts';
+import { gitRepo, readObjects, type ShadowOptions, syncRefs, tryGitIn } from '../gitops/git.ts';
 
 const ZERO_SHA = /^0+$/;
 
-export async function git(repoDir: string, args: string[]): Promise<string> {
+export async function git(repoDir: string, args: string[], opts: ShadowOptions = {}): Promise<string> {
   const fail = (line: string) => new SutureError('GIT', `git ${args[0]} failed in ${repoDir}: ${line}`);
   const repo = await gitRepo(repoDir).catch((err: Error) => {
     throw fail(err.message);
   });
-  const r = await tryGitIn(repo, args);
+  const r = await tryGitIn(repo, args, opts);
   if (r.exitCode !== 0) throw fail(r.timedOut ? 'timed out' : (r.stderr.trim().split('\n')[0] ?? ''));
   return r.stdout;
 }
@@ -180,7 +180,10 @@ export async function blobSizes(
   const unique = [...new Set(paths)];
   for (let i = 0; i < unique.length; i += 500) {
     const chunk = unique.slice(i, i + 500);
-    const out = await git(repoDir, ['--literal-pathspecs', 'ls-tree', '-l', '-z', '--full-tree', rev, '--', ...chunk]);
+    // Paths are literal (a `*` or `:(glob)` in a file name is that file): GIT_LITERAL_PATHSPECS.
+    const out = await git(repoDir, ['ls-tree', '-l', '-z', '--full-tree', rev, '--', ...chunk], {
+      env: { GIT_LITERAL_PATHSPECS: '1' },
+    });
     for (const rec of out.split('\0')) {
       const m = /^\d+ blob ([0-9a-f]+) +(\d+)\t([\s\S]*)$/.exec(rec);
       if (m) found.set(m[3]!, { id: m[1]!, size: Number(m[2]) });

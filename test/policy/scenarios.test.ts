@@ -1,9 +1,9 @@
 /**
- * End-to-end: real changes to a real repository judged by the committed bundle, some through the built
- * CLI (`suture policy check`), the rest through checkChange. Each asserts the decision and the exact set
+ * End-to-end: real changes to a real repository judged by the committed bundle, some through the CLI
+ * (`suture policy check`, run from the current source), the rest through checkChange. Each asserts the decision and the exact set
  * of violation ids.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,13 +12,12 @@ import type { PolicyDecision } from '../../src/policy/types.ts';
 import { cleanup, ROOT, tempDir } from '../helpers/repo.ts';
 import { type AppRepo, BASE_FILES, commitChange, createAppRepo, type Edit, edited, GOOD_FIX } from './app.ts';
 
-const MAIN = join(ROOT, 'dist', 'main.js');
+// The CLI as `suture` runs it, from the current source (never a possibly stale dist/).
+const MAIN = join(ROOT, 'src', 'main.ts');
 let repo: AppRepo;
 let scratch: string;
 
 beforeAll(async () => {
-  // `npm test` builds before vitest; a lone `vitest run test/policy` builds here.
-  if (!existsSync(MAIN)) await execa('npm', ['run', 'build'], { cwd: ROOT });
   repo = await createAppRepo();
   scratch = tempDir('suture-policy-scratch-');
 });
@@ -58,7 +57,7 @@ const verdict = (over: Record<string, unknown> = {}) => ({
   ...over,
 });
 
-describe('through the built CLI', () => {
+describe('through the CLI', () => {
   it('allows a verified source fix with its regression test', async () => {
     const head = await commitChange(repo, 'cli-good-fix', { write: GOOD_FIX });
     const d = await viaCli(head);
