@@ -1,0 +1,110 @@
+/**
+ * One heal in its own process: the suture CLI (`heal --json`) run by the same Node, so a heal's CPU work
+ * (redaction, parsing, git) never runs on the server's event loop, and a stuck or runaway heal can be
+ * killed. The server reads the result from the child's stdout.
+ */
+import { spawn } from 'node:child_process';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Mode } from '../pipeline/heal.ts';
+
+export interface HealProcessOptions {
+  repo: string;
+  incidentFile: string;
+  mode: Mode;
+  stateDir: string;
+  push: boolean;
+  /** The heal is stopped (SIGTERM, then SIGKILL after `graceMs`) past this. */
+  timeoutMs: number;
+  graceMs?: number;
+  /** Aborted when the server shuts down: the heal is stopped the same way. */
+  signal?: AbortSignal;
+  /** Each line the heal prints on stderr (its progress). */
+  onLine?: (line: string) => void;
+}
+
+export interface HealOutcome {
+  /** A heal status (proposed, no-fix, …) or: bad_input, timeout, stopped, error. */
+  status: string;
+  detail: string;
+  branch?: string | null;
+}
+
+// The CLI entry next to this module's directory: src/main.ts from source, dist/main.js once built.
+const CLI = fileURLToPath(new URL(`../main${extname(new URL(import.meta.url).pathname)}`, import.meta.url));
+const MAX_STDOUT = 16 * 1024 * 1024;
+const MAX_LINE = 1000;
+
+export function runHealProcess(opts: HealProcessOptions): Promise<HealOutcome> {
+  const args = [CLI, 'heal', '--repo', opts.repo, '--incident', opts.incidentFile, '--mode', opts.mode];
+  args.push('--state', opts.stateDir, '--json', ...(opts.push ? [] : ['--no-push']));
+  // The server's token authenticates callers of the server; a heal has no use for it.
+  const { SUTURE_TOKEN: _, ...env } = process.env;
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let lastLine = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => {
+    if (stdout.length < MAX_STDOUT) stdout += c;
+  });
+  let partial = '';
+  child.stderr.setEncoding('utf8').on('data', (c: string) => {
+    const lines = (partial + c).split('\n');
+    partial = (lines.pop() ?? '').slice(0, MAX_LINE);
+    for (const line of lines) {
+      if (!line) continue;
+      lastLine = line.slice(0, MAX_LINE);
+      opts.onLine?.(lastLine);
+    }
+  });
+  let ended: 'timeout' | 'stopped' | undefined;
+  const stop = (why: 'timeout' | 'stopped') => {
+    if (ended || child.exitCode !== null || child.signalCode !== null) return;
+    ended = why;
+    child.kill('SIGTERM');
+    setTimeout(
+      () => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'),
+      opts.graceMs ?? 10_000,
+    ).unref();
+  };
+  const timer = setTimeout(() => stop('timeout'), opts.timeoutMs);
+  const onAbort = () => stop('stopped');
+  if (opts.signal?.aborted) onAbort();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  return new Promise((resolve) => {
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      resolve({ status: 'error', detail: `could not start the heal: ${err.message}` });
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      resolve(healOutcome({ exitCode: code, ended, stdout, lastLine: partial || lastLine, timeoutMs: opts.timeoutMs }));
+    });
+  });
+}
+
+/** What a finished heal process amounts to, from its exit and its `--json` stdout. */
+export function healOutcome(p: {
+  exitCode: number | null;
+  ended?: 'timeout' | 'stopped';
+  stdout: string;
+  lastLine: string;
+  timeoutMs: number;
+}): HealOutcome {
+  if (p.ended === 'timeout') return { status: 'timeout', detail: `stopped after ${Math.round(p.timeoutMs / 1000)} s` };
+  if (p.ended === 'stopped') return { status: 'stopped', detail: 'stopped: the server is shutting down' };
+  const last = p.lastLine.replace(/^suture: /, '');
+  if (p.exitCode === 2) return { status: 'bad_input', detail: last || 'heal refused its input' };
+  if (p.exitCode !== 0) return { status: 'error', detail: last || `heal exited with ${p.exitCode}` };
+  try {
+    const r = JSON.parse(p.stdout) as { status?: unknown; reason?: unknown; branch?: unknown };
+    if (typeof r.status !== 'string') throw new Error('no status');
+    return {
+      status: r.status,
+      detail: typeof r.reason === 'string' ? r.reason : '',
+      branch: typeof r.branch === 'string' ? r.branch : null,
+    };
+  } catch {
+    return { status: 'error', detail: 'the heal printed no readable result' };
+  }
+}
