@@ -12,7 +12,13 @@ import { Counter, Gauge } from 'prom-client';
 import type { HealOptions } from '../pipeline/heal.ts';
 import { readAlertPayload } from './alert-intake.ts';
 import { type HealOutcome, type HealProcessOptions, runHealProcess } from './heal-runner.ts';
-import { prepareIncidentDir, pruneIncidents, type Retention, writeIncidentFile } from './incidents.ts';
+import {
+  prepareIncidentDir,
+  pruneIncidents,
+  type Retention,
+  removeStaleResults,
+  writeIncidentFile,
+} from './incidents.ts';
 import { JobQueue } from './queue.ts';
 import { HttpError, type RouteRegistrar } from './server.ts';
 
@@ -175,5 +181,6 @@ export function incidentDir(stateDir: string): string {
 export async function prepareAlerts(stateDir: string, retention: Retention = DEFAULT_RETENTION): Promise<void> {
   const dir = incidentDir(stateDir);
   await prepareIncidentDir(dir);
+  await removeStaleResults(dir);
   await pruneIncidents(dir, retention);
 }

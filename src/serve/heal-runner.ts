@@ -3,7 +3,9 @@
  * (redaction, parsing, git) never runs on the server's event loop, and a stuck or runaway heal can be
  * killed. The server reads the result from the child's stdout.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, constants, openSync } from 'node:fs';
+import { readFile, stat, unlink } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Mode } from '../pipeline/heal.ts';
@@ -21,6 +23,8 @@ export interface HealProcessOptions {
   signal?: AbortSignal;
   /** Each line the heal prints on stderr (its progress). */
   onLine?: (line: string) => void;
+  /** Program and leading arguments the heal arguments follow; by default this Node running the suture CLI. */
+  command?: string[];
 }
 
 export interface HealOutcome {
@@ -32,22 +36,34 @@ export interface HealOutcome {
 
 // The CLI entry next to this module's directory: src/main.ts from source, dist/main.js once built.
 const CLI = fileURLToPath(new URL(`../main${extname(new URL(import.meta.url).pathname)}`, import.meta.url));
-const MAX_STDOUT = 16 * 1024 * 1024;
+const MAX_RESULT = 16 * 1024 * 1024;
+/** Suffix of the file next to the incident file that receives the heal's stdout while it runs. */
+export const RESULT_SUFFIX = '.out';
 const MAX_LINE = 1000;
 
 export function runHealProcess(opts: HealProcessOptions): Promise<HealOutcome> {
-  const args = [CLI, 'heal', '--repo', opts.repo, '--incident', opts.incidentFile, '--mode', opts.mode];
+  const [program, ...args] = opts.command ?? [process.execPath, CLI];
+  args.push('heal', '--repo', opts.repo, '--incident', opts.incidentFile, '--mode', opts.mode);
   args.push('--state', opts.stateDir, '--json', ...(opts.push ? [] : ['--no-push']));
   // The server's token authenticates callers of the server; a heal has no use for it.
   const { SUTURE_TOKEN: _, ...env } = process.env;
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
+  // The result goes to a file, not a pipe: a process that exits right after writing to a pipe loses
+  // what the pipe had no room for (results over 64 KiB arrived cut).
+  const resultFile = `${opts.incidentFile}${RESULT_SUFFIX}`;
+  const fd = openSync(
+    resultFile,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    0o600,
+  );
+  let child: ChildProcess;
+  try {
+    child = spawn(program!, args, { env, stdio: ['ignore', fd, 'pipe'] });
+  } finally {
+    closeSync(fd);
+  }
   let lastLine = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => {
-    if (stdout.length < MAX_STDOUT) stdout += c;
-  });
   let partial = '';
-  child.stderr.setEncoding('utf8').on('data', (c: string) => {
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => {
     const lines = (partial + c).split('\n');
     partial = (lines.pop() ?? '').slice(0, MAX_LINE);
     for (const line of lines) {
@@ -73,14 +89,30 @@ export function runHealProcess(opts: HealProcessOptions): Promise<HealOutcome> {
   return new Promise((resolve) => {
     child.on('error', (err) => {
       clearTimeout(timer);
+      void unlink(resultFile).catch(() => undefined);
       resolve({ status: 'error', detail: `could not start the heal: ${err.message}` });
     });
     child.on('close', (code) => {
       clearTimeout(timer);
       opts.signal?.removeEventListener('abort', onAbort);
-      resolve(healOutcome({ exitCode: code, ended, stdout, lastLine: partial || lastLine, timeoutMs: opts.timeoutMs }));
+      void readResult(resultFile).then((stdout) =>
+        resolve(
+          healOutcome({ exitCode: code, ended, stdout, lastLine: partial || lastLine, timeoutMs: opts.timeoutMs }),
+        ),
+      );
     });
   });
+}
+
+/** The heal's stdout, removed once read; empty when missing or larger than any result could be. */
+async function readResult(path: string): Promise<string> {
+  try {
+    return (await stat(path)).size > MAX_RESULT ? '' : await readFile(path, 'utf8');
+  } catch {
+    return '';
+  } finally {
+    await unlink(path).catch(() => undefined);
+  }
 }
 
 /** What a finished heal process amounts to, from its exit and its `--json` stdout. */

@@ -7,6 +7,7 @@ import { chmod, lstat, mkdir, readdir, unlink } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { SutureError } from '../errors.ts';
+import { RESULT_SUFFIX } from './heal-runner.ts';
 
 export interface Retention {
   /** Newest files kept. */
@@ -41,6 +42,13 @@ export async function prepareIncidentDir(dir: string): Promise<void> {
   if (!st.isDirectory()) throw new SutureError('BAD_CONFIG', `${dir} is not a directory (a symlink?)`);
   await chmod(dir, 0o700);
   for (const f of await listIncidentFiles(dir)) await chmod(join(dir, f.name), 0o600).catch(() => undefined);
+}
+
+/** Result files of heals that were running when an earlier server stopped; none runs before it starts. */
+export async function removeStaleResults(dir: string): Promise<void> {
+  for (const name of await readdir(dir).catch(() => [])) {
+    if (name.endsWith(RESULT_SUFFIX)) await unlink(join(dir, name)).catch(() => undefined);
+  }
 }
 
 async function listIncidentFiles(dir: string): Promise<Array<{ name: string; mtimeMs: number }>> {
