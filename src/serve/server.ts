@@ -110,7 +110,7 @@ export async function startSutureServer(opts: ServerOptions = {}): Promise<Sutur
 
   const server: Server = createServer((req, res) => {
     void (async () => {
-      const url = new URL(req.url ?? '/', 'http://suture.invalid');
+      const url = splitTarget(req.url ?? '/');
       const method = (req.method ?? 'GET') as Method;
       const entry = routes.get(`${method} ${url.pathname}`);
       const known = [...routes.keys()].some((k) => k.endsWith(` ${url.pathname}`));
@@ -155,7 +155,11 @@ export async function startSutureServer(opts: ServerOptions = {}): Promise<Sutur
         'content-length': Buffer.byteLength(payload),
       });
       res.end(payload);
-    })();
+    })().catch(() => {
+      // Nothing above should throw; if it does, this request fails, not the server.
+      if (!res.headersSent) res.writeHead(500, { connection: 'close' });
+      res.end();
+    });
   });
   // Slow clients may not hold connections (and their half-read bodies) for long.
   server.headersTimeout = 20_000;
@@ -209,6 +213,18 @@ function registerCoreRoutes(server: SutureServer): void {
     text: await server.registry.metrics(),
     contentType: server.registry.contentType,
   }));
+}
+
+/**
+ * The request target as the router sees it: the path exactly as sent (no URL resolution, so `//x`,
+ * `/a/../alerts` or `/%61lerts` are simply unknown paths, and nothing in it can throw) and the query.
+ */
+function splitTarget(target: string): { pathname: string; searchParams: URLSearchParams } {
+  const q = target.indexOf('?');
+  return {
+    pathname: q < 0 ? target : target.slice(0, q),
+    searchParams: new URLSearchParams(q < 0 ? '' : target.slice(q + 1)),
+  };
 }
 
 function readBody(req: IncomingMessage, max: number): Promise<Buffer> {

@@ -5,6 +5,7 @@
  * files (redacted, owner-only, pruned).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { alertsRoute, prepareAlerts } from '../../src/serve/alerts.ts';
@@ -120,6 +121,27 @@ describe('bearer-token authentication', () => {
     expect(judged.status).toBe(200);
     expect((await postAlerts(url, payload(alert({ service: 'cart-api' })))).status).toBe(202);
     expect(await metrics(url)).toMatch(/suture_requests_rejected_total\{route="\/alerts",reason="unauthorized"\} 5/);
+  });
+
+  it('odd request targets are unknown paths: no crash, no way around the token', async () => {
+    const { url, heals } = await start();
+    const port = Number(new URL(url).port);
+    const send = (path: string, method = 'GET') =>
+      new Promise<number>((resolve, reject) => {
+        const r = request(
+          { host: '127.0.0.1', port, path, method, headers: { 'content-type': 'application/json' } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode!);
+          },
+        );
+        r.on('error', reject);
+        r.end(method === 'POST' ? JSON.stringify(payload(alert({ service: 'cart-api' }))) : undefined);
+      });
+    for (const path of ['//[', '/%', 'http://x:99999/', '//healthz/../alerts', '/healthz/../alerts', '/%61lerts'])
+      expect(await send(path, path.includes('alerts') ? 'POST' : 'GET'), path).toBe(401);
+    expect(await send('/healthz?x=1')).toBe(200);
+    expect(heals.calls).toHaveLength(0);
   });
 
   it('an unauthenticated body is not read: a large one gets 401, not 413', async () => {
