@@ -68,7 +68,7 @@ export function runHealProcess(opts: HealProcessOptions): Promise<HealOutcome> {
     partial = (lines.pop() ?? '').slice(0, MAX_LINE);
     for (const line of lines) {
       if (!line) continue;
-      lastLine = line.slice(0, MAX_LINE);
+      lastLine = printable(line);
       opts.onLine?.(lastLine);
     }
   });
@@ -104,6 +104,14 @@ export function runHealProcess(opts: HealProcessOptions): Promise<HealOutcome> {
   });
 }
 
+/**
+ * One line fit for the server's log: control characters (terminal escapes, carriage returns that would
+ * overwrite what an operator sees) shown as `?`, and bounded.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/g, '?').slice(0, MAX_LINE);
+}
+
 /** The heal's stdout, removed once read; empty when missing or larger than any result could be. */
 async function readResult(path: string): Promise<string> {
   try {
@@ -125,7 +133,7 @@ export function healOutcome(p: {
 }): HealOutcome {
   if (p.ended === 'timeout') return { status: 'timeout', detail: `stopped after ${Math.round(p.timeoutMs / 1000)} s` };
   if (p.ended === 'stopped') return { status: 'stopped', detail: 'stopped: the server is shutting down' };
-  const last = p.lastLine.replace(/^suture: /, '');
+  const last = printable(p.lastLine.replace(/^suture: /, ''));
   if (p.exitCode === 2) return { status: 'bad_input', detail: last || 'heal refused its input' };
   if (p.exitCode !== 0) return { status: 'error', detail: last || `heal exited with ${p.exitCode}` };
   try {
@@ -133,7 +141,7 @@ export function healOutcome(p: {
     if (typeof r.status !== 'string') throw new Error('no status');
     return {
       status: r.status,
-      detail: typeof r.reason === 'string' ? r.reason : '',
+      detail: typeof r.reason === 'string' ? printable(r.reason) : '',
       branch: typeof r.branch === 'string' ? r.branch : null,
     };
   } catch {

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, foldKey, readAlertPayload } from '../../src/serve/alert-intake.ts';
 import { bearerCredential, isLoopbackHost, tokenMatches, tokenProblem } from '../../src/serve/auth.ts';
-import { healOutcome } from '../../src/serve/heal-runner.ts';
+import { healOutcome, printable } from '../../src/serve/heal-runner.ts';
 import { retentionPlan } from '../../src/serve/incidents.ts';
 import { JobQueue } from '../../src/serve/queue.ts';
 import { HttpError } from '../../src/serve/server.ts';
@@ -207,5 +207,14 @@ describe('heal process outcome', () => {
     expect(healOutcome({ ...base, stdout: '{"status": "propo' }).status).toBe('error');
     expect(healOutcome({ ...base, exitCode: null, ended: 'timeout' })).toMatchObject({ status: 'timeout' });
     expect(healOutcome({ ...base, exitCode: null, ended: 'stopped' })).toMatchObject({ status: 'stopped' });
+  });
+
+  it('what a heal reports reaches the server log as one printable line', () => {
+    const reason = `no fix\r[serve] alert 000: fixed\n\u001b[2Jcleared${'x'.repeat(5000)}`;
+    const { detail } = healOutcome({ ...base, stdout: JSON.stringify({ status: 'no-fix', reason }) });
+    expect(detail).not.toMatch(/[\u0000-\u001f]/);
+    expect(detail.startsWith('no fix?[serve] alert 000: fixed??[2Jcleared')).toBe(true);
+    expect(detail.length).toBeLessThanOrEqual(1000);
+    expect(printable('a\tb')).toBe('a\tb');
   });
 });
