@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { errorMessage, SutureError } from '../errors.ts';
 import { normaliseIncidentInput } from '../incident/intake.ts';
 import { type AlertmanagerPayload, alertmanagerSchema } from '../incident/schema.ts';
-import { HttpError } from './server.ts';
+import { HttpError } from './http-error.ts';
 
 export interface AcceptedAlert {
   /** Fold key: alerts with the same key are one heal. */
@@ -31,6 +31,11 @@ export function readAlertPayload(body: unknown, maxAlerts: number): AlertIntake 
   const parsed = alertmanagerSchema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
+    const [top, index, ...rest] = issue.path;
+    if (top === 'alerts' && typeof index === 'number') {
+      const where = rest.length > 0 ? `${rest.join('.')}: ` : '';
+      throw badAlert(index, (body as { alerts: unknown[] }).alerts[index], `${where}${issue.message}`);
+    }
     throw new HttpError(400, `alertmanager payload: ${issue.path.join('.') || '(top level)'}: ${issue.message}`, {
       reason: 'bad_payload',
     });
@@ -52,15 +57,18 @@ export function readAlertPayload(body: unknown, maxAlerts: number): AlertIntake 
       incident = normaliseIncidentInput(doc);
     } catch (err) {
       if (!(err instanceof SutureError) || err.exitCode !== 2) throw err;
-      const name = alert.labels.alertname;
-      const which = `alerts[${i}]${name ? ` (alertname ${JSON.stringify(name.slice(0, 60))})` : ''}`;
-      throw new HttpError(400, `${which}: ${errorMessage(err).replace(/^alertmanager payload: /, '')}`, {
-        reason: 'bad_alert',
-      });
+      throw badAlert(i, alert, errorMessage(err).replace(/^alertmanager payload: (alerts\.0\.)?/, ''));
     }
     firing.push({ key: foldKey(incident), service: incident.service, doc });
   }
   return { firing, resolved: payload.alerts.length - firing.length };
+}
+
+/** 400 naming the alert by its index and, when it has a string one, its (shortened) alertname. */
+function badAlert(index: number, alert: unknown, problem: string): HttpError {
+  const name = (alert as { labels?: { alertname?: unknown } } | null)?.labels?.alertname;
+  const named = typeof name === 'string' && name ? ` (alertname ${JSON.stringify(name.slice(0, 60))})` : '';
+  return new HttpError(400, `alerts[${index}]${named}: ${problem}`, { reason: 'bad_alert' });
 }
 
 /**

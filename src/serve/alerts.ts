@@ -1,16 +1,16 @@
 /**
- * POST /alerts: the Alertmanager webhook receiver. The request path only does bounded work: it validates
- * the payload (each firing alert as `heal` will read it), folds repeats by content, offers the alerts to a
- * bounded queue and answers 202 — or 400 naming the bad alert, or 429 when the queue is full. Off the
- * request path, each queued alert is redacted into an owner-only incident file (in a worker thread) and
- * healed in a child process (`suture heal --json`), a few at a time; finished heals' files are pruned to
- * the retention limit. Results land where heal puts them: the audit log and reports in the state dir, and
- * the branch.
+ * POST /alerts: the Alertmanager webhook receiver. The event loop only does bounded work: a worker thread
+ * validates the payload (each firing alert as `heal` will read it) and computes fold keys, in bounded time;
+ * then the alerts are offered to a bounded queue and the answer is 202 — or 400 naming the bad alert, or
+ * 429 when the queue is full. Off the request path, each queued alert is redacted into an owner-only
+ * incident file (in another worker thread) and healed in a child process (`suture heal --json`), a few at a
+ * time; finished heals' files are pruned to the retention limit. Results land where heal puts them: the
+ * audit log and reports in the state dir, and the branch.
  */
 import { basename, join } from 'node:path';
 import { Counter, Gauge } from 'prom-client';
 import type { HealOptions } from '../pipeline/heal.ts';
-import { readAlertPayload } from './alert-intake.ts';
+import type { AlertIntake } from './alert-intake.ts';
 import { type HealOutcome, type HealProcessOptions, runHealProcess } from './heal-runner.ts';
 import {
   prepareIncidentDir,
@@ -19,6 +19,7 @@ import {
   removeStaleResults,
   writeIncidentFile,
 } from './incidents.ts';
+import { type IntakeError, IntakeThread } from './intake-thread.ts';
 import { JobQueue } from './queue.ts';
 import { HttpError, type RouteRegistrar } from './server.ts';
 
@@ -31,6 +32,8 @@ export interface AlertLimits {
   concurrency: number;
   /** A heal still running after this is stopped. */
   healTimeoutMs: number;
+  /** Validating one request's body (off the event loop) may take this long. */
+  validateTimeoutMs: number;
   /** Redacting and writing one incident file may take this long. */
   writeTimeoutMs: number;
   /** Retry-After on a 429. */
@@ -42,6 +45,7 @@ export const DEFAULT_ALERT_LIMITS: AlertLimits = {
   queueSize: 20,
   concurrency: 1,
   healTimeoutMs: 30 * 60_000,
+  validateTimeoutMs: 10_000,
   writeTimeoutMs: 120_000,
   retryAfterSeconds: 60,
 };
@@ -140,25 +144,30 @@ export function alertsRoute(opts: AlertsOptions): RouteRegistrar {
       while (queue.state.running > 0) await new Promise((r) => setTimeout(r, 50));
     });
 
-    server.route('POST', '/alerts', (req) => {
-      const body = req.json();
-      let intake: ReturnType<typeof readAlertPayload>;
+    const intake = new IntakeThread({
+      timeoutMs: limits.validateTimeoutMs,
+      maxPending: 16,
+      retryAfterSeconds: limits.retryAfterSeconds,
+    });
+    server.onClose(() => intake.close());
+
+    server.route('POST', '/alerts', async (req) => {
+      let alerts: AlertIntake;
       try {
-        intake = readAlertPayload(body, limits.maxAlerts);
+        alerts = await intake.validate(req.body, limits.maxAlerts);
       } catch (err) {
-        const alerts = (body as { alerts?: unknown } | null)?.alerts;
-        received.labels('rejected').inc(Array.isArray(alerts) ? alerts.length : 0);
+        received.labels('rejected').inc((err as IntakeError).alerts ?? 0);
         throw err;
       }
-      const offer = queue.offer(intake.firing.map((a) => ({ key: a.key, job: a.doc })));
+      const offer = queue.offer(alerts.firing.map((a) => ({ key: a.key, job: a.doc })));
       if (!offer.accepted) {
-        received.labels('rejected').inc(intake.firing.length);
+        received.labels('rejected').inc(alerts.firing.length);
         throw new HttpError(429, `heal queue full (${limits.queueSize} waiting, room for ${offer.free}): retry later`, {
           reason: 'queue_full',
           headers: { 'retry-after': String(limits.retryAfterSeconds) },
         });
       }
-      received.labels('resolved').inc(intake.resolved);
+      received.labels('resolved').inc(alerts.resolved);
       received.labels('queued').inc(offer.queued.length);
       received.labels('folded').inc(offer.folded.length);
       return {

@@ -6,9 +6,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
 import { readFile, stat, unlink } from 'node:fs/promises';
-import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Mode } from '../pipeline/heal.ts';
+import { siblingModule } from './modules.ts';
 
 export interface HealProcessOptions {
   repo: string;
@@ -34,8 +34,8 @@ export interface HealOutcome {
   branch?: string | null;
 }
 
-// The CLI entry next to this module's directory: src/main.ts from source, dist/main.js once built.
-const CLI = fileURLToPath(new URL(`../main${extname(new URL(import.meta.url).pathname)}`, import.meta.url));
+// The CLI entry: src/main.ts from source, dist/main.js once built.
+const CLI = fileURLToPath(siblingModule(import.meta.url, '../main'));
 const MAX_RESULT = 16 * 1024 * 1024;
 /** Suffix of the file next to the incident file that receives the heal's stdout while it runs. */
 export const RESULT_SUFFIX = '.out';

@@ -4,10 +4,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { chmod, lstat, mkdir, readdir, unlink } from 'node:fs/promises';
-import { extname, join } from 'node:path';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { SutureError } from '../errors.ts';
 import { RESULT_SUFFIX } from './heal-runner.ts';
+import { siblingModule } from './modules.ts';
 
 export interface Retention {
   /** Newest files kept. */
@@ -73,8 +74,7 @@ export async function pruneIncidents(
   return doomed;
 }
 
-// The worker is this module's sibling, .ts from source and .js once built.
-const WRITER = new URL(`./incident-writer${extname(new URL(import.meta.url).pathname)}`, import.meta.url);
+const WRITER = siblingModule(import.meta.url, './incident-writer');
 
 /**
  * Redacts `doc` (redactDeep) and writes it to a new file in `dir`, off the event loop, in a worker with

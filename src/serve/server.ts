@@ -9,6 +9,9 @@ import type { AddressInfo } from 'node:net';
 import { Counter, collectDefaultMetrics, Registry } from 'prom-client';
 import { errorMessage, SutureError } from '../errors.ts';
 import { bearerCredential, isLoopbackHost, tokenMatches, tokenProblem } from './auth.ts';
+import { HttpError } from './http-error.ts';
+
+export { HttpError };
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -63,19 +66,6 @@ export interface ServerOptions {
    * (anyone on this machine can call it) and refuses any other address.
    */
   token?: string;
-}
-
-/** An error with the HTTP status to answer; handlers may throw it too. `reason` labels the rejection metric. */
-export class HttpError extends Error {
-  readonly status: number;
-  readonly reason: string;
-  readonly headers: Record<string, string>;
-  constructor(status: number, message: string, opts: { reason?: string; headers?: Record<string, string> } = {}) {
-    super(message);
-    this.status = status;
-    this.reason = opts.reason ?? `http_${status}`;
-    this.headers = opts.headers ?? {};
-  }
 }
 
 export async function startSutureServer(opts: ServerOptions = {}): Promise<SutureServer> {

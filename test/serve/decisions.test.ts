@@ -67,11 +67,16 @@ describe('alert intake', () => {
     })();
     expect(err).toBeInstanceOf(HttpError);
     expect(err!.status).toBe(400);
-    expect(err!.message).toMatch(/^alerts\[1\] \(alertname "NoService"\): no service label/);
+    // (the service check may live in the schema or in normalisation: either way the alert is named)
+    expect(err!.message).toMatch(/^alerts\[1\] \(alertname "NoService"\): (labels: )?no service label/);
+    expect(err!.reason).toBe('bad_alert');
+    expect(() =>
+      readAlertPayload(payload(alert({ service: 'cart-api' }), alert({ alertname: 'T', service: 5 as never })), 20),
+    ).toThrow(/^alerts\[1\] \(alertname "T"\): labels\.service: /);
   });
 
-  it('a resolved alert needs no service and is only counted', () => {
-    const r = readAlertPayload(payload(alert({ alertname: 'A' }, {}, { status: 'resolved' })), 20);
+  it('a resolved alert is only counted', () => {
+    const r = readAlertPayload(payload(alert({ alertname: 'A', service: 'cart-api' }, {}, { status: 'resolved' })), 20);
     expect(r).toEqual({ firing: [], resolved: 1 });
   });
 

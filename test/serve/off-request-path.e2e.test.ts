@@ -95,7 +95,8 @@ describe('suture serve keeps answering while it heals', () => {
     );
     expect(latencies.length).toBeGreaterThan(40);
     expect(worst).toBeLessThan(1000);
-    expect(postMs).toBeLessThan(1000);
+    // answered once validated (in a worker), not after the heal
+    expect(postMs).toBeLessThan(5000);
     const running = await metric(s.base, /^suture_heals_running (\d+)/m);
     const finished = await metric(s.base, /^suture_heals_total\{status="([^"]+)"\}/m);
     console.log(`heals running after 8 s: ${running}, finished: ${finished ?? 'none yet'}`);

@@ -18,7 +18,7 @@ afterAll(async () => {
   cleanup(...made);
 });
 
-/** Runs `suture serve …` expecting it to refuse to start; a server that does start is killed after 10 s. */
+/** Runs `suture serve …` expecting it to refuse to start; a server that does start is killed after 30 s. */
 function refused(args: string[], env: Record<string, string> = {}) {
   const { SUTURE_TOKEN: _, ...inherited } = process.env;
   const proc = spawn(process.execPath, [join(ROOT, 'src', 'main.ts'), 'serve', '--port', '0', ...args], {
@@ -29,7 +29,7 @@ function refused(args: string[], env: Record<string, string> = {}) {
   proc.stderr.setEncoding('utf8').on('data', (c: string) => {
     stderr += c;
   });
-  const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 30_000);
   return new Promise<{ code: number | null; stderr: string }>((resolve) =>
     proc.on('exit', (code) => {
       clearTimeout(timer);
