@@ -6,8 +6,8 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { request } from 'node:http';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { alertsRoute, prepareAlerts } from '../../src/serve/alerts.ts';
 import type { HealOutcome, HealProcessOptions } from '../../src/serve/heal-runner.ts';
