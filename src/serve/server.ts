@@ -77,7 +77,8 @@ export async function startSutureServer(opts: ServerOptions = {}): Promise<Sutur
   } else if (!isLoopbackHost(host)) {
     throw new SutureError(
       'USAGE',
-      `listening on ${host} (beyond loopback) needs a bearer token: --token-file FILE or SUTURE_TOKEN`,
+      // (no `token: …` in the wording: the redactor would take what follows for a secret)
+      `listening on ${host} (beyond loopback) needs a bearer token (--token-file FILE or SUTURE_TOKEN)`,
     );
   }
   const registry = new Registry();

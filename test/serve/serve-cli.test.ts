@@ -63,7 +63,9 @@ describe('suture serve: the token', () => {
       const r = await refused(['--host', host]);
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
-      expect(r.stderr).toMatch(/^suture: listening on .* \(beyond loopback\) needs a bearer token: --token-file/);
+      expect(r.stderr).toMatch(
+        /^suture: listening on .* \(beyond loopback\) needs a bearer token \(--token-file FILE or SUTURE_TOKEN\)$/m,
+      );
     }
   });
 
