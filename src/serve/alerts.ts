@@ -16,7 +16,7 @@ import {
   prepareIncidentDir,
   pruneIncidents,
   type Retention,
-  removeStaleResults,
+  removeStaleFiles,
   writeIncidentFile,
 } from './incidents.ts';
 import { type IntakeError, IntakeThread } from './intake-thread.ts';
@@ -190,6 +190,6 @@ export function incidentDir(stateDir: string): string {
 export async function prepareAlerts(stateDir: string, retention: Retention = DEFAULT_RETENTION): Promise<void> {
   const dir = incidentDir(stateDir);
   await prepareIncidentDir(dir);
-  await removeStaleResults(dir);
+  await removeStaleFiles(dir);
   await pruneIncidents(dir, retention);
 }

@@ -45,11 +45,24 @@ export async function prepareIncidentDir(dir: string): Promise<void> {
   for (const f of await listIncidentFiles(dir)) await chmod(join(dir, f.name), 0o600).catch(() => undefined);
 }
 
-/** Result files of heals that were running when an earlier server stopped; none runs before it starts. */
-export async function removeStaleResults(dir: string): Promise<void> {
+/** How this version names incident files; anything else in the directory is not one of its files. */
+const INCIDENT_FILE = /^\d+-[0-9a-z]{0,16}-[0-9a-f]{8}\.json$/i;
+
+/**
+ * Before serving (no heal runs yet): removes result files of heals an earlier server left running, and
+ * files earlier versions wrote there unredacted (named `<ms>-<n>.json`).
+ */
+export async function removeStaleFiles(dir: string): Promise<string[]> {
+  const removed: string[] = [];
   for (const name of await readdir(dir).catch(() => [])) {
-    if (name.endsWith(RESULT_SUFFIX)) await unlink(join(dir, name)).catch(() => undefined);
+    if (name.endsWith(RESULT_SUFFIX) || (name.endsWith('.json') && !INCIDENT_FILE.test(name))) {
+      await unlink(join(dir, name)).then(
+        () => removed.push(name),
+        () => undefined,
+      );
+    }
   }
+  return removed;
 }
 
 async function listIncidentFiles(dir: string): Promise<Array<{ name: string; mtimeMs: number }>> {

@@ -4,7 +4,7 @@
  * /healthz, alert validation and limits, the bounded queue, content-derived folding, and the incident
  * files (redacted, owner-only, pruned).
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -293,6 +293,20 @@ describe('incident files', () => {
       return left.length === 1 ? left : undefined;
     });
     expect(readdirSync(join(state, 'incidents'))).toEqual([running.split('/').at(-1)]);
+  });
+
+  it('at start, the directory is made owner-only and what earlier versions left unredacted is removed', async () => {
+    const state = tempDir('suture-serve-state-');
+    made.push(state);
+    const dir = join(state, 'incidents');
+    mkdirSync(dir, { mode: 0o755 });
+    writeFileSync(join(dir, '1763600000000-0.json'), '{"annotations": {"logs": "password=hunter2"}}', { mode: 0o644 });
+    writeFileSync(join(dir, '1763600000001-0123456789ab-0badcafe.json'), '{}', { mode: 0o644 });
+    writeFileSync(join(dir, '1763600000001-0123456789ab-0badcafe.json.out'), '{}');
+    await prepareAlerts(state);
+    expect(readdirSync(dir)).toEqual(['1763600000001-0123456789ab-0badcafe.json']);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, '1763600000001-0123456789ab-0badcafe.json')).mode & 0o777).toBe(0o600);
   });
 
   it('shutting the server down stops the running heal and drops what waits', async () => {
