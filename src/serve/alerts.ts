@@ -1,98 +1,195 @@
 /**
- * POST /alerts: the Alertmanager webhook receiver. Each firing alert of a valid v4 payload becomes one
- * incident file in <state>/incidents/ and one `heal` run on the configured repo. Heals run one at a time
- * (they share the repo and the machine), alerts for a fingerprint already queued or running are folded
- * into it, and the webhook answers 202 at once, so Alertmanager never times out or retries a slow heal.
- * Results land where heal puts them: the audit log and reports in the state dir, and the branch.
+ * POST /alerts: the Alertmanager webhook receiver. The event loop only does bounded work: a worker thread
+ * validates the payload (each firing alert as `heal` will read it) and computes fold keys, in bounded time;
+ * then the alerts are offered to a bounded queue and the answer is 202 — or 400 naming the bad alert, or
+ * 429 when the queue is full. Off the request path, each queued alert is redacted into an owner-only
+ * incident file (in another worker thread) and healed in a child process (`suture heal --json`), a few at a
+ * time; finished heals' files are pruned to the retention limit. Results land where heal puts them: the
+ * audit log and reports in the state dir, and the branch.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Counter, Gauge } from 'prom-client';
-import { InputError } from '../errors.ts';
-import { alertmanagerSchema } from '../incident/schema.ts';
-import type { HealOptions, HealResult } from '../pipeline/heal.ts';
-import type { RouteRegistrar } from './server.ts';
+import type { HealOptions } from '../pipeline/heal.ts';
+import type { AlertIntake } from './alert-intake.ts';
+import { type HealOutcome, type HealProcessOptions, runHealProcess } from './heal-runner.ts';
+import {
+  prepareIncidentDir,
+  pruneIncidents,
+  type Retention,
+  removeStaleFiles,
+  writeIncidentFile,
+} from './incidents.ts';
+import { type IntakeError, IntakeThread } from './intake-thread.ts';
+import { JobQueue } from './queue.ts';
+import { HttpError, type RouteRegistrar } from './server.ts';
+
+export interface AlertLimits {
+  /** Alerts (firing or resolved) one request may carry. */
+  maxAlerts: number;
+  /** Alerts that may wait for a heal; past it, 429. */
+  queueSize: number;
+  /** Heals running at once. */
+  concurrency: number;
+  /** A heal still running after this is stopped. */
+  healTimeoutMs: number;
+  /** Validating one request's body (off the event loop) may take this long. */
+  validateTimeoutMs: number;
+  /** Redacting and writing one incident file may take this long. */
+  writeTimeoutMs: number;
+  /** Retry-After on a 429. */
+  retryAfterSeconds: number;
+}
+
+export const DEFAULT_ALERT_LIMITS: AlertLimits = {
+  maxAlerts: 20,
+  queueSize: 20,
+  concurrency: 1,
+  healTimeoutMs: 30 * 60_000,
+  validateTimeoutMs: 10_000,
+  writeTimeoutMs: 120_000,
+  retryAfterSeconds: 60,
+};
+
+export const DEFAULT_RETENTION: Retention = { keep: 50, maxAgeMs: 7 * 24 * 3600_000 };
 
 export interface AlertsOptions {
   repo: string;
   stateDir: string;
   mode: HealOptions['mode'];
   push: boolean;
-  heal: (opts: HealOptions) => Promise<HealResult>;
+  limits?: Partial<AlertLimits>;
+  retention?: Retention;
   progress: (m: string) => void;
+  /** Runs one heal; by default `suture heal --json` in a child process. */
+  runHeal?: (opts: HealProcessOptions) => Promise<HealOutcome>;
 }
 
+/** Registers POST /alerts. Call `prepareAlerts` first to fail early on an unusable state dir. */
 export function alertsRoute(opts: AlertsOptions): RouteRegistrar {
+  const limits = { ...DEFAULT_ALERT_LIMITS, ...opts.limits };
+  const retention = opts.retention ?? DEFAULT_RETENTION;
+  const runHeal = opts.runHeal ?? runHealProcess;
+  const dir = incidentDir(opts.stateDir);
   return (server) => {
     const received = new Counter({
       name: 'suture_alerts_received_total',
-      help: 'Alerts received on POST /alerts, by outcome (queued, folded, resolved).',
+      help: 'Alerts received on POST /alerts, by outcome (queued, folded, resolved, rejected).',
       labelNames: ['outcome'] as const,
       registers: [server.registry],
     });
     const heals = new Counter({
       name: 'suture_heals_total',
-      help: 'Heal runs started from alerts, by final status.',
+      help: 'Heal runs started from alerts, by final status (a heal status, or bad_input, timeout, stopped, error).',
       labelNames: ['status'] as const,
       registers: [server.registry],
     });
     const queueDepth = new Gauge({
       name: 'suture_heal_queue_depth',
-      help: 'Alerts waiting for or running a heal.',
+      help: 'Alerts waiting for a heal.',
       registers: [server.registry],
     });
-    const pending = new Set<string>();
-    let chain: Promise<unknown> = Promise.resolve();
+    const running = new Gauge({
+      name: 'suture_heals_running',
+      help: 'Heals running now.',
+      registers: [server.registry],
+    });
+    new Gauge({
+      name: 'suture_heal_queue_capacity',
+      help: 'Alerts that may wait for a heal before POST /alerts answers 429.',
+      registers: [server.registry],
+    }).set(limits.queueSize);
+
+    const shutdown = new AbortController();
+    const files = new Set<string>();
+    const heal = async (doc: unknown, key: string) => {
+      const id = key.slice(0, 12);
+      let file: string | undefined;
+      let outcome: HealOutcome;
+      try {
+        await prepareIncidentDir(dir);
+        file = await writeIncidentFile(dir, id, doc, { timeoutMs: limits.writeTimeoutMs, signal: shutdown.signal });
+        files.add(basename(file));
+        outcome = await runHeal({
+          repo: opts.repo,
+          incidentFile: file,
+          mode: opts.mode,
+          stateDir: opts.stateDir,
+          push: opts.push,
+          timeoutMs: limits.healTimeoutMs,
+          signal: shutdown.signal,
+          onLine: (line) => opts.progress(`alert ${id}: ${line}`),
+        });
+      } catch (err) {
+        outcome = { status: 'error', detail: err instanceof Error ? err.message : String(err) };
+      }
+      heals.labels(outcome.status).inc();
+      opts.progress(
+        `alert ${id}: ${outcome.status}${outcome.branch ? ` (${outcome.branch})` : ''}${outcome.detail ? `: ${outcome.detail}` : ''}`,
+      );
+      if (file) files.delete(basename(file));
+      await pruneIncidents(dir, retention, files).catch(() => undefined);
+    };
+    const queue = new JobQueue<unknown>(
+      { capacity: limits.queueSize, concurrency: limits.concurrency },
+      (doc, key) => heal(doc, key),
+      (s) => {
+        queueDepth.set(s.waiting);
+        running.set(s.running);
+      },
+    );
+    server.onClose(async () => {
+      queue.close();
+      shutdown.abort();
+      // Running heals get their SIGTERM (then SIGKILL) from the abort; wait until none is left.
+      while (queue.state.running > 0) await new Promise((r) => setTimeout(r, 50));
+    });
+
+    const intake = new IntakeThread({
+      timeoutMs: limits.validateTimeoutMs,
+      maxPending: 16,
+      retryAfterSeconds: limits.retryAfterSeconds,
+    });
+    server.onClose(() => intake.close());
 
     server.route('POST', '/alerts', async (req) => {
-      const parsed = alertmanagerSchema.safeParse(req.json());
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
-        throw new InputError(`alertmanager payload: ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
+      let alerts: AlertIntake;
+      try {
+        alerts = await intake.validate(req.body, limits.maxAlerts);
+      } catch (err) {
+        received.labels('rejected').inc((err as IntakeError).alerts ?? 0);
+        throw err;
       }
-      const payload = parsed.data;
-      const firing = payload.alerts.filter((a) => a.status === 'firing');
-      received.labels('resolved').inc(payload.alerts.length - firing.length);
-      const queued: string[] = [];
-      for (const alert of firing) {
-        // One incident per alert; the grouping key of a single alert is its own fingerprint or labels.
-        const key = alert.fingerprint ?? JSON.stringify(Object.entries(alert.labels).sort());
-        if (pending.has(key)) {
-          received.labels('folded').inc();
-          continue;
-        }
-        pending.add(key);
-        received.labels('queued').inc();
-        const dir = join(opts.stateDir, 'incidents');
-        await mkdir(dir, { recursive: true });
-        const file = join(dir, `${Date.now()}-${queued.length}.json`);
-        await writeFile(file, JSON.stringify({ ...payload, alerts: [alert] }, null, 2));
-        queued.push(file);
-        queueDepth.inc();
-        chain = chain.then(async () => {
-          try {
-            const r = await opts.heal({
-              repo: opts.repo,
-              incidentFile: file,
-              mode: opts.mode,
-              stateDir: opts.stateDir,
-              push: opts.push,
-              progress: opts.progress,
-            });
-            heals.labels(r.status).inc();
-            opts.progress(`alert ${key.slice(0, 40)}: ${r.status}${r.branch ? ` (${r.branch})` : ''}`);
-          } catch (err) {
-            heals.labels('error').inc();
-            opts.progress(
-              `alert ${key.slice(0, 40)}: heal failed: ${err instanceof Error ? err.message : String(err)}`,
-            );
-          } finally {
-            pending.delete(key);
-            queueDepth.dec();
-          }
+      const offer = queue.offer(alerts.firing.map((a) => ({ key: a.key, job: a.doc })));
+      if (!offer.accepted) {
+        received.labels('rejected').inc(alerts.firing.length);
+        throw new HttpError(429, `heal queue full (${limits.queueSize} waiting, room for ${offer.free}): retry later`, {
+          reason: 'queue_full',
+          headers: { 'retry-after': String(limits.retryAfterSeconds) },
         });
       }
-      return { status: 202, json: { accepted: queued.length, incidents: queued } };
+      received.labels('resolved').inc(alerts.resolved);
+      received.labels('queued').inc(offer.queued.length);
+      received.labels('folded').inc(offer.folded.length);
+      return {
+        status: 202,
+        json: {
+          accepted: offer.queued.length,
+          folded: offer.folded.length,
+          incidents: offer.queued.map((k) => k.slice(0, 12)),
+        },
+      };
     });
   };
+}
+
+export function incidentDir(stateDir: string): string {
+  return join(stateDir, 'incidents');
+}
+
+/** Before serving: the owner-only incident directory, pruned of what earlier runs left past retention. */
+export async function prepareAlerts(stateDir: string, retention: Retention = DEFAULT_RETENTION): Promise<void> {
+  const dir = incidentDir(stateDir);
+  await prepareIncidentDir(dir);
+  await removeStaleFiles(dir);
+  await pruneIncidents(dir, retention);
 }

@@ -35,6 +35,7 @@ const ARGO_FILES = [
   'argo-rollouts/analysis-web-judge.yaml',
   'argo-cd/application.yaml',
 ];
+const TOKEN = 'argo-analysis-token-0123456789';
 const rendered = (p: string) => renderPipelineTemplate(read(p), VALUES);
 
 describe('pipelines/ manifests', () => {
@@ -68,11 +69,11 @@ describe('pipelines/ manifests', () => {
     const templates = new Map(
       ['argo-rollouts/analysis-prometheus.yaml', 'argo-rollouts/analysis-web-judge.yaml'].map((f) => {
         const [t] = validateArgoManifests(rendered(f));
-        const args = (t!.doc.spec as { args: Array<{ name: string; value?: string }> }).args;
+        const args = (t!.doc.spec as { args: Array<{ name: string; value?: string; valueFrom?: unknown }> }).args;
         return [
           t!.name,
           args
-            .filter((a) => a.value === undefined)
+            .filter((a) => a.value === undefined && a.valueFrom === undefined)
             .map((a) => a.name)
             .sort(),
         ] as const;
@@ -106,30 +107,51 @@ describe('pipelines/ manifests', () => {
   describe('the web analysis against a real suture serve', () => {
     let server: SutureServer;
     beforeAll(async () => {
-      server = await startSutureServer({ port: 0, routes: [judgeRoute({ prometheus: ['http://127.0.0.1:9'] })] });
+      server = await startSutureServer({
+        port: 0,
+        token: TOKEN,
+        routes: [judgeRoute({ prometheus: ['http://127.0.0.1:9'] })],
+      });
     });
     afterAll(() => server.close());
 
-    it('POSTs a body /judge accepts, and its conditions read fields /judge returns', async () => {
+    it('POSTs a body /judge accepts, with the bearer token from its Secret, and its conditions read fields /judge returns', async () => {
       const [t] = validateArgoManifests(rendered('argo-rollouts/analysis-web-judge.yaml'));
-      const metric = (t!.doc.spec as { metrics: Array<Record<string, unknown>> }).metrics[0]!;
-      const web = (metric.provider as { web: { method: string; url: string; jsonBody: Record<string, unknown> } }).web;
+      const spec = t!.doc.spec as {
+        metrics: Array<Record<string, unknown>>;
+        args: Array<{ name: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }>;
+      };
+      const metric = spec.metrics[0]!;
+      const web = (
+        metric.provider as {
+          web: {
+            method: string;
+            url: string;
+            headers: Array<{ key: string; value: string }>;
+            jsonBody: Record<string, unknown>;
+          };
+        }
+      ).web;
       expect(web.method).toBe('POST');
       expect(web.url).toBe(`${VALUES.SUTURE_URL}/judge`);
-      // Argo substitutes {{args.x}} before sending; do the same with example hashes.
+      expect(spec.args.find((a) => a.name === 'suture-token')?.valueFrom?.secretKeyRef).toEqual({
+        name: 'suture-token',
+        key: 'token',
+      });
+      // Argo substitutes {{args.x}} before sending; do the same with example hashes and the Secret's token.
       const args: Record<string, string> = {
         service: 'cart-api',
         'stable-hash': '6c5f9c7d8b',
         'canary-hash': '7f8d9e6a5c',
+        'suture-token': TOKEN,
       };
-      const body = JSON.parse(
-        JSON.stringify(web.jsonBody).replace(/\{\{args\.([a-z-]+)\}\}/g, (_, n: string) => args[n]!),
-      );
-      const res = await fetch(`${server.url}/judge`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
+      const substitute = (text: string) => text.replace(/\{\{args\.([a-z-]+)\}\}/g, (_, n: string) => args[n]!);
+      const body = JSON.parse(substitute(JSON.stringify(web.jsonBody)));
+      const headers = Object.fromEntries(web.headers.map((h) => [h.key, substitute(h.value)]));
+      const send = (h: Record<string, string>) =>
+        fetch(`${server.url}/judge`, { method: 'POST', headers: h, body: JSON.stringify(body) });
+      expect((await send({ 'Content-Type': 'application/json' })).status).toBe(401);
+      const res = await send(headers);
       expect(res.status).toBe(200);
       const answer = (await res.json()) as Record<string, unknown>;
       // First call: the clock starts, no data is judged yet.
