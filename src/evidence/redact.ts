@@ -368,25 +368,36 @@ export function redact(text: string): Redaction {
 
 /** A value with nothing secret in it, kept as it is under a secret-looking key. */
 function carriesNothing(value: unknown): boolean {
-  return value === null || value === undefined || typeof value === 'boolean' || value === '';
+  return (
+    value === null ||
+    value === undefined ||
+    typeof value === 'boolean' ||
+    value === '' ||
+    (typeof value === 'string' && isInert(value))
+  );
+}
+
+/** Whether `value`, found under `key`, is masked whole: a secret-looking key holding anything but a placeholder. */
+export function isSecretEntry(key: string, value: unknown): boolean {
+  return isSecretKey(key) && !carriesNothing(value);
 }
 
 /**
  * Redacts a JSON-like value (objects, arrays, strings; other values as they are) and returns a copy: every
- * string through `redact`, and whatever sits under a secret-looking key masked whole (a number, an object,
- * a string without a recognisable shape). The one funnel for structured output that leaves the process
- * (stdout JSON, audit, files).
+ * string through `redact`, numbers that are card numbers, and whatever sits under a secret-looking key
+ * masked whole (a number, an object, a string without a recognisable shape). The one funnel for structured
+ * output that leaves the process (stdout JSON, audit, files).
  */
 export function redactDeep<T>(value: T): T {
   if (typeof value === 'string') return redact(value).text as T;
+  if (typeof value === 'number' && Number.isInteger(value) && isCardNumber(String(value))) {
+    return mark('card-number') as T;
+  }
   if (Array.isArray(value)) return value.map((v) => redactDeep(v)) as T;
   if (value !== null && typeof value === 'object') {
     // fromEntries defines own properties, so a `__proto__` key stays data.
     return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [
-        k,
-        isSecretKey(k) && !carriesNothing(v) && !(typeof v === 'string' && isInert(v)) ? mark('secret') : redactDeep(v),
-      ]),
+      Object.entries(value).map(([k, v]) => [k, isSecretEntry(k, v) ? mark('secret') : redactDeep(v)]),
     ) as T;
   }
   return value;
