@@ -63,8 +63,9 @@ export function isSecretKey(key: string): boolean {
 
 /** Placeholder-like values that carry no secret (and our own masks). */
 function isInert(value: string): boolean {
-  // A value that already holds a mask (`Cookie: sid=[REDACTED:secret]`) is not redacted twice.
-  if (value.includes('[REDACTED:')) return true;
+  // A value that is already a mask, or a pair ending in one (`Cookie: sid=[REDACTED:secret]`), is not
+  // redacted twice; a mask after something else (`hunter2-[REDACTED:…]`) does not make the rest harmless.
+  if (/^(?:[\w.-]{1,64}=)?\[REDACTED:[\w-]{1,32}(?:\]|$)/.test(value)) return true;
   return /^(?:\*+$|<[\w -]*>$|\$\{|\{\{|%\(|null$|none$|true$|false$|undefined$|redacted$|xxx+$)/i.test(value);
 }
 
