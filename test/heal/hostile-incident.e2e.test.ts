@@ -6,7 +6,8 @@
  * proposed; the statement must exist only inside a data literal and never run; no secret may reach the
  * commit, the audit log, the report, stdout or stderr; the commit has exactly one fingerprint trailer.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +21,9 @@ const SECRETS = [TOKEN, PASSWORD, CARD, HEADER_SECRET, 'aW50ZXJuYWw6czNjcjN0'];
 
 const state = tempDir('suture-state-');
 const scratch = tempDir('suture-hostile-');
-const marker = join(scratch, 'MARKER');
+// A fixed-looking path: a random temp-dir suffix in the committed data reads as a high-entropy secret to the
+// policy's scanner, which would deny the fix for a reason that is not under test here.
+const marker = join(tmpdir(), `suture-hostile-marker-${process.pid}`);
 let repo: string;
 let r: CliResult;
 let out: {
@@ -80,12 +83,15 @@ beforeAll(async () => {
   out = JSON.parse(r.stdout || '{}');
 }, 180_000);
 
-afterAll(() => cleanup(repo, state, scratch));
+afterAll(() => {
+  cleanup(repo, state, scratch);
+  rmSync(marker, { force: true });
+});
 
 describe('a hostile crash report, healed', () => {
   it('still ends proposed with a verified fix', () => {
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(out.status).toBe('proposed');
+    expect(out.status, r.stdout).toBe('proposed');
   });
 
   it('commits the attacker text only inside a data literal, and never runs it', async () => {
