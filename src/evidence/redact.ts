@@ -89,6 +89,32 @@ export function isCardNumber(text: string): boolean {
   return sum % 10 === 0;
 }
 
+/** What a scanner does with one match: replace [from, to) by `text`, resume scanning elsewhere, or go on. */
+type Step = { from: number; to: number; text: string } | { resume: number } | undefined;
+
+/**
+ * Runs the global `pattern` over `text` and splices in the replacements `step` decides. Linear as long as
+ * steps only move forward: each match is examined once.
+ */
+function splice(text: string, pattern: RegExp, step: (m: RegExpExecArray) => Step, hit: () => void): string {
+  let out = '';
+  let last = 0;
+  pattern.lastIndex = 0;
+  for (let m = pattern.exec(text); m; m = pattern.exec(text)) {
+    const s = step(m);
+    if (!s) continue;
+    if ('resume' in s) {
+      pattern.lastIndex = s.resume;
+      continue;
+    }
+    out += text.slice(last, s.from) + s.text;
+    last = s.to;
+    pattern.lastIndex = s.to;
+    hit();
+  }
+  return last === 0 ? text : out + text.slice(last);
+}
+
 /**
  * Card numbers as they are written: 13–19 digits in a row, or grouped 4-4-4-4 (Amex 4-6-5, Diners 4-6-4)
  * with spaces or dashes; not after a `.` (decimals), not inside a longer number or word.
@@ -98,19 +124,12 @@ const CARD_CANDIDATE =
 
 /** A candidate that fails the check is not consumed: the next one may start inside it (`1234 4111 1111 …`). */
 function cardNumbers(text: string, mask: string, hit: () => void): string {
-  let out = '';
-  let last = 0;
-  CARD_CANDIDATE.lastIndex = 0;
-  for (let m = CARD_CANDIDATE.exec(text); m; m = CARD_CANDIDATE.exec(text)) {
-    if (!isCardNumber(m[0])) {
-      CARD_CANDIDATE.lastIndex = m.index + 1;
-      continue;
-    }
-    out += text.slice(last, m.index) + mask;
-    last = CARD_CANDIDATE.lastIndex;
-    hit();
-  }
-  return last === 0 ? text : out + text.slice(last);
+  return splice(
+    text,
+    CARD_CANDIDATE,
+    (m) => (isCardNumber(m[0]) ? { from: m.index, to: m.index + m[0].length, text: mask } : { resume: m.index + 1 }),
+    hit,
+  );
 }
 
 const PEM_HEADER = /-----BEGIN ((?:[A-Z0-9]+ ){0,6})PRIVATE KEY( BLOCK)?-----/g;
@@ -125,30 +144,24 @@ const PEM_MAX = 16384;
  * header before it, so many headers without an END cost one pass, not one 16 KiB scan each.
  */
 function privateKeys(text: string, mask: string, hit: () => void): string {
-  let out = '';
-  let last = 0;
   let nextEnd = -2; // -2: not searched yet; -1: none left
-  PEM_HEADER.lastIndex = 0;
-  for (let m = PEM_HEADER.exec(text); m; m = PEM_HEADER.exec(text)) {
-    const headerEnd = PEM_HEADER.lastIndex;
-    if (nextEnd !== -1 && nextEnd < headerEnd) nextEnd = text.indexOf('-----END ', headerEnd);
-    let end = -1;
-    if (nextEnd >= 0 && nextEnd - headerEnd <= PEM_MAX) {
-      PEM_FOOTER.lastIndex = nextEnd;
-      const f = PEM_FOOTER.exec(text);
-      if (f && f[1] === m[1] && f[2] === m[2]) end = PEM_FOOTER.lastIndex;
-    }
-    if (end < 0) {
+  return splice(
+    text,
+    PEM_HEADER,
+    (m) => {
+      const headerEnd = m.index + m[0].length;
+      if (nextEnd !== -1 && nextEnd < headerEnd) nextEnd = text.indexOf('-----END ', headerEnd);
+      if (nextEnd >= 0 && nextEnd - headerEnd <= PEM_MAX) {
+        PEM_FOOTER.lastIndex = nextEnd;
+        const f = PEM_FOOTER.exec(text);
+        if (f && f[1] === m[1] && f[2] === m[2]) return { from: m.index, to: PEM_FOOTER.lastIndex, text: mask };
+      }
       PEM_BASE64_LINES.lastIndex = headerEnd;
       PEM_BASE64_LINES.exec(text);
-      end = PEM_BASE64_LINES.lastIndex;
-    }
-    out += text.slice(last, m.index) + mask;
-    last = end;
-    PEM_HEADER.lastIndex = end;
-    hit();
-  }
-  return last === 0 ? text : out + text.slice(last);
+      return { from: m.index, to: PEM_BASE64_LINES.lastIndex, text: mask };
+    },
+    hit,
+  );
 }
 
 /**
@@ -160,22 +173,19 @@ function privateKeys(text: string, mask: string, hit: () => void): string {
 const QUOTED_KEY = /(?<!\\)(\\{0,15})(["'])([\w.-]{1,128})\1\2\s{0,16}:\s{0,16}\1\2/g;
 
 function quotedPairs(text: string, mask: string, hit: () => void): string {
-  let out = '';
-  let last = 0;
-  QUOTED_KEY.lastIndex = 0;
-  for (let m = QUOTED_KEY.exec(text); m; m = QUOTED_KEY.exec(text)) {
-    // Not a secret: scanning resumes at the value's start, so pairs inside it (JSON in a string) are found.
-    if (!isSecretKey(m[3]!)) continue;
-    const start = QUOTED_KEY.lastIndex;
-    const end = stringEnd(text, start, m[2]!, m[1]!.length);
-    const value = text.slice(start, end);
-    QUOTED_KEY.lastIndex = end;
-    if (!value || isInert(value)) continue;
-    out += text.slice(last, start) + mask;
-    last = end;
-    hit();
-  }
-  return last === 0 ? text : out + text.slice(last);
+  return splice(
+    text,
+    QUOTED_KEY,
+    (m) => {
+      // Not a secret: scanning resumes at the value's start, so pairs inside it (JSON in a string) are found.
+      if (!isSecretKey(m[3]!)) return undefined;
+      const start = m.index + m[0].length;
+      const end = stringEnd(text, start, m[2]!, m[1]!.length);
+      const value = text.slice(start, end);
+      return !value || isInert(value) ? { resume: end } : { from: start, to: end, text: mask };
+    },
+    hit,
+  );
 }
 
 /**
@@ -234,28 +244,25 @@ function keyedValues(
   value: RegExp,
   keep: (key: string, value: string, bare: string) => boolean,
 ): ScanRule['scan'] {
-  return (text, mask, hit) => {
-    let out = '';
-    let last = 0;
-    keyAndSep.lastIndex = 0;
-    for (let m = keyAndSep.exec(text); m; m = keyAndSep.exec(text)) {
-      if (!isSecretKey(m[1]!)) continue;
-      const start = keyAndSep.lastIndex;
-      value.lastIndex = start;
-      const v = value.exec(text)?.[0];
-      if (!v) continue;
-      // Quotes around the value stay, so the line still parses the same way.
-      const open = /^(?:\\"|"|')?/.exec(v)![0];
-      const close = open && v.length > open.length && v.endsWith(open) ? open : '';
-      const bare = v.slice(open.length, v.length - close.length);
-      if (!bare || isInert(bare) || keep(m[1]!, v, bare)) continue;
-      out += `${text.slice(last, start)}${open}${mask}${close}`;
-      last = start + v.length;
-      keyAndSep.lastIndex = last;
-      hit();
-    }
-    return last === 0 ? text : out + text.slice(last);
-  };
+  return (text, mask, hit) =>
+    splice(
+      text,
+      keyAndSep,
+      (m) => {
+        if (!isSecretKey(m[1]!)) return undefined;
+        const start = m.index + m[0].length;
+        value.lastIndex = start;
+        const v = value.exec(text)?.[0];
+        if (!v) return undefined;
+        // Quotes around the value stay, so the line still parses the same way.
+        const open = /^(?:\\"|"|')?/.exec(v)![0];
+        const close = open && v.length > open.length && v.endsWith(open) ? open : '';
+        const bare = v.slice(open.length, v.length - close.length);
+        if (!bare || isInert(bare) || keep(m[1]!, v, bare)) return undefined;
+        return { from: start, to: start + v.length, text: `${open}${mask}${close}` };
+      },
+      hit,
+    );
 }
 
 const RULES: Rule[] = [
