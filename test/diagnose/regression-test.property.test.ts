@@ -10,24 +10,13 @@ import { execa } from 'execa';
 import fc from 'fast-check';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS, type ServiceConfig } from '../../src/config/service.ts';
+import type { ServiceConfig } from '../../src/config/service.ts';
 import { asciiJson, jsonStringLiteral } from '../../src/diagnose/literal.ts';
 import { committedRequest, incidentData, regressionTest } from '../../src/diagnose/regression-test.ts';
 import type { Incident, RequestSample } from '../../src/incident/types.ts';
+import { node, py as python } from './configs.ts';
 
 const FP = '0123456789abcdef';
-const python: ServiceConfig = {
-  service: 'svc',
-  language: 'python',
-  image: 'suture-sandbox:bookworm',
-  install: '',
-  test: 'python3 -m pytest -q',
-  start: 'python3 app.py',
-  port: 8080,
-  health: '/healthz',
-  limits: DEFAULT_LIMITS,
-};
-const node: ServiceConfig = { ...python, language: 'node', test: 'node --test', start: 'node server.js' };
 
 /** Strings made to break out of literals and comments, mixed with arbitrary code points and lone surrogates. */
 const BREAKERS = [
