@@ -166,11 +166,22 @@ test('suture ${fp}: the crashing request no longer fails', async () => {
 `;
 }
 
-/** A new test file replaying the first failing request, or undefined when the service has no `start`. */
+/**
+ * The largest request a regression test embeds (as its data literal). Bigger ones are still replayed by
+ * verification, but a committed test of megabytes is no test a reviewer reads, and the policy reads files
+ * only up to 2 MiB.
+ */
+export const MAX_EMBEDDED_REQUEST = 256 * 1024;
+
+/**
+ * A new test file replaying the first failing request, or undefined when the service has no `start` or
+ * the request is too big to embed.
+ */
 export function regressionTest(incident: Incident, config: ServiceConfig, repoFiles: string[]): FileEdit | undefined {
   const req = incident.requests[0];
   if (!req || !config.start) return undefined;
   const request = committedRequest(req);
+  if (jsonStringLiteral(request).length > MAX_EMBEDDED_REQUEST) return undefined;
   const dir = testDir(repoFiles, config.language);
   const fp = codeName(incident);
   const depth = dir.split('/').length;

@@ -17,7 +17,8 @@ export const LIMITS = {
   headers: 64,
   headerName: 128,
   headerValue: 8 * 1024,
-  body: 256 * 1024,
+  /** What the sandbox is proven to replay (test/sandbox/large-inputs.test.ts). */
+  body: 1024 * 1024,
   /** labels / annotations per map. */
   labels: 64,
   labelName: 128,

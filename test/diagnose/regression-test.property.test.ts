@@ -12,7 +12,12 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import type { ServiceConfig } from '../../src/config/service.ts';
 import { asciiJson, jsonStringLiteral } from '../../src/diagnose/literal.ts';
-import { committedRequest, incidentData, regressionTest } from '../../src/diagnose/regression-test.ts';
+import {
+  committedRequest,
+  incidentData,
+  MAX_EMBEDDED_REQUEST,
+  regressionTest,
+} from '../../src/diagnose/regression-test.ts';
 import type { Incident, RequestSample } from '../../src/incident/types.ts';
 import { node, py as python } from './configs.ts';
 
@@ -249,5 +254,21 @@ describe('generated regression tests hold incident text only as data', () => {
     expect(edit.path).toBe('tests/test_suture_0123456789ab.py');
     expect(edit.after).not.toMatch(/s3cr3t|4111|"123"/);
     expect(() => regressionTest({ ...incidentOf(s), fingerprint: 'x/../../evil' }, python, [])).toThrow(/not hex/);
+  });
+
+  it('embeds a request up to 256 KiB of literal; a bigger one is replayed by verification, not committed', () => {
+    const body = (n: number) => JSON.stringify({ discounts: [], note: '\u2028'.repeat(n) });
+    const small = regressionTest(
+      incidentOf({ ...REFERENCE, request: { ...REFERENCE.request, body: body(20_000) } }),
+      python,
+      [],
+    );
+    expect(small!.after.length).toBeLessThan(MAX_EMBEDDED_REQUEST + 8 * 1024);
+    const big = regressionTest(
+      incidentOf({ ...REFERENCE, request: { ...REFERENCE.request, body: body(60_000) } }),
+      python,
+      [],
+    );
+    expect(big).toBeUndefined();
   });
 });
