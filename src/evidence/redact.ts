@@ -283,9 +283,13 @@ const RULES: Rule[] = [
     kind: 'authorization',
     pattern: re(
       'gi',
-    )`${TOKEN_START}((?:proxy-)?authorization\\{0,7}["']?\s{0,16}[:=]\s{0,16}\\{0,7}["']?)(?:(Bearer|Basic|Token|Digest|Bot|ApiKey|Negotiate|AWS4-HMAC-SHA256)\s+)?([^\s"'\\,;]+)`,
-    replace: (mask, match, prefix, scheme, cred) =>
-      isInert(cred!) ? match : `${prefix}${scheme ? `${scheme} ` : ''}${mask}`,
+    )`${TOKEN_START}((?:proxy-)?authorization\\{0,7}["']?\s{0,16}[:=]\s{0,16}\\{0,7}["']?)(?:(Bearer|Basic|Token|Digest|Bot|ApiKey|Negotiate|AWS4-HMAC-SHA256)\s+)?([^\s"'\\,;]+)(?:([ \t]+)([^\s"'\\,;]+))?`,
+    replace: (mask, match, prefix, scheme, cred, sep, next) => {
+      if (isInert(cred!)) return match;
+      // An unknown scheme (`Authorization: Custom abc123`): scheme and credential are masked as one.
+      if (!scheme && next && /^[A-Za-z][\w-]{0,30}$/.test(cred!) && !isInert(next)) return `${prefix}${mask}`;
+      return `${prefix}${scheme ? `${scheme} ` : ''}${mask}${sep}${next}`;
+    },
   },
   {
     // A bearer credential outside a header, e.g. in a curl command line or an error message.

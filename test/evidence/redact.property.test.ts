@@ -87,7 +87,7 @@ const PLANTS: [string, fc.Arbitrary<{ text: string; secret: string }>][] = [
     fc
       .tuple(
         fc.constantFrom('Authorization', 'authorization', 'Proxy-Authorization'),
-        fc.constantFrom('Bearer', 'Basic', 'Token'),
+        fc.constantFrom('Bearer', 'Basic', 'Token', 'SharedKey', 'X-Custom'),
         opaque,
       )
       .map(([name, scheme, cred]) => ({ text: `${name}: ${scheme} ${cred}`, secret: cred })),

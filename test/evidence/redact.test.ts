@@ -100,6 +100,12 @@ const POSITIVE: [string, string, string, string[]][] = [
     ['authorization'],
   ],
   [
+    'Authorization with an unknown scheme',
+    'Authorization: Custom abc123def rejected',
+    'Authorization: [REDACTED:authorization] rejected',
+    ['authorization'],
+  ],
+  [
     'authorization in a JSON log line',
     `{"headers":{"authorization":"Bearer ${JWT}","accept":"*/*"}}`,
     '{"headers":{"authorization":"Bearer [REDACTED:authorization]","accept":"*/*"}}',
