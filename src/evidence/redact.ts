@@ -389,9 +389,12 @@ function carriesNothing(value: unknown): boolean {
   );
 }
 
-/** Whether `value`, found under `key`, is masked whole: a secret-looking key holding anything but a placeholder. */
+/**
+ * Whether `value`, found under `key` in structured data, is masked whole: a secret-looking key — or an
+ * authorization header, whose text rule would keep the scheme — holding anything but a placeholder.
+ */
 export function isSecretEntry(key: string, value: unknown): boolean {
-  return isSecretKey(key) && !carriesNothing(value);
+  return (isSecretKey(key) || /^(?:proxy[-_])?authorization$/i.test(key)) && !carriesNothing(value);
 }
 
 /**

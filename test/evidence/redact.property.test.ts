@@ -153,7 +153,7 @@ describe('redact never lets a planted secret through', () => {
       password: 'correct horse',
       card: { number: '4111 1111 1111 1111', cvv: 123 },
       pin: 1234,
-      nested: [{ 'x-upstream-token': 'plain words' }],
+      nested: [{ 'x-upstream-token': 'plain words', Authorization: 'Basic dXNlcjpw' }],
       fine: 'ok',
       empty: { password: null, token: '' },
       // A `__proto__` key from JSON stays data (and is not a secret).
@@ -163,12 +163,12 @@ describe('redact never lets a planted secret through', () => {
       password: '[REDACTED:secret]',
       card: '[REDACTED:secret]',
       pin: '[REDACTED:secret]',
-      nested: [{ 'x-upstream-token': '[REDACTED:secret]' }],
+      nested: [{ 'x-upstream-token': '[REDACTED:secret]', Authorization: '[REDACTED:secret]' }],
       fine: 'ok',
       empty: { password: null, token: '' },
       ...JSON.parse('{"__proto__": {"api_key": "[REDACTED:secret]"}}'),
     });
-    expect(JSON.stringify(out)).not.toMatch(/correct horse|1111|1234|plain words/);
+    expect(JSON.stringify(out)).not.toMatch(/correct horse|1111|1234|plain words|dXNl/);
   });
 });
 

@@ -143,6 +143,7 @@ describe('request samples are sanitised on intake', () => {
     cardNumber: 5500000000000004,
     pan: '5500-0000-0000-0004',
     note: 'token ghp_R2d2C3poR2d2C3poR2d2C3poR2d2C3po1234 in text',
+    forwarded: { authorization: 'Basic dXNlcjpwYXNz' },
     orderId: 0,
     items: [],
   }).replace('"orderId":0', '"orderId":12345678901234567890'); // more digits than a double holds
@@ -173,6 +174,7 @@ describe('request samples are sanitised on intake', () => {
       cardNumber: '[REDACTED:secret]',
       pan: '[REDACTED:secret]',
       note: 'token [REDACTED:github-token] in text',
+      forwarded: { authorization: '[REDACTED:secret]' },
       orderId: expect.anything(),
       items: [],
     });
@@ -180,7 +182,8 @@ describe('request samples are sanitised on intake', () => {
     const out = sanitiseBody(BODY);
     expect(out).toContain('"orderId":12345678901234567890');
     expect(sanitiseBody('{"ref": 4111111111111111}')).toBe('{"ref":"[REDACTED:card-number]"}');
-    for (const secret of ['hunter2', '4111', '5500', '"123"', 'ghp_', 'aW50']) expect(out).not.toContain(secret);
+    for (const secret of ['hunter2', '4111', '5500', '"123"', 'ghp_', 'aW50', 'dXNl'])
+      expect(out).not.toContain(secret);
   });
 
   it('leaves a body with nothing secret byte for byte as production received it', () => {
