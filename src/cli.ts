@@ -10,6 +10,8 @@ import { registerHealCommands } from './commands/heal.ts';
 import { registerPolicyCommands } from './commands/policy.ts';
 import { registerServeCommands } from './commands/serve.ts';
 import { errorMessage, SutureError } from './errors.ts';
+import { redact } from './evidence/redact.ts';
+import { safeLine } from './incident/display.ts';
 
 export function buildProgram(): Command {
   const program = new Command('suture')
@@ -37,17 +39,17 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * Prints an error as one redacted line on stderr (error messages quote inputs and exceptions) and returns
+ * the exit status.
+ */
 export function reportError(err: unknown): number {
   if (err instanceof CommanderError) {
     // Help and version exit 0; every other commander error is a usage error (already printed).
     return err.exitCode === 0 ? 0 : 2;
   }
-  if (err instanceof SutureError) {
-    process.stderr.write(`suture: ${errorMessage(err)}\n`);
-    if (process.env.SUTURE_DEBUG) process.stderr.write(`${err.stack}\n`);
-    return err.exitCode;
-  }
-  process.stderr.write(`suture: internal error: ${errorMessage(err)}\n`);
-  if (process.env.SUTURE_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-  return 1;
+  const known = err instanceof SutureError;
+  process.stderr.write(`suture: ${known ? '' : 'internal error: '}${safeLine(errorMessage(err), 2000)}\n`);
+  if (process.env.SUTURE_DEBUG && err instanceof Error) process.stderr.write(`${redact(err.stack ?? '').text}\n`);
+  return known ? err.exitCode : 1;
 }

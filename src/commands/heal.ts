@@ -1,10 +1,27 @@
 /** `suture heal` and `suture verify` (DESIGN.md CLI contract). */
 import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
+import { redact, redactDeep } from '../evidence/redact.ts';
 import { defaultStateDir } from '../pipeline/audit.ts';
 import { heal, type Mode } from '../pipeline/heal.ts';
 import { stderrProgress } from '../pipeline/progress.ts';
 import { verifyPatch } from '../pipeline/verify.ts';
+
+/**
+ * Everything heal and verify print on stdout goes through here: the JSON document, or text lines, redacted
+ * (results quote exception messages and test output from the incident).
+ */
+function emit(json: boolean | undefined, value: unknown, lines: () => string[]): void {
+  if (json) process.stdout.write(`${JSON.stringify(redactDeep(value), null, 2)}\n`);
+  else
+    process.stdout.write(
+      redact(
+        lines()
+          .map((l) => `${l.replace(/[\r\n]+/g, ' ')}\n`)
+          .join(''),
+      ).text,
+    );
+}
 
 export function registerHealCommands(program: Command): void {
   program
@@ -43,15 +60,13 @@ export function registerHealCommands(program: Command): void {
           push: o.push,
           progress: stderrProgress(),
         });
-        if (o.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-        else {
-          process.stdout.write(`${result.status}: ${result.reason}\n`);
-          if (result.branch)
-            process.stdout.write(
-              `branch: ${result.branch}${result.commit ? ` (${result.commit.slice(0, 12)})` : ''}\n`,
-            );
-          if (result.report) process.stdout.write(`report: ${result.report}\n`);
-        }
+        emit(o.json, result, () => [
+          `${result.status}: ${result.reason}`,
+          ...(result.branch
+            ? [`branch: ${result.branch}${result.commit ? ` (${result.commit.slice(0, 12)})` : ''}`]
+            : []),
+          ...(result.report ? [`report: ${result.report}`] : []),
+        ]);
       },
     );
 
@@ -71,12 +86,9 @@ export function registerHealCommands(program: Command): void {
         ...(o.config ? { configFile: resolve(o.config) } : {}),
         progress: stderrProgress(),
       });
-      if (o.json) process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
-      else {
-        process.stdout.write(
-          `verdict: ${v.verdict} (reproduced ${v.reproduced}, fixed ${v.fixed}, tests ${v.testsPassed ? 'pass' : 'fail'})\n`,
-        );
-        for (const r of v.reasons) process.stdout.write(`- ${r}\n`);
-      }
+      emit(o.json, v, () => [
+        `verdict: ${v.verdict} (reproduced ${v.reproduced}, fixed ${v.fixed}, tests ${v.testsPassed ? 'pass' : 'fail'})`,
+        ...v.reasons.map((r) => `- ${r}`),
+      ]);
     });
 }

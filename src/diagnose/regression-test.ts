@@ -5,9 +5,11 @@
  * the language's standard library and the repo's test runner (pytest, node --test).
  */
 import type { ServiceConfig } from '../config/service.ts';
-import { redact } from '../evidence/redact.ts';
+import { redactDeep } from '../evidence/redact.ts';
 import { shortFingerprint } from '../incident/fingerprint.ts';
+import { sanitiseRequest } from '../incident/sanitise.ts';
 import type { Incident, RequestSample } from '../incident/types.ts';
+import { jsonStringLiteral } from './literal.ts';
 import type { FileEdit } from './types.ts';
 
 function testDir(repoFiles: string[], language: 'python' | 'node'): string {
@@ -16,17 +18,38 @@ function testDir(repoFiles: string[], language: 'python' | 'node'): string {
   return dirs[0]!;
 }
 
-function header(incident: Incident): string[] {
-  return [
-    `Regression test written by suture for incident ${incident.id} (fingerprint ${incident.fingerprint}).`,
-    `${incident.summary}`.replace(/\s+/g, ' ').slice(0, 300),
-    `Replays the request that crashed ${incident.service} in ${incident.environment}; it must not answer 5xx.`,
-  ];
+/**
+ * Names built into the code (the test function, the file) come only from suture's own fingerprint, and
+ * only in its hex shape: anything else is a bug upstream, not something to write into a file.
+ */
+function codeName(incident: Incident): string {
+  const fp = shortFingerprint(incident.fingerprint);
+  if (!/^[0-9a-f]{12}$/.test(fp)) throw new Error(`internal: fingerprint ${JSON.stringify(fp)} is not hex`);
+  return fp;
 }
 
-function pythonTest(incident: Incident, config: ServiceConfig, req: RequestSample, depth: number): string {
-  const fp = shortFingerprint(incident.fingerprint);
-  return `"""${header(incident).join('\n')}
+/** What the test says about the incident: data, never code (it is embedded through `jsonStringLiteral`). */
+export function incidentData(incident: Incident): Record<string, string> {
+  return redactDeep({
+    id: incident.id,
+    fingerprint: incident.fingerprint,
+    service: incident.service,
+    environment: incident.environment,
+    summary: incident.summary,
+  });
+}
+
+/** The request as committed: sanitised like on intake (idempotent), without the production status. */
+export function committedRequest(req: RequestSample): RequestSample {
+  const { status: _status, ...rest } = sanitiseRequest(req);
+  return rest;
+}
+
+function pythonTest(fp: string, incident: Incident, config: ServiceConfig, req: RequestSample, depth: number): string {
+  return `"""Regression test written by suture for the crash with fingerprint ${fp}.
+
+Replays the request that crashed the service (INCIDENT and REQUEST below say which, as data) against the
+service started with its own start command; it must not answer 5xx.
 """
 import json
 import os
@@ -38,9 +61,10 @@ import urllib.error
 import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__)${', ".."'.repeat(depth)}))
-START = ${JSON.stringify(config.start)}
-HEALTH = ${JSON.stringify(config.health)}
-REQUEST = json.loads(${JSON.stringify(JSON.stringify(req))})
+START = json.loads(${jsonStringLiteral(config.start)})
+HEALTH = json.loads(${jsonStringLiteral(config.health)})
+INCIDENT = json.loads(${jsonStringLiteral(incidentData(incident))})
+REQUEST = json.loads(${jsonStringLiteral(req)})
 
 
 def _free_port():
@@ -83,9 +107,10 @@ def test_suture_${fp}_request_no_longer_fails():
 `;
 }
 
-function nodeTest(incident: Incident, config: ServiceConfig, req: RequestSample, depth: number): string {
-  const fp = shortFingerprint(incident.fingerprint);
-  return `// ${header(incident).join('\n// ')}
+function nodeTest(fp: string, incident: Incident, config: ServiceConfig, req: RequestSample, depth: number): string {
+  return `// Regression test written by suture for the crash with fingerprint ${fp}.
+// Replays the request that crashed the service (INCIDENT and REQUEST below say which, as data) against the
+// service started with its own start command; it must not answer 5xx.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -94,9 +119,10 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url))${", '..'".repeat(depth)});
-const START = ${JSON.stringify(config.start)};
-const HEALTH = ${JSON.stringify(config.health)};
-const REQUEST = ${JSON.stringify(req)};
+const START = JSON.parse(${jsonStringLiteral(config.start)});
+const HEALTH = JSON.parse(${jsonStringLiteral(config.health)});
+const INCIDENT = JSON.parse(${jsonStringLiteral(incidentData(incident))});
+const REQUEST = JSON.parse(${jsonStringLiteral(req)});
 
 const freePort = () =>
   new Promise((resolve) => {
@@ -140,30 +166,28 @@ test('suture ${fp}: the crashing request no longer fails', async () => {
 `;
 }
 
-/** Credentials-bearing headers never go into a committed file; the body is redacted like the logs. */
-const SECRET_HEADERS = /^(authorization|proxy-authorization|cookie|set-cookie|x-api-key|x-auth-token|x-csrf-token)$/i;
+/**
+ * The largest request a regression test embeds (as its data literal). Bigger ones are still replayed by
+ * verification, but a committed test of megabytes is no test a reviewer reads, and the policy reads files
+ * only up to 2 MiB.
+ */
+export const MAX_EMBEDDED_REQUEST = 256 * 1024;
 
-function committable(req: RequestSample): RequestSample {
-  const { status: _status, headers, body, ...rest } = req;
-  const kept = Object.fromEntries(Object.entries(headers ?? {}).filter(([k]) => !SECRET_HEADERS.test(k)));
-  return {
-    ...rest,
-    ...(headers ? { headers: kept } : {}),
-    ...(body !== undefined ? { body: redact(body).text } : {}),
-  };
-}
-
-/** A new test file replaying the first failing request, or undefined when the service has no `start`. */
+/**
+ * A new test file replaying the first failing request, or undefined when the service has no `start` or
+ * the request is too big to embed.
+ */
 export function regressionTest(incident: Incident, config: ServiceConfig, repoFiles: string[]): FileEdit | undefined {
   const req = incident.requests[0];
   if (!req || !config.start) return undefined;
-  const request = committable(req);
+  const request = committedRequest(req);
+  if (jsonStringLiteral(request).length > MAX_EMBEDDED_REQUEST) return undefined;
   const dir = testDir(repoFiles, config.language);
-  const fp = shortFingerprint(incident.fingerprint);
+  const fp = codeName(incident);
   const depth = dir.split('/').length;
   return config.language === 'python'
-    ? { path: `${dir}/test_suture_${fp}.py`, after: pythonTest(incident, config, request, depth) }
-    : { path: `${dir}/suture-${fp}.test.mjs`, after: nodeTest(incident, config, request, depth) };
+    ? { path: `${dir}/test_suture_${fp}.py`, after: pythonTest(fp, incident, config, request, depth) }
+    : { path: `${dir}/suture-${fp}.test.mjs`, after: nodeTest(fp, incident, config, request, depth) };
 }
 
 /** The command that runs one test file with the repo's runner. */

@@ -3,39 +3,75 @@
  * line naming the problem; a well-formed report without any stack trace still becomes an Incident (the
  * pipeline escalates it).
  */
-import { readFile, stat } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import type { z } from 'zod';
 import { InputError } from '../errors.ts';
-import { redact } from '../evidence/redact.ts';
+import { oneLine, safeLine } from './display.ts';
 import { fingerprint } from './fingerprint.ts';
+import { excerptLogs } from './logs.ts';
 import { buildPathIndex, innermostRepoFrame, mapTrace } from './paths.ts';
-import { type AlertmanagerPayload, alertmanagerSchema, type CrashReport, crashReportSchema } from './schema.ts';
+import { sanitiseRequest } from './sanitise.ts';
+import {
+  type AlertmanagerPayload,
+  alertmanagerSchema,
+  type CrashReport,
+  crashReportSchema,
+  ENVIRONMENT_LABELS,
+  firstLabel,
+  LIMITS,
+  requestSchema,
+  SERVICE_LABELS,
+} from './schema.ts';
 import { extractRequests, extractTraces } from './stacktrace/index.ts';
 import type { Incident, ParsedTrace, RequestSample } from './types.ts';
 
-const MAX_INCIDENT_BYTES = 32 * 1024 * 1024;
+/** Bigger files are refused; big logs inside smaller ones are reduced to an excerpt right after parsing. */
+export const MAX_INCIDENT_BYTES = 256 * 1024 * 1024;
 
-/** Reads and JSON-parses an incident file; every failure is one actionable line. */
+/** Reads and JSON-parses an incident file (a regular file, read bounded); every failure is one actionable line. */
 export async function readIncidentFile(path: string): Promise<unknown> {
-  let size: number;
+  let handle: Awaited<ReturnType<typeof open>>;
   try {
-    size = (await stat(path)).size;
-  } catch {
-    throw new InputError(`incident file not found: ${path}`);
+    handle = await open(path, 'r');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InputError(
+      code === 'ENOENT' ? `incident file not found: ${path}` : `cannot read incident file ${path} (${code})`,
+    );
   }
-  if (size > MAX_INCIDENT_BYTES) throw new InputError(`incident file ${path} is larger than 32 MiB`);
-  const text = await readFile(path, 'utf8');
+  let text: string;
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) throw new InputError(`incident file ${path} is not a regular file`);
+    const tooBig = () => new InputError(`incident file ${path} is larger than ${MAX_INCIDENT_BYTES / 1024 / 1024} MiB`);
+    if (st.size > MAX_INCIDENT_BYTES) throw tooBig();
+    // One byte more than the size: a file that grows while read is still bounded.
+    const buf = Buffer.allocUnsafe(st.size + 1);
+    let n = 0;
+    while (n < buf.length) {
+      const { bytesRead } = await handle.read(buf, n, buf.length - n, n);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+    }
+    if (n > MAX_INCIDENT_BYTES) throw tooBig();
+    text = buf.toString('utf8', 0, n);
+  } finally {
+    await handle.close();
+  }
   if (text.trim() === '') throw new InputError(`incident file ${path} is empty`);
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new InputError(`incident file ${path} is not JSON: ${(err as Error).message}`);
+    // V8 quotes the offending input in its message: name only the position.
+    const where = /\(line \d+ column \d+\)|at position \d+/.exec((err as Error).message)?.[0];
+    throw new InputError(`incident file ${path} is not JSON${where ? ` (${where.replace(/[()]/g, '')})` : ''}`);
   }
 }
 
 function firstIssue(kind: string, error: z.ZodError): InputError {
   const issue = error.issues[0]!;
-  const where = issue.path.length ? issue.path.join('.') : '(top level)';
+  // Paths hold keys from the payload (label names): one line, short.
+  const where = issue.path.length ? oneLine(issue.path.join('.'), 160) : '(top level)';
   return new InputError(`${kind}: ${where}: ${issue.message}`);
 }
 
@@ -60,15 +96,15 @@ const LOG_ANNOTATIONS = ['logs', 'log', 'traceback', 'stacktrace', 'stack', 'exc
 function fromAlertmanager(p: AlertmanagerPayload): Normalised {
   const firing = p.alerts.find((a) => a.status === 'firing') ?? p.alerts[0]!;
   const labels = { ...p.commonLabels, ...firing.labels };
-  const service = labels.service ?? labels.app ?? labels['app.kubernetes.io/name'] ?? labels.job;
-  if (!service) throw new InputError('alertmanager payload: no service label (service, app or job) on the alert');
+  // The schema has checked that this alert names a valid service (and environment, when it names one).
+  const service = firstLabel(labels, SERVICE_LABELS)![1];
   const annotations = { ...p.commonAnnotations, ...firing.annotations };
   const logs = LOG_ANNOTATIONS.map((k) => annotations[k])
     .filter((v): v is string => Boolean(v))
     .join('\n');
   return {
     service,
-    environment: labels.environment ?? labels.env ?? labels.namespace ?? 'production',
+    environment: firstLabel(labels, ENVIRONMENT_LABELS)?.[1] ?? 'production',
     signal: 'alert',
     detectedAt: firing.startsAt ?? new Date().toISOString(),
     ...(labels.severity ? { severity: labels.severity } : {}),
@@ -80,25 +116,30 @@ function fromAlertmanager(p: AlertmanagerPayload): Normalised {
   };
 }
 
-/** Validates the raw document's shape and normalises it; throws InputError naming the first problem. */
+/**
+ * Validates the raw document's shape and normalises it; throws InputError naming the first problem. The
+ * logs come back reduced to a bounded excerpt.
+ */
 export function normaliseIncidentInput(raw: unknown): Normalised {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new InputError('incident must be a JSON object (a crash report or an Alertmanager v4 payload)');
   }
   const doc = raw as Record<string, unknown>;
+  let base: Normalised;
   if (doc.kind === 'crash') {
     const r = crashReportSchema.safeParse(doc);
     if (!r.success) throw firstIssue('crash report', r.error);
-    return fromCrashReport(r.data);
-  }
-  if ('alerts' in doc || 'version' in doc) {
+    base = fromCrashReport(r.data);
+  } else if ('alerts' in doc || 'version' in doc) {
     const r = alertmanagerSchema.safeParse(doc);
     if (!r.success) throw firstIssue('alertmanager payload', r.error);
-    return fromAlertmanager(r.data);
+    base = fromAlertmanager(r.data);
+  } else {
+    throw new InputError(
+      'incident is neither a crash report ("kind": "crash") nor an Alertmanager v4 payload ("version": "4", "alerts": [...])',
+    );
   }
-  throw new InputError(
-    'incident is neither a crash report ("kind": "crash") nor an Alertmanager v4 payload ("version": "4", "alerts": [...])',
-  );
+  return { ...base, logs: excerptLogs(base.logs) };
 }
 
 /** Picks the trace that explains the crash: the first with in-repo frames, walking into causes if needed. */
@@ -115,9 +156,15 @@ function sameRequest(a: RequestSample, b: RequestSample): boolean {
   return a.method === b.method && a.path === b.path && (a.body ?? '') === (b.body ?? '');
 }
 
+/** Requests recovered from log lines are best effort: one the crash-report schema would refuse is skipped. */
+function withinLimits(r: RequestSample): boolean {
+  return requestSchema.safeParse(r).success;
+}
+
 /**
  * Builds the Incident. `repoFiles` (repo-relative paths at the revision being healed) maps trace paths to
  * repo files; it also drives the fingerprint, so the same crash in the same code gets the same one.
+ * Request samples leave intake sanitised (allow-listed headers, redacted bodies and paths).
  */
 export function buildIncident(raw: unknown, repoFiles: string[]): Incident {
   const base = normaliseIncidentInput(raw);
@@ -125,24 +172,30 @@ export function buildIncident(raw: unknown, repoFiles: string[]): Incident {
   const traces = extractTraces(base.logs).map((t) => mapTrace(t, index));
   const trace = chooseTrace(traces);
   const fp = fingerprint(base.service, trace);
-  const fromLogs = extractRequests(base.logs).filter((r) => r.status === undefined || r.status >= 500);
-  const requests = [...base.requests];
-  for (const r of fromLogs) if (!requests.some((q) => sameRequest(q, r))) requests.push(r);
+  const fromLogs = extractRequests(base.logs).filter(
+    (r) => (r.status === undefined || r.status >= 500) && withinLimits(r),
+  );
+  const requests: RequestSample[] = [];
+  for (const r of [...base.requests, ...fromLogs].map(sanitiseRequest)) {
+    if (requests.length < LIMITS.requests && !requests.some((q) => sameRequest(q, r))) requests.push(r);
+  }
   const where = trace ? innermostRepoFrame(trace) : undefined;
+  // The summary travels into reports, commit messages and regression tests: one line, never a secret.
   const summary =
-    base.summary ??
-    (trace
-      ? `${trace.exceptionType}: ${trace.message}`.slice(0, 200) +
-        (where ? ` at ${where.repoPath}:${where.line ?? '?'} in ${where.function ?? '?'}` : '')
-      : 'no stack trace in the incident');
+    base.summary !== undefined
+      ? safeLine(base.summary)
+      : trace
+        ? safeLine(`${trace.exceptionType}: ${trace.message}`, 200) +
+          (where ? ` ${safeLine(`at ${where.repoPath}:${where.line ?? '?'} in ${where.function ?? '?'}`, 100)}` : '')
+        : 'no stack trace in the incident';
   const stamp = base.detectedAt.replace(/[^0-9]/g, '').slice(0, 14);
   return {
     ...base,
     id: `${fp.slice(0, 12)}-${stamp || Date.now()}`,
     fingerprint: fp,
-    // The summary travels into reports, commit messages and regression tests: never with a secret in it.
-    summary: redact(summary).text,
+    summary,
     requests,
+    healthyRequests: base.healthyRequests.map(sanitiseRequest),
     ...(trace ? { trace } : {}),
   };
 }

@@ -52,8 +52,9 @@ export interface Incident {
   severity?: string;
   /** The trace that best explains the crash (the innermost cause with in-repo frames), when one was found. */
   trace?: ParsedTrace;
-  /** Raw log text as received (redact before sending anywhere). */
+  /** Log text as received, reduced to a bounded excerpt when big (src/incident/logs.ts); redact before sending anywhere. */
   logs: string;
+  /** Sanitised on intake (src/incident/sanitise.ts): allow-listed headers, redacted bodies and paths. */
   requests: RequestSample[];
   healthyRequests: RequestSample[];
   labels: Record<string, string>;

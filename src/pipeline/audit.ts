@@ -1,7 +1,11 @@
-/** The audit log: one JSON line per pipeline step, appended to <state>/audit.jsonl. */
+/**
+ * The audit log: one JSON line per pipeline step, appended to <state>/audit.jsonl. Every entry passes the
+ * redactor here, whatever wrote it (an exception message in `detail` carries request data).
+ */
 import { appendFile, mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { redactDeep } from '../evidence/redact.ts';
 
 export interface AuditEntry {
   ts: string;
@@ -31,6 +35,6 @@ export class AuditLog {
 
   async append(entry: AuditEntry): Promise<void> {
     await this.ready;
-    await appendFile(this.path, `${JSON.stringify(entry)}\n`);
+    await appendFile(this.path, `${JSON.stringify(redactDeep(entry))}\n`);
   }
 }

@@ -9,6 +9,7 @@ import { loadServiceConfig, type ServiceConfig } from '../config/service.ts';
 import { type Candidate, type Diagnosis, diagnose } from '../diagnose/index.ts';
 import { readRepoFile } from '../evidence/excerpts.ts';
 import { type Evidence, gatherEvidence } from '../evidence/index.ts';
+import { redactDeep } from '../evidence/redact.ts';
 import {
   branchExists,
   commitPatch,
@@ -29,6 +30,7 @@ import { repoIdentity } from '../sandbox/prepare.ts';
 import { exportTree, removeTree } from '../sandbox/trees.ts';
 import { prepareBaseline, type Verdict, verifyCandidate } from '../sandbox/verify.ts';
 import { AuditLog } from './audit.ts';
+import { commitMessage } from './commit-message.ts';
 import { gateCandidate, type PolicyResult } from './gate.ts';
 import { mapLimit } from './limit.ts';
 import type { Progress } from './progress.ts';
@@ -198,7 +200,8 @@ export async function heal(opts: HealOptions): Promise<HealResult> {
       detail: `${status}: ${reason}`,
     });
     p(`${status}: ${reason}`);
-    return result;
+    // The result quotes the incident (root cause, reasons, test output) and leaves the process.
+    return redactDeep(result);
   };
 
   try {
@@ -344,16 +347,4 @@ export async function heal(opts: HealOptions): Promise<HealResult> {
   } finally {
     await removeTree(tree);
   }
-}
-
-function commitMessage(incident: Incident, c: Candidate): string {
-  return [
-    `fix(${incident.service}): ${c.summary}`.slice(0, 100),
-    '',
-    `Incident ${incident.id}: ${incident.summary}`,
-    `Strategy: ${c.strategy} (confidence ${c.confidence})`,
-    c.testFile ? `Regression test: ${c.testFile}` : 'No regression test.',
-    '',
-    `Suture-Fingerprint: ${incident.fingerprint}`,
-  ].join('\n');
 }

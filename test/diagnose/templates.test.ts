@@ -1,23 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS, type ServiceConfig } from '../../src/config/service.ts';
+import type { ServiceConfig } from '../../src/config/service.ts';
 import { diagnose } from '../../src/diagnose/index.ts';
 import { addedPaths, makeGitPatch, patchedPaths } from '../../src/diagnose/patch.ts';
 import { singleTestCommand } from '../../src/diagnose/regression-test.ts';
 import type { RepairContext } from '../../src/diagnose/types.ts';
 import { buildIncident } from '../../src/incident/intake.ts';
-
-const py: ServiceConfig = {
-  service: 'svc',
-  language: 'python',
-  image: 'suture-sandbox:bookworm',
-  install: '',
-  test: 'python3 -m pytest -q',
-  start: 'python3 app.py',
-  port: 8080,
-  health: '/healthz',
-  limits: DEFAULT_LIMITS,
-};
-const node: ServiceConfig = { ...py, language: 'node', test: 'node --test', start: 'node server.js' };
+import { node, py } from './configs.ts';
 
 function context(logs: string, files: Record<string, string>, config: ServiceConfig): RepairContext {
   const incident = buildIncident(

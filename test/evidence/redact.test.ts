@@ -100,6 +100,12 @@ const POSITIVE: [string, string, string, string[]][] = [
     ['authorization'],
   ],
   [
+    'Authorization with an unknown scheme',
+    'Authorization: Custom abc123def rejected',
+    'Authorization: [REDACTED:authorization] rejected',
+    ['authorization'],
+  ],
+  [
     'authorization in a JSON log line',
     `{"headers":{"authorization":"Bearer ${JWT}","accept":"*/*"}}`,
     '{"headers":{"authorization":"Bearer [REDACTED:authorization]","accept":"*/*"}}',
@@ -214,6 +220,36 @@ const POSITIVE: [string, string, string, string[]][] = [
     '[REDACTED:stripe-key] [REDACTED:google-api-key]',
     ['stripe-key', 'google-api-key'],
   ],
+  [
+    'card numbers in a row or grouped, CVV and PIN by key',
+    'charge failed card=4111111111111111 {"pan":"5500-0000-0000-0004","cvv":"123"} pin=0000 amex 3782 822463 10005',
+    'charge failed card=[REDACTED:card-number] {"pan":"[REDACTED:card-number]","cvv":"[REDACTED:secret]"} pin=[REDACTED:secret] amex [REDACTED:card-number]',
+    ['card-number', 'secret'],
+  ],
+  [
+    'a token right after an escaped newline in a JSON string',
+    '{"msg":"config:\\nghp_R2d2C3poR2d2C3poR2d2C3poR2d2C3po1234\\tpin=4321"}',
+    '{"msg":"config:\\n[REDACTED:github-token]\\tpin=[REDACTED:secret]"}',
+    ['github-token', 'secret'],
+  ],
+  [
+    'a secret pair inside a harmless quoted logfmt value',
+    'level=error msg="login failed password=hunter22 user=bob" retry=1',
+    'level=error msg="login failed password=[REDACTED:secret] user=bob" retry=1',
+    ['secret'],
+  ],
+  [
+    'a JSON pair escaped twice (JSON in a JSON string in a JSON string)',
+    JSON.stringify({ a: JSON.stringify({ b: JSON.stringify({ password: 'p\\"w"1', ok: 1 }) }) }),
+    JSON.stringify({ a: JSON.stringify({ b: JSON.stringify({ password: '[REDACTED:secret]', ok: 1 }) }) }),
+    ['secret'],
+  ],
+  [
+    'an unterminated secret value (truncated line) up to the line end',
+    '{"user":"bob","password":"hunter2 and more\nnext line',
+    '{"user":"bob","password":"[REDACTED:secret]\nnext line',
+    ['secret'],
+  ],
 ];
 
 const NEGATIVE: [string, string][] = [
@@ -249,6 +285,10 @@ const NEGATIVE: [string, string][] = [
   [
     'code lines in a traceback',
     '    token=request.headers.get("X-Token")\n    db.connect(user=user, password=password)',
+  ],
+  [
+    'numbers that are not card numbers',
+    '{"ts":1763871129481,"latency":0.4111111111111111,"order":4111111111111112,"v":"1.4111111111111111"}',
   ],
   [
     'Node stack frames',
@@ -332,6 +372,16 @@ describe('isSecretKey', () => {
       'aws_secret_access_key',
       'auth',
       'pwd',
+      'cvv',
+      'card_number',
+      'cardNumber',
+      'pin',
+      'x-upstream-token',
+      'private-token',
+      'x-internal-auth',
+      'api-key',
+      'iban',
+      'otp',
     ])
       expect([k, isSecretKey(k)]).toEqual([k, true]);
     for (const k of [
@@ -343,6 +393,10 @@ describe('isSecretKey', () => {
       'key',
       'secretary_name',
       'Authorization',
+      'spin',
+      'pinned',
+      'card_type',
+      'span',
     ])
       expect([k, isSecretKey(k)]).toEqual([k, false]);
   });
