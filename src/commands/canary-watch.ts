@@ -16,6 +16,7 @@ import type { RolloutStatusView } from '../canary/argo/status.ts';
 import { type SupervisedAction, superviseRollout } from '../canary/argo/supervise.ts';
 import { createPrometheusClient } from '../canary/prometheus/client.ts';
 import { InputError } from '../errors.ts';
+import { printJson, printLines } from './output.ts';
 
 interface WatchFlags {
   namespace: string;
@@ -99,7 +100,8 @@ export function registerCanaryWatchCommand(canary: Command): void {
           onStatus: o.json ? progress : undefined,
         });
       }
-      process.stdout.write(o.json ? `${JSON.stringify({ rollout: final, actions })}\n` : `${statusLine(final)}\n`);
+      if (o.json) printJson({ rollout: final, actions });
+      else printLines([statusLine(final)]);
     });
 }
 

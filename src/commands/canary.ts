@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { judgeFile, type StreamVerdict, streamFiles } from '../canary/stream.ts';
 import { InputError } from '../errors.ts';
 import { registerCanaryWatchCommand } from './canary-watch.ts';
+import { printJson, printLines } from './output.ts';
 
 /** Registers the `canary` group and returns it, so other canary subcommands can join the same group. */
 export function registerCanaryCommands(program: Command): Command {
@@ -21,9 +22,8 @@ export function registerCanaryCommands(program: Command): Command {
       const verdicts: StreamVerdict[] = [];
       for (const file of files) verdicts.push(await judgeFile(file));
       for (const v of verdicts) {
-        process.stdout.write(
-          o.json ? `${JSON.stringify(v)}\n` : `${v.file}: ${v.decision} at t=${v.at} s (${v.reason})\n`,
-        );
+        if (o.json) printJson(v);
+        else printLines([`${v.file}: ${v.decision} at t=${v.at} s (${v.reason})`]);
       }
     });
   registerCanaryWatchCommand(canary);

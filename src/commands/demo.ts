@@ -11,6 +11,7 @@ import { execa } from 'execa';
 import { heal } from '../pipeline/heal.ts';
 import { stderrProgress } from '../pipeline/progress.ts';
 import { packageRoot } from '../sandbox/paths.ts';
+import { printLines } from './output.ts';
 
 const SERVICES = ['pricing-api', 'orders-api'];
 
@@ -31,7 +32,7 @@ export function registerDemoCommands(program: Command): void {
     .option('--keep', 'keep the temporary repos for inspection')
     .action(async (o: { keep?: boolean }) => {
       const work = mkdtempSync(join(tmpdir(), 'suture-demo-'));
-      const out = (s: string) => process.stdout.write(`${s}\n`);
+      const out = (s: string) => printLines([s]);
       try {
         for (const service of SERVICES) {
           const src = join(packageRoot(), 'test', 'fixtures', 'services', service);

@@ -1,27 +1,11 @@
 /** `suture heal` and `suture verify` (DESIGN.md CLI contract). */
 import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
-import { redact, redactDeep } from '../evidence/redact.ts';
 import { defaultStateDir } from '../pipeline/audit.ts';
 import { heal, type Mode } from '../pipeline/heal.ts';
 import { stderrProgress } from '../pipeline/progress.ts';
 import { verifyPatch } from '../pipeline/verify.ts';
-
-/**
- * Everything heal and verify print on stdout goes through here: the JSON document, or text lines, redacted
- * (results quote exception messages and test output from the incident).
- */
-function emit(json: boolean | undefined, value: unknown, lines: () => string[]): void {
-  if (json) process.stdout.write(`${JSON.stringify(redactDeep(value), null, 2)}\n`);
-  else
-    process.stdout.write(
-      redact(
-        lines()
-          .map((l) => `${l.replace(/[\r\n]+/g, ' ')}\n`)
-          .join(''),
-      ).text,
-    );
-}
+import { emit } from './output.ts';
 
 export function registerHealCommands(program: Command): void {
   program

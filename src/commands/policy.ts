@@ -11,6 +11,7 @@ import { git, resolveCommit } from '../policy/git.ts';
 import { buildBundle, opaVersion, pinnedOpaVersion, testPolicies } from '../policy/opa.ts';
 import { defaultBundlePath, policiesDir } from '../policy/paths.ts';
 import { type PolicyDecision, type VerdictLike, verdictFileSchema } from '../policy/types.ts';
+import { printJson, printLines } from './output.ts';
 
 async function readVerdict(file: string): Promise<VerdictLike> {
   let doc: unknown;
@@ -87,7 +88,8 @@ export function registerPolicyCommands(program: Command): void {
           configPath: o.config,
           context: verdict ? { verdict } : {},
         });
-        process.stdout.write(o.json ? `${JSON.stringify(decision)}\n` : formatDecision(decision));
+        if (o.json) printJson(decision);
+        else printLines(formatDecision(decision).replace(/\n$/, '').split('\n'));
       },
     );
 

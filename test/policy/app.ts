@@ -211,3 +211,8 @@ def test_summary_without_items():
     assert summary({}) == {"count": 0, "total": 0}
 `,
 };
+
+/** The distinct violation ids of a decision, sorted: what the scenario tests compare. */
+export function ids(d: { violations: { id: string }[] }): string[] {
+  return [...new Set(d.violations.map((v) => v.id))].sort();
+}

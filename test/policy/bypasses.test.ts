@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkChange } from '../../src/policy/index.ts';
 import type { PolicyDecision } from '../../src/policy/types.ts';
 import { cleanup, cli, tempDir } from '../helpers/repo.ts';
-import { type AppRepo, BASE_FILES, commitChange, createAppRepo, type Edit, edited, GOOD_FIX } from './app.ts';
+import { type AppRepo, BASE_FILES, commitChange, createAppRepo, type Edit, edited, GOOD_FIX, ids } from './app.ts';
 
 let repo: AppRepo;
 let scratch: string;
@@ -19,10 +19,6 @@ beforeAll(async () => {
   scratch = tempDir('suture-bypass-scratch-');
 });
 afterAll(() => cleanup(repo.dir, scratch));
-
-function ids(d: PolicyDecision): string[] {
-  return [...new Set(d.violations.map((v) => v.id))].sort();
-}
 
 function pathsOf(d: PolicyDecision, id: string): string[] {
   return [...new Set(d.violations.filter((v) => v.id === id).map((v) => v.path ?? ''))].sort();

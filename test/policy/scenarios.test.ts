@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkChange } from '../../src/policy/index.ts';
 import type { PolicyDecision } from '../../src/policy/types.ts';
 import { cleanup, ROOT, tempDir } from '../helpers/repo.ts';
-import { type AppRepo, BASE_FILES, commitChange, createAppRepo, type Edit, edited, GOOD_FIX } from './app.ts';
+import { type AppRepo, BASE_FILES, commitChange, createAppRepo, type Edit, edited, GOOD_FIX, ids } from './app.ts';
 
 // The CLI as `suture` runs it, from the current source (never a possibly stale dist/).
 const MAIN = join(ROOT, 'src', 'main.ts');
@@ -22,10 +22,6 @@ beforeAll(async () => {
   scratch = tempDir('suture-policy-scratch-');
 });
 afterAll(() => cleanup(repo.dir, scratch));
-
-function ids(d: PolicyDecision): string[] {
-  return [...new Set(d.violations.map((v) => v.id))].sort();
-}
 
 async function viaCli(head: string, extra: string[] = []): Promise<PolicyDecision> {
   const r = await execa(
