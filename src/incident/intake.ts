@@ -9,7 +9,7 @@ import { InputError } from '../errors.ts';
 import { oneLine, safeLine } from './display.ts';
 import { fingerprint } from './fingerprint.ts';
 import type { HealthyOptions } from './healthy/index.ts';
-import { selectHealthy } from './healthy/select.ts';
+import { sameRequest, selectHealthy } from './healthy/select.ts';
 import { excerptLogs } from './logs.ts';
 import { buildPathIndex, innermostRepoFrame, mapTrace } from './paths.ts';
 import { sanitiseRequest } from './sanitise.ts';
@@ -153,10 +153,6 @@ export function chooseTrace(traces: ParsedTrace[]): ParsedTrace | undefined {
     }
   }
   return traces[0];
-}
-
-function sameRequest(a: RequestSample, b: RequestSample): boolean {
-  return a.method === b.method && a.path === b.path && (a.body ?? '') === (b.body ?? '');
 }
 
 /** Requests recovered from log lines are best effort: one the crash-report schema would refuse is skipped. */

@@ -31,7 +31,8 @@ function betterThan(sample: RequestSample, held: RequestSample): boolean {
   return BODY_METHODS.has(sample.method.toUpperCase()) && held.body === undefined && sample.body !== undefined;
 }
 
-function sameRequest(a: RequestSample, b: RequestSample): boolean {
+/** Same method, path and body: what replaying them would send is the same. */
+export function sameRequest(a: RequestSample, b: RequestSample): boolean {
   return a.method === b.method && a.path === b.path && (a.body ?? '') === (b.body ?? '');
 }
 
