@@ -164,7 +164,7 @@ function withinLimits(r: RequestSample): boolean {
  * Builds the Incident. `repoFiles` (repo-relative paths at the revision being healed) maps trace paths to
  * repo files; it also drives the fingerprint, so the same crash in the same code gets the same one.
  * Request samples leave intake sanitised (allow-listed headers, redacted bodies and paths). Healthy
- * samples come from the report, the logs and `healthy.capture` (./healthy/), at most `healthy.maxHealthy`.
+ * samples come from the report, `healthy.capture` and the logs (./healthy/), at most `healthy.maxHealthy`.
  */
 export function buildIncident(
   raw: unknown,
@@ -186,8 +186,8 @@ export function buildIncident(
   const chosen = selectHealthy(
     [
       { source: 'report', samples: base.healthyRequests },
-      { source: 'logs', samples: extractHealthyRequests(base.logs) },
       ...(healthy.capture ? [healthy.capture] : []),
+      { source: 'logs', samples: extractHealthyRequests(base.logs) },
     ],
     requests,
     healthy.maxHealthy,

@@ -145,10 +145,15 @@ export function statusOf(value: unknown): number | undefined {
   return typeof n === 'number' && Number.isInteger(n) && n >= 100 && n <= 599 ? n : undefined;
 }
 
-function bodyOf(value: unknown): string | undefined {
+/** The body as sent; null when it cannot be serialised (nested past what JSON.stringify can recurse into). */
+function bodyOf(value: unknown): string | undefined | null {
   if (typeof value === 'string') return value;
   if (value === undefined || value === null) return undefined;
-  return JSON.stringify(value);
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return null;
+  }
 }
 
 /** The first defined result of `fn` over `items`. */
@@ -189,6 +194,8 @@ export function requestInRecord(record: Json): RequestSample | undefined {
     const headers = headersOf(lookup(record, [...container, 'headers']));
     if (headers) sample.headers = headers;
     const body = bodyOf(lookup(record, [...container, 'body']));
+    // A request that cannot be written down again cannot be replayed.
+    if (body === null) return undefined;
     if (body !== undefined) sample.body = body;
     const status = first(STATUS_PATHS, (p) => statusOf(lookup(record, p)));
     if (status !== undefined) sample.status = status;

@@ -112,6 +112,11 @@ describe('extractHealthyRequests: 2xx requests from the log shapes services and 
       ),
       { numRuns: 300 },
     );
+    // A body nested deeper than JSON.stringify can recurse: the record is skipped, nothing throws.
+    const deep = `{"method":"POST","path":"/x","status":200,"body":${'['.repeat(1e6)}${']'.repeat(1e6)}}`;
+    expect(extractHealthyRequests(deep)).toEqual([]);
+    expect(extractRequests(deep.replace('200', '500'))).toEqual([]);
+    expect(parseCapture(deep).ok).toBe(false);
     expect(
       extractHealthyRequests(JSON.stringify({ req: { method: 'GET', url: '/x' }, res: { statusCode: {} } })),
     ).toEqual([]);
@@ -276,6 +281,21 @@ describe('selectHealthy', () => {
     expect(r.sources.kept).toEqual({ report: 0, logs: 0, capture: 1 });
   });
 
+  it('healthy samples on a route a failing request took come first, so the cap never drops them', () => {
+    const failing = [{ method: 'POST', path: '/orders/7/pay', body: '{"card": null}', status: 500 }];
+    const others = Array.from({ length: 5 }, (_, i) => get(`/other-${i}`, 200));
+    const r = selectHealthy(
+      [
+        { source: 'capture', samples: others },
+        { source: 'logs', samples: [{ method: 'POST', path: '/orders/9/pay', body: '{"card": "visa"}', status: 200 }] },
+      ],
+      failing,
+      3,
+    );
+    expect(r.samples.map((s) => s.path)).toEqual(['/orders/9/pay', '/other-0', '/other-1']);
+    expect(r.sources).toEqual({ kept: { report: 0, logs: 1, capture: 2 }, skipped: { 'over-cap': 3 } });
+  });
+
   it('caps the samples (0 keeps none) and counts what it left out', () => {
     const many = Array.from({ length: 30 }, (_, i) => get(`/route-${i}`, 200));
     const capped = selectHealthy([{ source: 'logs', samples: many }], [], 20);
@@ -425,7 +445,7 @@ describe('intake gathers healthy samples', () => {
     });
   });
 
-  it('a crash report keeps its own samples first; the capture and the cap come from suture.yaml', () => {
+  it('the crash report samples first, then the capture, then the logs; the cap comes from suture.yaml', () => {
     const report = {
       kind: 'crash',
       service: 'pricing-api',
@@ -440,7 +460,7 @@ describe('intake gathers healthy samples', () => {
       ],
     };
     const all = buildIncident(report, ['pricing.py'], { maxHealthy: 20, capture });
-    expect(all.healthyRequests.map((r) => r.path)).toEqual(['/healthz', '/rates/eu', '/rates/us']);
+    expect(all.healthyRequests.map((r) => r.path)).toEqual(['/healthz', '/rates/us', '/rates/eu']);
     expect(all.healthySources?.kept).toEqual({ report: 1, logs: 1, capture: 1 });
     expect(all.healthySources?.skipped).toEqual({ 'same-route': 1 });
     const two = buildIncident(report, ['pricing.py'], { maxHealthy: 1 });

@@ -1,14 +1,16 @@
 /**
- * Chooses the healthy samples differential replay compares on base and candidate, from every source in
- * order of trust (the crash report's own list, then the logs, then the capture file): only requests
- * answered 2xx in production (a crash report's sample without a status counts as healthy: its author
- * listed it as such), cleaned by the same sanitiser and bounded by the same limits as every request on
- * intake, never one equal to a failing request, one per route (./route.ts), at most `max`. Per route the
- * first is kept, except that a later sample with a body replaces a bodiless one for a method that carries
- * a body (a capture may log the same POST with and without it). Pure.
+ * Chooses the healthy samples differential replay compares on base and candidate. Pools come in order of
+ * preference (intake: the crash report's own list, the capture file the team keeps in the repo, then the
+ * logs, which anyone who can make the service log can fill). Kept: only requests answered 2xx in
+ * production (a crash report's sample without a status counts as healthy: its author listed it as such),
+ * cleaned by the same sanitiser and bounded by the same limits as every request on intake, never one equal
+ * to a failing request, one per route (./route.ts), at most `max`. Per route the first is kept, except that
+ * a later sample with a body replaces a bodiless one for a method that carries a body (a log may record a
+ * POST without its body where a capture has it). Routes a failing request took come first: their healthy
+ * answers exercise the code a fix changes, so the cap never drops them for unrelated routes. Pure.
  */
 import { sanitiseRequest } from '../sanitise.ts';
-import { requestSchema } from '../schema.ts';
+import { LIMITS, requestSchema } from '../schema.ts';
 import type { HealthySource, HealthySources, RequestSample } from '../types.ts';
 import { routeKey } from './route.ts';
 
@@ -36,15 +38,23 @@ export function sameRequest(a: RequestSample, b: RequestSample): boolean {
   return a.method === b.method && a.path === b.path && (a.body ?? '') === (b.body ?? '');
 }
 
+interface Kept {
+  sample: RequestSample;
+  source: HealthySource;
+}
+
 export function selectHealthy(pools: HealthyPool[], failing: RequestSample[], max: number): HealthySelection {
-  const kept: { sample: RequestSample; source: HealthySource }[] = [];
-  const byRoute = new Map<string, number>();
   const skipped: Record<string, number> = {};
-  // Compared as replayed: sanitised (idempotent, so intake's already sanitised failing requests are unchanged).
-  const failed = failing.map(sanitiseRequest);
   const skip = (reason: string, n = 1) => {
     if (n > 0) skipped[reason] = (skipped[reason] ?? 0) + n;
   };
+  // Compared as replayed: sanitised (idempotent, so intake's already sanitised failing requests are unchanged).
+  const failed = failing.map(sanitiseRequest);
+  const crashRoutes = new Set(failed.map((f) => routeKey(f.method, f.path)));
+  // Each list holds at most `max`: samples on a crash route, and the others.
+  const near: Kept[] = [];
+  const rest: Kept[] = [];
+  const byRoute = new Map<string, Kept>();
   for (const pool of pools) {
     for (const [reason, n] of Object.entries(pool.skipped ?? {})) skip(reason, n);
     for (const raw of pool.samples) {
@@ -58,13 +68,19 @@ export function selectHealthy(pools: HealthyPool[], failing: RequestSample[], ma
       }
       // A repeat of a route already held, or a new route past the cap, is settled before the (costlier)
       // sanitising: logs repeat a few routes thousands of times.
-      const held = byRoute.get(routeKey(raw.method, raw.path));
-      if (held !== undefined && !betterThan(raw, kept[held]!.sample)) {
+      const rawRoute = routeKey(raw.method, raw.path);
+      const held = byRoute.get(rawRoute);
+      if (held && !betterThan(raw, held.sample)) {
         skip('same-route');
         continue;
       }
-      if (held === undefined && kept.length >= max) {
+      if (!held && !crashRoutes.has(rawRoute) && rest.length >= max) {
         skip('over-cap');
+        continue;
+      }
+      // Sizes first: the sanitiser parses JSON bodies, and a body past the limit is refused anyway.
+      if (raw.path.length > LIMITS.path || (raw.body?.length ?? 0) > LIMITS.body) {
+        skip('beyond-limits');
         continue;
       }
       const sample = sanitiseRequest(raw);
@@ -78,19 +94,24 @@ export function selectHealthy(pools: HealthyPool[], failing: RequestSample[], ma
       }
       const route = routeKey(sample.method, sample.path);
       const at = byRoute.get(route);
-      if (at !== undefined) {
-        if (betterThan(sample, kept[at]!.sample)) kept[at] = { sample, source: pool.source };
+      if (at) {
+        if (betterThan(sample, at.sample)) Object.assign(at, { sample, source: pool.source });
         skip('same-route');
         continue;
       }
-      if (kept.length >= max) {
+      const list = crashRoutes.has(route) ? near : rest;
+      if (list.length >= max) {
         skip('over-cap');
         continue;
       }
-      byRoute.set(route, kept.length);
-      kept.push({ sample, source: pool.source });
+      const entry = { sample, source: pool.source };
+      byRoute.set(route, entry);
+      list.push(entry);
     }
   }
+  const chosen = [...near, ...rest];
+  skip('over-cap', chosen.length - max);
+  const kept = chosen.slice(0, Math.max(0, max));
   const count = (source: HealthySource) => kept.filter((k) => k.source === source).length;
   return {
     samples: kept.map((k) => k.sample),
