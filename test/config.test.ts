@@ -48,6 +48,7 @@ describe('suture.yaml', () => {
   it.each([
     ['an absolute capture path', 'samples: /etc/passwd', /differential.samples: samples must be a path inside/],
     ['a capture path leaving the repo', 'samples: ../other/traffic.har', /differential.samples/],
+    ['a capture path with a line break', 'samples: "a\\nb.har"', /differential.samples/],
     ['too many samples', 'maxSamples: 51', /differential.maxSamples/],
     ['an unknown differential key', 'sample: x.har', /differential/],
     ['an ignore entry that is not a string', 'ignore: [{a: 1}]', /differential.ignore/],

@@ -40,7 +40,10 @@ const differentialSchema = z
       .string()
       .min(1)
       .max(1024)
-      .refine((p) => splitRepoPath(p) !== null, 'samples must be a path inside the repo, like captures/traffic.har'),
+      .refine(
+        (p) => splitRepoPath(p) !== null && !/[\0-\x1f\x7f]/.test(p),
+        'samples must be a path inside the repo, like captures/traffic.har',
+      ),
     maxSamples: z.number().int().min(0).max(LIMITS.requests),
     ignore: z.array(z.string().min(1).max(256)).max(64),
   })
