@@ -8,6 +8,8 @@ import type { z } from 'zod';
 import { InputError } from '../errors.ts';
 import { oneLine, safeLine } from './display.ts';
 import { fingerprint } from './fingerprint.ts';
+import type { HealthyOptions } from './healthy/index.ts';
+import { sameRequest, selectHealthy } from './healthy/select.ts';
 import { excerptLogs } from './logs.ts';
 import { buildPathIndex, innermostRepoFrame, mapTrace } from './paths.ts';
 import { sanitiseRequest } from './sanitise.ts';
@@ -16,13 +18,14 @@ import {
   alertmanagerSchema,
   type CrashReport,
   crashReportSchema,
+  DEFAULT_HEALTHY_SAMPLES,
   ENVIRONMENT_LABELS,
   firstLabel,
   LIMITS,
   requestSchema,
   SERVICE_LABELS,
 } from './schema.ts';
-import { extractRequests, extractTraces } from './stacktrace/index.ts';
+import { extractHealthyRequests, extractRequests, extractTraces } from './stacktrace/index.ts';
 import type { Incident, ParsedTrace, RequestSample } from './types.ts';
 
 /** Bigger files are refused; big logs inside smaller ones are reduced to an excerpt right after parsing. */
@@ -152,10 +155,6 @@ export function chooseTrace(traces: ParsedTrace[]): ParsedTrace | undefined {
   return traces[0];
 }
 
-function sameRequest(a: RequestSample, b: RequestSample): boolean {
-  return a.method === b.method && a.path === b.path && (a.body ?? '') === (b.body ?? '');
-}
-
 /** Requests recovered from log lines are best effort: one the crash-report schema would refuse is skipped. */
 function withinLimits(r: RequestSample): boolean {
   return requestSchema.safeParse(r).success;
@@ -164,9 +163,14 @@ function withinLimits(r: RequestSample): boolean {
 /**
  * Builds the Incident. `repoFiles` (repo-relative paths at the revision being healed) maps trace paths to
  * repo files; it also drives the fingerprint, so the same crash in the same code gets the same one.
- * Request samples leave intake sanitised (allow-listed headers, redacted bodies and paths).
+ * Request samples leave intake sanitised (allow-listed headers, redacted bodies and paths). Healthy
+ * samples come from the report, `healthy.capture` and the logs (./healthy/), at most `healthy.maxHealthy`.
  */
-export function buildIncident(raw: unknown, repoFiles: string[]): Incident {
+export function buildIncident(
+  raw: unknown,
+  repoFiles: string[],
+  healthy: HealthyOptions = { maxHealthy: DEFAULT_HEALTHY_SAMPLES },
+): Incident {
   const base = normaliseIncidentInput(raw);
   const index = buildPathIndex(repoFiles);
   const traces = extractTraces(base.logs).map((t) => mapTrace(t, index));
@@ -179,6 +183,15 @@ export function buildIncident(raw: unknown, repoFiles: string[]): Incident {
   for (const r of [...base.requests, ...fromLogs].map(sanitiseRequest)) {
     if (requests.length < LIMITS.requests && !requests.some((q) => sameRequest(q, r))) requests.push(r);
   }
+  const chosen = selectHealthy(
+    [
+      { source: 'report', samples: base.healthyRequests },
+      ...(healthy.capture ? [healthy.capture] : []),
+      { source: 'logs', samples: extractHealthyRequests(base.logs) },
+    ],
+    requests,
+    healthy.maxHealthy,
+  );
   const where = trace ? innermostRepoFrame(trace) : undefined;
   // The summary travels into reports, commit messages and regression tests: one line, never a secret.
   const summary =
@@ -195,7 +208,8 @@ export function buildIncident(raw: unknown, repoFiles: string[]): Incident {
     fingerprint: fp,
     summary,
     requests,
-    healthyRequests: base.healthyRequests.map(sanitiseRequest),
+    healthyRequests: chosen.samples,
+    healthySources: chosen.sources,
     ...(trace ? { trace } : {}),
   };
 }

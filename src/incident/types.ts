@@ -41,6 +41,16 @@ export interface RequestSample {
 
 export type Signal = 'crash' | 'alert';
 
+/** Where healthy samples come from: the crash report's list, the incident's logs, suture.yaml's capture file. */
+export type HealthySource = 'report' | 'logs' | 'capture';
+
+export interface HealthySources {
+  /** Samples kept, per source. */
+  kept: Record<HealthySource, number>;
+  /** Candidate samples not kept, by reason (`same-route`, `not-2xx`, `over-cap`, `unrecognised`, …). */
+  skipped: Record<string, number>;
+}
+
 export interface Incident {
   id: string;
   fingerprint: string;
@@ -56,6 +66,9 @@ export interface Incident {
   logs: string;
   /** Sanitised on intake (src/incident/sanitise.ts): allow-listed headers, redacted bodies and paths. */
   requests: RequestSample[];
+  /** 2xx only, never equal to a failing request, one per route, capped (src/incident/healthy/select.ts). */
   healthyRequests: RequestSample[];
+  /** How `healthyRequests` was gathered; absent on incidents made by hand. */
+  healthySources?: HealthySources;
   labels: Record<string, string>;
 }

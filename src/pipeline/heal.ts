@@ -22,8 +22,9 @@ import {
   resolveRev,
 } from '../gitops/repo.ts';
 import { shortFingerprint } from '../incident/fingerprint.ts';
+import { describeHealthy, healthyOptions } from '../incident/healthy/index.ts';
 import { buildIncident, readIncidentFile } from '../incident/intake.ts';
-import type { Incident } from '../incident/types.ts';
+import type { HealthySources, Incident } from '../incident/types.ts';
 import { writeReport } from '../report/markdown.ts';
 import { installCleanupHandlers } from '../sandbox/docker.ts';
 import { repoIdentity } from '../sandbox/prepare.ts';
@@ -68,7 +69,15 @@ export interface CandidateResult {
 export interface HealResult {
   status: HealStatus;
   reason: string;
-  incident: { id: string; fingerprint: string; service: string; signal: string; summary: string };
+  incident: {
+    id: string;
+    fingerprint: string;
+    service: string;
+    signal: string;
+    summary: string;
+    /** Healthy samples gathered for differential replay, per source. */
+    healthySources?: HealthySources;
+  };
   diagnosis: Diagnosis | null;
   candidates: CandidateResult[];
   chosen: string | null;
@@ -128,15 +137,18 @@ async function intake(opts: HealOptions) {
   const repo = await openRepo(opts.repo);
   const base = await resolveRev(repo, 'HEAD');
   const files = await listFiles(repo, base);
-  const incident = buildIncident(raw, files);
   const tree = await exportTree(repo, base);
   let config: ServiceConfig;
+  let incident: Incident;
   try {
     config = loadServiceConfig(tree, opts.configFile);
+    // suture.yaml says how many healthy samples to keep and may name a capture of production traffic.
+    incident = buildIncident(raw, files, healthyOptions(tree, config.differential));
   } catch (err) {
     await removeTree(tree);
     throw err;
   }
+  opts.progress(describeHealthy(incident.healthySources, incident.healthyRequests.length));
   if (config.service !== incident.service) {
     opts.progress(`note: incident is for service ${incident.service}, suture.yaml says ${config.service}`);
   }
@@ -150,6 +162,7 @@ function summaryOf(incident: Incident) {
     service: incident.service,
     signal: incident.signal,
     summary: incident.summary,
+    ...(incident.healthySources ? { healthySources: incident.healthySources } : {}),
   };
 }
 

@@ -3,6 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { loadServiceConfig } from '../config/service.ts';
 import { InputError } from '../errors.ts';
 import { listFiles, openRepo, resolveRev } from '../gitops/repo.ts';
+import { describeHealthy, healthyOptions } from '../incident/healthy/index.ts';
 import { buildIncident, readIncidentFile } from '../incident/intake.ts';
 import { installCleanupHandlers } from '../sandbox/docker.ts';
 import { applyPatchGuarded, patchShapeProblems } from '../sandbox/patch-guard.ts';
@@ -46,10 +47,12 @@ export async function verifyPatch(opts: {
   const patch = await readPatchFile(opts.patchFile);
   const repo = await openRepo(opts.repo);
   const base = await resolveRev(repo, 'HEAD');
-  const incident = buildIncident(raw, await listFiles(repo, base));
+  const files = await listFiles(repo, base);
   const tree = await exportTree(repo, base);
   try {
     const config = loadServiceConfig(tree, opts.configFile);
+    const incident = buildIncident(raw, files, healthyOptions(tree, config.differential));
+    opts.progress(describeHealthy(incident.healthySources, incident.healthyRequests.length));
     // A patch that does not apply, or would write anything but regular files, is bad input here (exit 2);
     // inside heal it only fails its candidate.
     const probe = await copyTree(tree);

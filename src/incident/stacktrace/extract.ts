@@ -3,6 +3,7 @@
  * traces embedded (escaped) in JSON log lines under any field (`traceback`, `exception`, `exc_info`,
  * `stack`, `err.stack`, a `message` holding a trace, …). Never throws on garbage.
  */
+import { isObject, requestInAccessLine, requestInRecord } from '../records.ts';
 import type { ParsedTrace, RequestSample } from '../types.ts';
 import { findNodeTraces } from './node.ts';
 import { type FoundTrace, findPythonTraces } from './python.ts';
@@ -45,15 +46,15 @@ function unescapeValue(line: string): string {
   });
 }
 
-/** Failing requests (5xx, or an error line without a status) carried as a `request`/`req` object in JSON lines. */
+/** Failing requests (5xx, or an error line without a status) carried by JSON log lines (../records.ts). */
 export function extractRequests(logText: string): RequestSample[] {
   const out: RequestSample[] = [];
   const seen = new Set<string>();
   for (const line of splitLines(logText)) {
-    const record = parseJsonLine(line);
-    if (!isObject(record)) continue;
-    const sample = requestFrom(record);
-    if (!sample) continue;
+    if (!MAY_HOLD_REQUEST.test(line)) continue;
+    const found = requestOfLine(parseJsonLine(line));
+    if (!found) continue;
+    const [record, sample] = found;
     if (sample.status !== undefined ? sample.status < 500 : !looksLikeError(record)) continue;
     const key = JSON.stringify([sample.method, sample.path, sample.body ?? null]);
     if (seen.has(key)) continue;
@@ -61,6 +62,40 @@ export function extractRequests(logText: string): RequestSample[] {
     out.push(sample);
   }
   return out;
+}
+
+/**
+ * Requests answered 2xx in production, from JSON log lines (pino/bunyan `req`/`res`, structlog-style
+ * `method`/`path`/`status`, nginx/envoy JSON access logs, …: ../records.ts) and combined/common
+ * access-log lines, in log order. Raw: intake's selection sanitises, bounds and de-duplicates them.
+ */
+export function extractHealthyRequests(logText: string): RequestSample[] {
+  const out: RequestSample[] = [];
+  for (const raw of splitLines(logText)) {
+    const line = raw.replace(RUNTIME_PREFIX, '');
+    const record = MAY_HOLD_REQUEST.test(line) ? parseJsonLine(line) : undefined;
+    const sample = record === undefined ? requestInAccessLine(line) : requestOfLine(record)?.[1];
+    if (sample?.status !== undefined && sample.status >= 200 && sample.status < 300) out.push(sample);
+  }
+  return out;
+}
+
+/** Every request shape ../records.ts reads names a method, a verb or a req(uest): most log lines are skipped unparsed. */
+const MAY_HOLD_REQUEST = /method|verb|req/i;
+
+/** The request in a JSON line, or in a JSON object held as a string field (Docker's `{"log": "{…}\n"}`). */
+function requestOfLine(record: unknown, depth = 0): [Record<string, unknown>, RequestSample] | undefined {
+  if (!isObject(record)) return undefined;
+  const sample = requestInRecord(record);
+  if (sample) return [record, sample];
+  if (depth > 1) return undefined;
+  for (const value of Object.values(record)) {
+    const inner =
+      typeof value === 'string' && value.trimStart().startsWith('{') ? parseJsonLine(value.trim()) : undefined;
+    const found = inner === undefined ? undefined : requestOfLine(inner, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /** Python and Node traces in a block of plain text, ordered by where they start. */
@@ -116,63 +151,6 @@ function dedupe(traces: ParsedTrace[]): ParsedTrace[] {
   });
 }
 
-function requestFrom(record: Record<string, unknown>): RequestSample | undefined {
-  const req = record['request'] ?? record['req'];
-  if (!isObject(req)) return undefined;
-  const method = req['method'];
-  const target = req['path'] ?? req['url'];
-  if (typeof method !== 'string' || !method.trim() || typeof target !== 'string' || !target.trim()) return undefined;
-  const sample: RequestSample = { method: method.trim().toUpperCase(), path: pathOf(target.trim()) };
-  const headers = headersOf(req['headers']);
-  if (headers) sample.headers = headers;
-  const body = req['body'];
-  if (typeof body === 'string') sample.body = body;
-  else if (body !== undefined && body !== null) sample.body = JSON.stringify(body);
-  const status = statusOf(record, req);
-  if (status !== undefined) sample.status = status;
-  return sample;
-}
-
-/** Absolute URLs keep only path and query: replays go to the sandboxed service, not the original host. */
-function pathOf(target: string): string {
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) return target;
-  try {
-    const url = new URL(target);
-    return url.pathname + url.search;
-  } catch {
-    return target;
-  }
-}
-
-function headersOf(value: unknown): Record<string, string> | undefined {
-  if (!isObject(value)) return undefined;
-  const headers: Record<string, string> = {};
-  for (const [name, v] of Object.entries(value)) {
-    if (typeof v === 'string') headers[name] = v;
-    else if (typeof v === 'number' || typeof v === 'boolean') headers[name] = String(v);
-    else if (Array.isArray(v)) headers[name] = v.map(String).join(', ');
-  }
-  return headers;
-}
-
-function statusOf(record: Record<string, unknown>, req: Record<string, unknown>): number | undefined {
-  const response = record['response'] ?? record['res'];
-  const candidates = [
-    record['status'],
-    record['statusCode'],
-    record['status_code'],
-    isObject(response) ? response['status'] : undefined,
-    isObject(response) ? response['statusCode'] : undefined,
-    req['status'],
-    req['statusCode'],
-  ];
-  for (const c of candidates) {
-    const n = typeof c === 'string' && /^\d{3}$/.test(c) ? Number(c) : c;
-    if (typeof n === 'number' && Number.isInteger(n) && n >= 100 && n <= 599) return n;
-  }
-  return undefined;
-}
-
 /** pino levels ≥ 50, level names error/critical/fatal, or a record that carries an error or trace. */
 function looksLikeError(record: Record<string, unknown>): boolean {
   const level = record['level'] ?? record['levelname'] ?? record['severity'] ?? record['log.level'];
@@ -181,8 +159,4 @@ function looksLikeError(record: Record<string, unknown>): boolean {
   return ['err', 'error', 'exception', 'exc_info', 'traceback', 'stack', 'stack_trace'].some(
     (k) => record[k] !== undefined && record[k] !== null && record[k] !== false,
   );
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
