@@ -7,7 +7,6 @@
  * commit, the audit log, the report, stdout or stderr; the commit has exactly one fingerprint trailer.
  */
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,9 +20,10 @@ const SECRETS = [TOKEN, PASSWORD, CARD, HEADER_SECRET, 'aW50ZXJuYWw6czNjcjN0'];
 
 const state = tempDir('suture-state-');
 const scratch = tempDir('suture-hostile-');
-// A fixed-looking path: a random temp-dir suffix in the committed data reads as a high-entropy secret to the
-// policy's scanner, which would deny the fix for a reason that is not under test here.
-const marker = join(tmpdir(), `suture-hostile-marker-${process.pid}`);
+// A fixed-looking path, directly in /tmp (the suite's TMPDIR has a random suffix): a random segment in the
+// committed data reads as a high-entropy secret to the policy's scanner, which would deny the fix for a
+// reason that is not under test here.
+const marker = join('/tmp', `suture-hostile-marker-${process.pid}`);
 let repo: string;
 let r: CliResult;
 let out: {
