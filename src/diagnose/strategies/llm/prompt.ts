@@ -131,6 +131,8 @@ interface Block {
   data: unknown;
   /** Sent whatever the budget (small by construction: the repo's facts, the exception). */
   required?: boolean;
+  /** The most of the whole budget this block may take, so one big block cannot starve the rest. */
+  share?: number;
   /** A smaller form of the data within `tokens` estimated tokens (undefined: nothing useful fits). */
   shrink?: (tokens: number) => unknown;
 }
@@ -230,16 +232,16 @@ function blocks(input: RepairPromptInput): Block[] {
     });
   }
   const [inner, ...outer] = input.excerpts;
-  const excerptBlock = (e: PromptExcerpt, label: string): Block => {
+  const excerptBlock = (e: PromptExcerpt, label: string, share: number): Block => {
     const meta = { label, source: repo };
-    return { ...meta, data: excerptData(e), shrink: shrinkExcerpt(meta, e) };
+    return { ...meta, share, data: excerptData(e), shrink: shrinkExcerpt(meta, e) };
   };
-  if (inner) out.push(excerptBlock(inner, 'code at the innermost frame'));
+  if (inner) out.push(excerptBlock(inner, 'code at the innermost frame', 0.45));
   const request = input.requests[0];
   if (request) {
     const meta = { label: 'failing request', source: 'production traffic, sanitised (untrusted)' };
     const make = (body: string) => ({ ...request, ...(request.body !== undefined ? { body } : {}) });
-    out.push({ ...meta, data: request, shrink: shrinkText(meta, make, request.body ?? '', 'head') });
+    out.push({ ...meta, share: 0.1, data: request, shrink: shrinkText(meta, make, request.body ?? '', 'head') });
   }
   const [firstCommit, ...moreCommits] = input.commits;
   if (firstCommit)
@@ -248,7 +250,7 @@ function blocks(input: RepairPromptInput): Block[] {
       source: 'git history (untrusted)',
       data: firstCommit,
     });
-  for (const [i, e] of outer.entries()) out.push(excerptBlock(e, `code at outer frame ${i + 1}`));
+  for (const [i, e] of outer.entries()) out.push(excerptBlock(e, `code at outer frame ${i + 1}`, 0.1));
   if (moreCommits.length) {
     out.push({
       label: 'commits that last changed the outer frames',
@@ -259,24 +261,32 @@ function blocks(input: RepairPromptInput): Block[] {
   if (input.sampleTest) {
     const meta = { label: 'an existing test of the repository (for its framework and style)', source: repo };
     const t = input.sampleTest;
-    out.push({ ...meta, data: t, shrink: shrinkText(meta, (text) => ({ file: t.file, text }), t.text, 'head') });
+    out.push({
+      ...meta,
+      share: 0.1,
+      data: t,
+      shrink: shrinkText(meta, (text) => ({ file: t.file, text }), t.text, 'head'),
+    });
   }
   if (input.testFiles.length) {
     const meta = { label: 'test files', source: repo };
-    out.push({ ...meta, data: input.testFiles, shrink: shrinkList(meta, input.testFiles) });
+    out.push({ ...meta, share: 0.03, data: input.testFiles, shrink: shrinkList(meta, input.testFiles) });
   }
   if (input.logs) {
     const meta = { label: 'logs (redacted)', source: 'service logs (untrusted)' };
-    out.push({ ...meta, data: input.logs, shrink: shrinkText(meta, (t) => t, input.logs, 'tail') });
+    out.push({ ...meta, share: 0.2, data: input.logs, shrink: shrinkText(meta, (t) => t, input.logs, 'tail') });
   }
   if (input.sourceFiles.length) {
     const meta = { label: 'source files', source: repo };
-    out.push({ ...meta, data: input.sourceFiles, shrink: shrinkList(meta, input.sourceFiles) });
+    out.push({ ...meta, share: 0.05, data: input.sourceFiles, shrink: shrinkList(meta, input.sourceFiles) });
   }
   return out;
 }
 
-/** Required blocks are always sent; the rest in order, whole or shrunk, as the budget allows. */
+/**
+ * Required blocks are always sent; the rest in order of relevance, whole or shrunk, each within its share
+ * of the budget and what is left of it.
+ */
 function fenced(bs: Block[], budgetTokens: number, nonce: string) {
   const included: string[] = [];
   const dropped: string[] = [];
@@ -291,9 +301,10 @@ function fenced(bs: Block[], budgetTokens: number, nonce: string) {
     if (b.source !== REPO_SOURCE) strings(redactDeep(data), untrusted);
   };
   for (const b of bs) {
-    if (b.required || used + estimateTokens(blockText(b, b.data)) + 1 <= budgetTokens) send(b, b.data, b.label);
+    const allowance = Math.min(budgetTokens - used, (b.share ?? 1) * budgetTokens) - 1;
+    if (b.required || estimateTokens(blockText(b, b.data)) <= allowance) send(b, b.data, b.label);
     else {
-      const smaller = b.shrink?.(budgetTokens - used - 1);
+      const smaller = b.shrink?.(Math.floor(allowance));
       if (smaller !== undefined) send(b, smaller, `${b.label} (shrunk)`);
       else dropped.push(b.label);
     }
