@@ -119,7 +119,7 @@ describe('capabilities a crash fix never needs', () => {
     expect(
       testCapabilityAdded('tests/test_x.py', t, ['import os\nPORT = os.environ["PORT"]\n'], 'python'),
     ).toBeUndefined();
-    const http = "test('x', async () => { const r = await fetch(`http://127.0.0.1:${port}/orders`); });\n";
+    const http = "test('x', async () => { const r = await fetch(base + '/orders'); });\n";
     expect(
       testCapabilityAdded('test/x.test.js', http, ["const r = await fetch('http://127.0.0.1:8080/');\n"], 'node'),
     ).toBeUndefined();
