@@ -10,7 +10,13 @@ import type { AddressInfo } from 'node:net';
 
 export type Reply =
   /** A chat completion whose message content is `content` (a string, or an object sent as JSON). */
-  | { content: string | object; delayMs?: number; usage?: { prompt_tokens: number; completion_tokens: number } | null }
+  | {
+      content: string | object | null;
+      delayMs?: number;
+      usage?: { prompt_tokens: number; completion_tokens: number } | null;
+      finishReason?: 'stop' | 'length';
+      refusal?: string;
+    }
   /** A raw HTTP answer, e.g. 429 with retry-after or 500. */
   | { status: number; headers?: Record<string, string>; body?: unknown };
 
@@ -307,9 +313,10 @@ export async function startScriptedServer(opts: ScriptedServerOptions = {}): Pro
     }
     if (reply.delayMs) await new Promise((r) => setTimeout(r, reply.delayMs));
     if (res.destroyed || req.socket.destroyed) return;
-    const content = typeof reply.content === 'string' ? reply.content : JSON.stringify(reply.content);
+    const content =
+      reply.content === null ? null : typeof reply.content === 'string' ? reply.content : JSON.stringify(reply.content);
     const promptTokens = Math.ceil(JSON.stringify(body.messages).length / 4);
-    const completionTokens = Math.ceil(content.length / 4);
+    const completionTokens = Math.ceil((content ?? reply.refusal ?? '').length / 4);
     const usage =
       reply.usage === null
         ? undefined
@@ -323,7 +330,12 @@ export async function startScriptedServer(opts: ScriptedServerOptions = {}): Pro
         created: Math.floor(Date.now() / 1000),
         model: body.model,
         choices: [
-          { index: 0, message: { role: 'assistant', content, refusal: null }, finish_reason: 'stop', logprobs: null },
+          {
+            index: 0,
+            message: { role: 'assistant', content, refusal: reply.refusal ?? null },
+            finish_reason: reply.finishReason ?? 'stop',
+            logprobs: null,
+          },
         ],
         ...(usage ? { usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } } : {}),
       }),

@@ -149,6 +149,17 @@ describe('answers that are rejected with a reason and never applied', () => {
     expect(server.requests).toHaveLength(1);
   });
 
+  it('an answer cut off at the token cap, and a refusal', async () => {
+    const { server, strategy } = await setup();
+    server.push({ content: JSON.stringify(answer()).slice(0, 120), finishReason: 'length' });
+    const cut = await strategy.propose(cartContext());
+    expect(notesOf(cut)).toMatch(/not JSON \(malformed output\) \(the answer was cut off at its token cap\)/);
+    server.push({ content: null, refusal: "I can't help with that." });
+    const refused = await strategy.propose(cartContext());
+    expect(notesOf(refused)).toMatch(/the model refused the repair: I can't help with that\./);
+    expect(refused.proposals).toEqual([]);
+  });
+
   it('a schema violation of the answer, and of one candidate while the other survives', async () => {
     const { server, strategy } = await setup();
     server.push({ content: answer([candidate()], { confidence: 'high' }) });

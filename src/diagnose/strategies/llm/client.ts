@@ -131,7 +131,15 @@ export interface ChatRequest {
   minTokens: number;
 }
 
-export type ChatResult = { ok: true; text: string; usage: Usage } | { ok: false; reason: string };
+export type ChatResult =
+  | {
+      ok: true;
+      text: string;
+      usage: Usage;
+      /** The answer hit the token cap (finish_reason `length`). */
+      truncated: boolean;
+    }
+  | { ok: false; reason: string };
 
 export function makeClient(s: LlmSettings): OpenAI {
   const common = {
@@ -234,7 +242,8 @@ export class LlmSession {
         const res = await this.client.chat.completions.create(this.body(req, system, user, maxTokens, compat), {
           timeout: Math.max(1, Math.min(this.settings.timeoutMs, remaining)),
         });
-        const text = res.choices?.[0]?.message?.content ?? '';
+        const choice = res.choices?.[0];
+        const text = choice?.message?.content ?? '';
         const u = res.usage;
         const usage: Usage =
           u && Number.isFinite(u.total_tokens)
@@ -254,8 +263,10 @@ export class LlmSession {
         exchange.request.responseFormat = compat.format;
         exchange.answer = redact(text).text;
         exchange.usage = usage;
+        const refusal = choice?.message?.refusal;
+        if (refusal) return done({ ok: false, reason: `the model refused the ${req.purpose}: ${oneLine(refusal)}` });
         if (!text.trim()) return done({ ok: false, reason: `the ${req.purpose} answer is empty` });
-        return done({ ok: true, text, usage });
+        return done({ ok: true, text, usage, truncated: choice?.finish_reason === 'length' });
       } catch (err) {
         if (err instanceof APIUserAbortError) throw err;
         const f = classify(err);

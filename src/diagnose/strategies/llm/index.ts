@@ -200,7 +200,10 @@ export class LlmStrategy implements Strategy {
     await report();
     if (!answer.ok) return { proposals: [], notes: [...notes, `llm: ${answer.reason}`] };
     const parsed = parseAnswer(answer.text, repairAnswerSchema, 'answer');
-    if (!parsed.ok) return { proposals: [], notes: [...notes, `llm: rejected: ${parsed.reason}`] };
+    if (!parsed.ok) {
+      const cut = answer.truncated ? ' (the answer was cut off at its token cap)' : '';
+      return { proposals: [], notes: [...notes, `llm: rejected: ${parsed.reason}${cut}`] };
+    }
     const a = parsed.value;
     const rootCause = oneLine(a.rootCause, 1000);
     const diagnosis: StrategyOutcome['diagnosis'] = {

@@ -11,7 +11,9 @@
  * crashing line, outer frames, a sample test, the logs' tail and the file list, each shrunk to what is left
  * when it does not fit whole.
  */
+import type { CommitRef } from '../../../evidence/history.ts';
 import { redactDeep } from '../../../evidence/redact.ts';
+import type { RequestSample } from '../../../incident/types.ts';
 import { estimateTokens, tailToTokens, truncateToTokens } from './tokens.ts';
 
 export interface PromptExcerpt {
@@ -24,22 +26,8 @@ export interface PromptExcerpt {
   function?: string;
 }
 
-export interface PromptCommit {
-  sha: string;
-  author: string;
-  date: string;
-  subject: string;
-  file: string;
-  line: number;
-}
-
-export interface PromptRequest {
-  method: string;
-  path: string;
-  headers?: Record<string, string>;
-  body?: string;
-  status?: number;
-}
+export type PromptCommit = CommitRef;
+export type PromptRequest = RequestSample;
 
 export interface PromptException {
   type: string;

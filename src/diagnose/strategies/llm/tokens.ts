@@ -10,30 +10,29 @@ export function estimateTokens(text: string): number {
 
 /** The longest prefix of `text` within `tokens` estimated tokens (never splitting a UTF-16 pair). */
 export function truncateToTokens(text: string, tokens: number): string {
-  if (estimateTokens(text) <= tokens) return text;
-  const maxBytes = Math.max(0, tokens * 3);
-  let lo = 0;
-  let hi = text.length;
-  while (lo < hi) {
-    const mid = Math.ceil((lo + hi) / 2);
-    if (Buffer.byteLength(text.slice(0, mid), 'utf8') <= maxBytes) lo = mid;
-    else hi = mid - 1;
-  }
-  const code = text.charCodeAt(lo - 1);
-  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? lo - 1 : lo);
+  return cutToTokens(text, tokens, 'head');
 }
 
 /** The longest suffix of `text` within `tokens` estimated tokens. */
 export function tailToTokens(text: string, tokens: number): string {
+  return cutToTokens(text, tokens, 'tail');
+}
+
+function cutToTokens(text: string, tokens: number, keep: 'head' | 'tail'): string {
   if (estimateTokens(text) <= tokens) return text;
   const maxBytes = Math.max(0, tokens * 3);
+  const part = (n: number) => (keep === 'head' ? text.slice(0, n) : text.slice(text.length - n));
+  // Binary search for the most UTF-16 units whose UTF-8 size fits.
   let lo = 0;
   let hi = text.length;
   while (lo < hi) {
-    const mid = Math.floor((lo + hi) / 2);
-    if (Buffer.byteLength(text.slice(mid), 'utf8') <= maxBytes) hi = mid;
-    else lo = mid + 1;
+    const mid = Math.ceil((lo + hi) / 2);
+    if (Buffer.byteLength(part(mid), 'utf8') <= maxBytes) lo = mid;
+    else hi = mid - 1;
   }
-  const code = text.charCodeAt(lo);
-  return text.slice(code >= 0xdc00 && code <= 0xdfff ? lo + 1 : lo);
+  let out = part(lo);
+  // Half a surrogate pair at the cut is not text: drop it.
+  if (keep === 'head' && /[\ud800-\udbff]$/.test(out)) out = out.slice(0, -1);
+  if (keep === 'tail' && /^[\udc00-\udfff]/.test(out)) out = out.slice(1);
+  return out;
 }
