@@ -34,9 +34,18 @@ describe('capabilities a crash fix never needs', () => {
     ['unsafe deserialisation', 'data = yaml.load(payload)'],
     ['environment access', 'token = os.environ["AWS_SECRET_ACCESS_KEY"]'],
     ['environment access', 'token = os.getenv("TOKEN")'],
-    ['file writes', 'open("/tmp/x", "w").write(payload)'],
-    ['file writes', 'shutil.rmtree("/srv")'],
+    ['file-system access', 'open("/tmp/x", "w").write(payload)'],
+    ['file-system access', 'shutil.rmtree("/srv")'],
     ['obfuscation or introspection', 'base64.b64decode("aW1wb3J0IG9z")'],
+    // The same capabilities behind an alias, a from-import or a computed name.
+    ['process execution', 'from os import system as run_it'],
+    ['obfuscation or introspection', 'import os as o'],
+    ['process execution', 'o.system("id")'],
+    ['environment access', 'from os import environ'],
+    ['obfuscation or introspection', 'getattr(o, "sys" + "tem")("id")'],
+    ['obfuscation or introspection', 'vars(os)["system"]("id")'],
+    ['file-system access', 'return open("/proc/self/environ").read()'],
+    ['file-system access', 'secret = Path("/run/secrets/db").read_text()'],
     ['obfuscation or introspection', 'getattr(__builtins__, "ev" + "al")'],
     ['obfuscation or introspection', 's = "\\x69\\x6d\\x70\\x6f\\x72\\x74"'],
   ])('Python: %s — %s', (name, line) => {
@@ -55,10 +64,13 @@ describe('capabilities a crash fix never needs', () => {
     ['dynamic code', 'await import(req.body.mod)'],
     ['dynamic code', 'require(req.body.mod)'],
     ['environment access', 'const k = process.env.AWS_SECRET_ACCESS_KEY'],
-    ['file writes', "fs.writeFileSync('/tmp/x', req.body)"],
+    ['file-system access', "fs.writeFileSync('/tmp/x', req.body)"],
     ['obfuscation or introspection', "Buffer.from('Y2hpbGRfcHJvY2Vzcw==', 'base64')"],
     ['obfuscation or introspection', 'String.fromCharCode(101, 118, 97, 108)'],
     ['obfuscation or introspection', "({}).constructor.constructor('return process')()"],
+    ['environment access', "const e = process['env']"],
+    ['obfuscation or introspection', "process.mainModule.require('fs')"],
+    ['file-system access', "res.send(fs.readFileSync('/etc/passwd', 'utf8'))"],
   ])('JavaScript: %s — %s', (name, line) => {
     expect(capabilityAdded('app.js', JS_BASE, jsAdd(line), 'node')).toMatch(new RegExp(`adds ${name}`));
   });

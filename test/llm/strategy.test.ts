@@ -446,6 +446,17 @@ describe('robustness', () => {
     expect(out.proposals).toHaveLength(1);
   });
 
+  it('a refused connection: retried with backoff, then given up', async () => {
+    const { server } = await setup();
+    const url = server.baseURL;
+    await server.close();
+    const strategy = new LlmStrategy({ settings: settingsFor(url, { maxRetries: 2, backoffMs: 20 }) });
+    const out = await strategy.propose(cartContext());
+    expect(out.proposals).toEqual([]);
+    expect(notesOf(out)).toMatch(/the repair request failed: connection failed \(.*\), still after 3 attempt\(s\)/);
+    expect(out.exchanges[0]!.attempts).toHaveLength(3);
+  });
+
   it('a wrong key (401) is not retried', async () => {
     const { server, strategy } = await setup({ apiKey: 'sk-wrong' });
     const out = await strategy.propose(cartContext());

@@ -6,8 +6,8 @@
  * answers that did, whatever the wording of the injection:
  *
  * 1. Capabilities. A crash fix guards, validates or corrects data flow; it never needs to run processes,
- *    reach the network, evaluate code, deserialise unsafe formats, read the environment, write files or
- *    obfuscate strings — exactly what an injected payload wants. A candidate is refused when a line it adds
+ *    reach the network, evaluate code, deserialise unsafe formats, read the environment, write files, read
+ *    absolute paths or obfuscate strings — exactly what an injected payload wants. A candidate is refused when a line it adds
  *    uses one of these (in comment-free code), or when a file's use of one grows. Its regression test may
  *    use only capabilities that the repository's existing tests already use (an HTTP-level test may
  *    `fetch` when the suite does).
@@ -38,6 +38,10 @@ export const CAPABILITIES: Capability[] = [
       /\bshell\s*=\s*True\b/,
       /\bchild_process\b/,
       /(?<![\w.$])(?:execSync|execFileSync|spawnSync|execFile|spawn|fork)\s*\(/,
+      // The method names whatever object they hang on (`import os as o; o.system(…)`).
+      /\.\s*(?:system|popen2?|spawn[lv]?p?e?|posix_spawnp?|getoutput|getstatusoutput|check_output|check_call)\s*\(/,
+      /\bfrom\s+(?:os|posix|nt)\s+import\b[^\n]*\b(?:system|popen|exec\w*|spawn\w*|posix_spawn\w*|fork\w*|kill\w*)\b/,
+      /\bimport\s+(?:pty|posix|nt)\b/,
       /\bprocess\s*\.\s*(?:binding|_linkedBinding|dlopen|kill)\b/,
       /\bDeno\s*\.\s*(?:run|Command)\b/,
       /\bBun\s*\.\s*spawn/,
@@ -87,13 +91,20 @@ export const CAPABILITIES: Capability[] = [
     patterns: [
       /\bos\s*\.\s*(?:environ|getenv|putenv|unsetenv)\b/,
       /\bprocess\s*\.\s*env\b/,
+      /\bprocess\s*\[\s*['"`]env['"`]\s*\]/,
+      /\bfrom\s+os\s+import\b[^\n]*\b(?:environ|getenv|putenv)\b/,
       /\bDeno\s*\.\s*env\b/,
       /\bimport\s*\.\s*meta\s*\.\s*env\b/,
     ],
   },
   {
-    name: 'file writes',
+    name: 'file-system access',
     patterns: [
+      // Reads of absolute paths and of places where secrets live, e.g. to echo them into a response.
+      /\bopen\s*\(\s*(?:f|r|rb|b)?['"]\//,
+      /(?<![\w$])read(?:File|FileSync|_text|_bytes)\s*\(\s*['"`]\//,
+      /['"`]\/(?:etc|proc|root|run\/secrets|var\/run\/secrets|dev\/tcp)\//,
+      /\bfrom\s+os\s+import\b[^\n]*\b(?:remove|unlink|rmdir|removedirs|rename|replace|chmod|chown|symlink|link|truncate)\b/,
       /\bopen\s*\([^)]*['"][wax][bt+]*['"]/,
       /\bfs(?:\/promises)?\s*\.\s*(?:write|append|unlink|rm|rmdir|rename|chmod|chown|symlink|link|copyFile|cp|truncate|createWriteStream)\w*/,
       /(?<![\w.$])(?:writeFile|writeFileSync|appendFile|appendFileSync|unlink|unlinkSync|rmSync|createWriteStream)\s*\(/,
@@ -118,6 +129,13 @@ export const CAPABILITIES: Capability[] = [
       /\bglobals\s*\(\s*\)\s*\[/,
       /\bctypes\b/,
       /\bsys\s*\.\s*modules\b/,
+      /\b__dict__\b/,
+      /\bvars\s*\(\s*(?:os|sys|subprocess|builtins)\s*\)/,
+      /\bgetattr\s*\([^)\n]*['"]\s*\+/,
+      /\bimport\s+(?:os|subprocess|sys)\s+as\b/,
+      /\bprocess\s*\.\s*mainModule\b/,
+      /\bmodule\s*\.\s*(?:require|constructor)\b/,
+      /\bglobalThis\s*\.\s*process\b/,
       /\bconstructor\s*\.\s*constructor\b/,
       /\[\s*['"`]constructor['"`]\s*\]/,
       /\bglobalThis\s*\[/,
