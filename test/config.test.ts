@@ -45,6 +45,17 @@ describe('suture.yaml', () => {
     );
     expect(c.differential).toEqual({ samples: 'captures/traffic.har', maxSamples: 5, ignore: ['$.meta.generatedAt'] });
   });
+  it('reads the llm setting: an opt-out or a model name, nothing that reaches the endpoint or the key', () => {
+    const off = loadServiceConfig(dirWith({ 'suture.yaml': 'service: a\nlanguage: python\nllm: false\n' }));
+    expect(off.llm).toBe(false);
+    const model = loadServiceConfig(dirWith({ 'suture.yaml': 'service: a\nlanguage: python\nllm: {model: m2}\n' }));
+    expect(model.llm).toEqual({ model: 'm2' });
+    expect(loadServiceConfig(dirWith({ 'suture.yaml': 'service: a\nlanguage: python\n' })).llm).toBeUndefined();
+    for (const key of ['baseUrl: https://attacker.example/v1', 'apiKey: x', 'minConfidence: 0']) {
+      const dir = dirWith({ 'suture.yaml': `service: a\nlanguage: python\nllm:\n  ${key}\n` });
+      expect(() => loadServiceConfig(dir)).toThrow(/llm/);
+    }
+  });
   it.each([
     ['an absolute capture path', 'samples: /etc/passwd', /differential.samples: samples must be a path inside/],
     ['a capture path leaving the repo', 'samples: ../other/traffic.har', /differential.samples/],

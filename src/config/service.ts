@@ -50,6 +50,16 @@ const differentialSchema = z
   .partial()
   .strict();
 
+/**
+ * The repository's say over the LLM strategy: opt out (`llm: false`) or pick among the models the operator
+ * allows. Endpoint, key, budgets and thresholds are the operator's alone (environment): a repository that
+ * could set them would receive the operator's key and the production evidence.
+ */
+export const llmSchema = z.union([
+  z.boolean(),
+  z.object({ enabled: z.boolean().optional(), model: z.string().min(1).max(200).optional() }).strict(),
+]);
+
 const configSchema = z
   .object({
     service: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'service must be a name like cart-api'),
@@ -63,6 +73,7 @@ const configSchema = z
     sourcePaths: z.array(z.string()).optional(),
     limits: limitsSchema.optional(),
     differential: differentialSchema.optional(),
+    llm: llmSchema.optional(),
   })
   .strict();
 
@@ -76,6 +87,8 @@ export interface DifferentialConfig {
 }
 
 export interface ServiceConfig {
+  /** suture.yaml's `llm` setting, as written (validated); the LLM strategy reads it. */
+  llm?: z.infer<typeof llmSchema>;
   service: string;
   language: Language;
   image: string;
@@ -180,5 +193,6 @@ export function loadServiceConfig(dir: string, file?: string): ServiceConfig {
       maxSamples: c.differential?.maxSamples ?? DEFAULT_HEALTHY_SAMPLES,
       ignore: c.differential?.ignore ?? [],
     },
+    ...(c.llm !== undefined ? { llm: c.llm } : {}),
   };
 }

@@ -145,7 +145,7 @@ export class LlmStrategy implements Strategy {
     const settings = this.opts.settings;
     if (!settings)
       return { proposals: [], notes: [`llm: ${this.opts.offReason ?? 'the LLM strategy is off'}`], exchanges: [] };
-    const picked = resolveModel(settings, (ctx.config as { llm?: unknown }).llm);
+    const picked = resolveModel(settings, ctx.config.llm);
     if ('off' in picked) return { proposals: [], notes: [`llm: ${picked.off}`], exchanges: [] };
     this.client ??= makeClient(settings);
     const session = new LlmSession({ client: this.client, settings, model: picked.model, compat: this.compat });

@@ -10,7 +10,8 @@
  * exposure), or pick one of the models the operator listed (`llm: {model: …}`), each of which the operator
  * already approved for this endpoint and budget.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
+import { llmSchema } from '../../../config/service.ts';
 import { SutureError } from '../../../errors.ts';
 
 export interface LlmSettings {
@@ -121,11 +122,8 @@ export function llmSettingsFromEnv(env: Env = process.env): { settings: LlmSetti
   };
 }
 
-/** The `llm` key of suture.yaml: `false`, or `{enabled?: boolean, model?: string}`. */
-export const repoLlmSchema = z.union([
-  z.boolean(),
-  z.object({ enabled: z.boolean().optional(), model: z.string().min(1).max(200).optional() }).strict(),
-]);
+/** The `llm` key of suture.yaml (validated with the rest of it): `false`, or `{enabled?: boolean, model?: string}`. */
+export const repoLlmSchema = llmSchema;
 export type RepoLlmSettings = z.infer<typeof repoLlmSchema>;
 
 /**
