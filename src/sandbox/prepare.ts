@@ -12,16 +12,16 @@
  * an isolated one (a bridge: registries reachable, the host's loopback not) where the engine has one, or
  * the host's, said so in the verdict (`installNetwork`) and recorded on the image as a label.
  */
-import './env.ts';
 import { createHash } from 'node:crypto';
-import { readlinkSync, realpathSync } from 'node:fs';
-import { realpath } from 'node:fs/promises';
+import { accessSync, constants, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { readFile, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ServiceConfig } from '../config/service.ts';
 import { SutureError } from '../errors.ts';
 import { git } from '../policy/git.ts';
 import { entryKind, readInTree } from './confined.ts';
-import { type ContainerRun, DEPS_DIR, dockerClient, LABEL, runPlan } from './docker.ts';
+import { type ContainerRun, DEPS_DIR, engineNetworks, INPUTS, imageInfo, LABEL, runPlan } from './docker.ts';
+import { hostCaBundle, installEnv } from './install-env.ts';
 import type { RunResult, StashResult } from './plan.ts';
 
 /** Files whose content decides what `install` installs. */
@@ -123,15 +123,17 @@ export function chooseInstallNetwork(
   return { network: 'host', installNetwork: 'host' };
 }
 
-async function inspectImage(name: string): Promise<{ id: string; labels: Record<string, string> } | undefined> {
-  const client = await dockerClient();
+/** A readable regular file (the operator's CA bundle). */
+function readableFile(path: string): boolean {
   try {
-    const info = await client.container.dockerode.getImage(name).inspect();
-    return { id: info.Id, labels: info.Config?.Labels ?? {} };
+    accessSync(path, constants.R_OK);
+    return statSync(path).isFile();
   } catch {
-    return undefined;
+    return false;
   }
 }
+
+const CA_NAME = 'ca-bundle.pem';
 
 export interface Prepared {
   /** The image candidates run in. */
@@ -149,7 +151,7 @@ export async function prepareImage(opts: {
   progress?: (m: string) => void;
 }): Promise<Prepared> {
   const { tree, config } = opts;
-  const base = await inspectImage(config.image);
+  const base = await imageInfo(config.image);
   if (!base) {
     throw new SutureError(
       'SANDBOX',
@@ -157,9 +159,7 @@ export async function prepareImage(opts: {
     );
   }
   if (!config.install.trim()) return { image: config.image, installNetwork: null };
-  const client = await dockerClient();
-  const networks = (await client.container.dockerode.listNetworks()).map((n) => ({ name: n.Name, driver: n.Driver }));
-  const { network, installNetwork } = chooseInstallNetwork(networks, process.env.SUTURE_PREPARE_NETWORK);
+  const { network, installNetwork } = chooseInstallNetwork(await engineNetworks(), process.env.SUTURE_PREPARE_NETWORK);
   const key = prepareKey({
     imageId: base.id,
     install: config.install,
@@ -168,12 +168,15 @@ export async function prepareImage(opts: {
     manifests: manifestDigest(tree),
   });
   const tag = `suture-prepared:${config.service}-${key}`;
-  const cached = await inspectImage(tag);
+  const cached = await imageInfo(tag);
   if (cached) return { image: tag, installNetwork: cached.labels[LABEL_NETWORK] === 'isolated' ? 'isolated' : 'host' };
 
   opts.progress?.(`preparing dependencies (${config.install}) into ${tag}, network ${network} (${installNetwork})`);
   const installSec = Math.max(60, config.limits.stepTimeoutSec * 10);
   const [repo, version] = tag.split(':') as [string, string];
+  // The host's proxy settings and CA bundle, for a registry behind a TLS-inspecting proxy (install-env.ts).
+  const caFile = hostCaBundle(process.env, readableFile);
+  const ca = caFile ? await readFile(caFile) : undefined;
   const run = await runPlan({
     image: config.image,
     workspace: tree,
@@ -186,6 +189,7 @@ export async function prepareImage(opts: {
           name: 'install',
           command: `mkdir -p /workspace/.home && ${config.install}`,
           timeoutSec: installSec,
+          env: installEnv(process.env, ca ? `${INPUTS}/${CA_NAME}` : null),
         },
         { kind: 'stash', name: 'stash', dir: DEPS_DIR },
       ],
@@ -194,16 +198,17 @@ export async function prepareImage(opts: {
     limits: { ...config.limits, pids: Math.max(config.limits.pids, 4096) },
     timeoutMs: (installSec + 60) * 1000,
     name: 'prepare',
+    ...(ca ? { files: [{ name: CA_NAME, data: ca }] } : {}),
     prepare: {
       network,
-      commit: async (id, r) => {
-        if (installFailure(r)) return;
-        await client.container.dockerode.getContainer(id).commit({
-          repo,
-          tag: version,
-          changes: [`LABEL ${LABEL}=1`, 'LABEL dev.suture.prepared=1', `LABEL ${LABEL_NETWORK}=${installNetwork}`],
-        });
-      },
+      commit: (r) =>
+        installFailure(r)
+          ? undefined
+          : {
+              repo,
+              tag: version,
+              changes: [`LABEL ${LABEL}=1`, 'LABEL dev.suture.prepared=1', `LABEL ${LABEL_NETWORK}=${installNetwork}`],
+            },
     },
   });
   const failure = installFailure(run);

@@ -169,6 +169,57 @@ describe('prepare phase', () => {
     expect(host.installNetwork).toBe('host');
   });
 
+  it("install gets the operator's proxy settings and CA bundle; the prepared image keeps neither", async () => {
+    const ca = join(tempDir('suture-ca-'), 'corp-ca.pem');
+    made.push(join(ca, '..'));
+    writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nMIIcorporate\n-----END CERTIFICATE-----\n');
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      SUTURE_CA_BUNDLE: ca,
+      HTTPS_PROXY: 'http://proxy.corp.invalid:3128',
+      NO_PROXY: 'localhost,.corp.invalid',
+    });
+    const record = `set -e
+mkdir -p .deps
+echo "$HTTPS_PROXY" > .deps/proxy
+echo "$NO_PROXY" > .deps/no-proxy
+cat "$SSL_CERT_FILE" > .deps/ca-seen
+test "$PIP_CERT" = "$SSL_CERT_FILE" && test "$npm_config_cafile" = "$SSL_CERT_FILE" && echo same > .deps/ca-vars`;
+    let image: string;
+    try {
+      ({ image } = await prepareImage({ tree: tree('4.0', { 'record.sh': record }), config: config('sh record.sh') }));
+    } finally {
+      process.env = saved;
+    }
+    const seen = await inImage(image, tree('4.0'), 'cat .deps/proxy .deps/no-proxy .deps/ca-vars .deps/ca-seen');
+    expect(seen.output.trim().split('\n')).toEqual([
+      'http://proxy.corp.invalid:3128',
+      'localhost,.corp.invalid',
+      'same',
+      '-----BEGIN CERTIFICATE-----',
+      'MIIcorporate',
+      '-----END CERTIFICATE-----',
+    ]);
+    // Not in the image's configuration (code under test would see it) nor anywhere in its filesystem.
+    const env = (await execa('docker', ['image', 'inspect', '-f', '{{json .Config.Env}}', image])).stdout;
+    expect(env).not.toMatch(/PROXY|proxy|SSL_CERT_FILE|PIP_CERT|cafile/);
+    expect((await filesOf(image)).filter((f) => !f.includes('/.deps/'))).toEqual([]);
+    const found = await execa('docker', [
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--entrypoint',
+      'find',
+      image,
+      '/',
+      '-xdev',
+      '-name',
+      'ca-bundle.pem',
+    ]);
+    expect(found.stdout.trim()).toBe('');
+  });
+
   it('no install command: the sandbox image itself, and no install network', async () => {
     expect(await prepareImage({ tree: tree('1.0'), config: config('') })).toEqual({
       image: 'suture-sandbox:bookworm',
