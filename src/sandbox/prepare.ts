@@ -218,6 +218,26 @@ export async function prepareImage(opts: {
   return { image: tag, installNetwork };
 }
 
+/** npm's closing pointer to its debug log says nothing about the failure. */
+const LOG_POINTER =
+  /complete log of this run can be found|[/\\]_logs[/\\]\S*debug\S*\.log\s*$|^(npm (ERR!|error))\s*$/i;
+const UNTRUSTED_TLS =
+  /CERTIFICATE_VERIFY_FAILED|SELF_SIGNED_CERT|self[- ]signed certificate|unable to get local issuer certificate|UNABLE_TO_VERIFY_LEAF_SIGNATURE/i;
+
+/**
+ * The line of an install's output that says why it failed (its last, npm's log pointer aside), with a hint
+ * when a registry's TLS certificate was not trusted. Pure.
+ */
+export function installError(output: string): string {
+  const lines = output
+    .trim()
+    .split('\n')
+    .filter((l) => l.trim() && !LOG_POINTER.test(l));
+  const line = lines.pop()?.trim() ?? '';
+  if (!UNTRUSTED_TLS.test(output)) return line;
+  return `${line} (a registry's TLS certificate was not trusted: set SUTURE_CA_BUNDLE to the CA bundle this host trusts)`;
+}
+
 /** Why the prepare run did not produce an image (one line), or null when it did. */
 function installFailure(run: ContainerRun): string | null {
   if (run.setupError) return run.setupError;
@@ -226,7 +246,9 @@ function installFailure(run: ContainerRun): string | null {
   const last = (text: string) => text.trim().split('\n').pop() ?? '';
   if (!install) return run.timedOut ? 'it hit its time limit' : last(run.log) || `exit ${run.exitCode ?? '?'}`;
   if (install.exitCode !== 0) {
-    return install.stopped ? `it was stopped (${install.stopped})` : last(install.output) || `exit ${install.exitCode}`;
+    return install.stopped
+      ? `it was stopped (${install.stopped})`
+      : installError(install.output) || `exit ${install.exitCode}`;
   }
   if (!stash?.ok) return `its output could not be kept: ${last(stash?.output ?? '') || 'no result'}`;
   return null;

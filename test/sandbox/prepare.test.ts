@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, type ServiceConfig } from '../../src/config/service.ts';
 import { runPlan } from '../../src/sandbox/docker.ts';
 import type { RunResult } from '../../src/sandbox/plan.ts';
-import { prepareImage } from '../../src/sandbox/prepare.ts';
+import { installError, prepareImage } from '../../src/sandbox/prepare.ts';
 import { cleanup, tempDir } from '../helpers/repo.ts';
 
 const service = `prep-${process.pid}`;
@@ -239,5 +239,28 @@ test "$PIP_CERT" = "$SSL_CERT_FILE" && test "$npm_config_cafile" = "$SSL_CERT_FI
     await expect(
       prepareImage({ tree: tree('1.0'), config: { ...config(), image: 'suture-nope:missing' } }),
     ).rejects.toThrow(/sandbox image suture-nope:missing is not available: run `bash sandbox\/bootstrap.sh`/);
+  });
+});
+
+describe('why an install failed', () => {
+  it("is its last line, not npm's pointer to a debug log", () => {
+    const npm = `npm ERR! code E404
+npm ERR! 404 Not Found - GET https://registry.npmjs.org/nope - Not found
+
+npm ERR! A complete log of this run can be found in:
+npm ERR!     /workspace/.home/.npm/_logs/2026-11-27T16_50_05_830Z-debug-0.log
+`;
+    expect(installError(npm)).toBe('npm ERR! 404 Not Found - GET https://registry.npmjs.org/nope - Not found');
+    expect(installError('ERROR: No matching distribution found for nope==1\n')).toBe(
+      'ERROR: No matching distribution found for nope==1',
+    );
+  });
+
+  it('says what to do when a registry certificate was not trusted (a TLS-inspecting proxy)', () => {
+    const pip = `WARNING: Retrying (Retry(total=4)) after connection broken by 'SSLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate in certificate chain'))': /simple/flask/
+ERROR: No matching distribution found for Flask==3.0.3`;
+    expect(installError(pip)).toMatch(
+      /^ERROR: No matching distribution found for Flask==3.0.3 \(a registry's TLS certificate was not trusted: set SUTURE_CA_BUNDLE/,
+    );
   });
 });
