@@ -382,6 +382,8 @@ export async function startServiceContainer(o: {
   labels?: Record<string, string>;
   memory?: string;
   pids?: number;
+  /** A host directory copied (never mounted) into the container before it starts, and the working directory. */
+  copy?: { source: string; target: string };
 }): Promise<ServiceContainer> {
   if (terminatingSignal) throw new SutureError('SANDBOX', `interrupted (${terminatingSignal})`);
   const callId = randomBytes(6).toString('hex');
@@ -395,6 +397,7 @@ export async function startServiceContainer(o: {
     .withEngineOptions({ pidsLimit: o.pids ?? 256 })
     .withWaitStrategy(new StartedStrategy());
   if (o.command) c.withCommand(o.command);
+  if (o.copy) c.withCopyDirectoriesToContainer([o.copy]).withWorkingDir(o.copy.target);
   let handle: StartedTestContainer;
   try {
     handle = await c.start();

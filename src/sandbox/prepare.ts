@@ -23,6 +23,7 @@ import { entryKind, readInTree } from './confined.ts';
 import { type ContainerRun, DEPS_DIR, engineNetworks, INPUTS, imageInfo, LABEL, runPlan } from './docker.ts';
 import { hostCaBundle, installEnv } from './install-env.ts';
 import type { RunResult, StashResult } from './plan.ts';
+import { buildServiceImage, checkSandboxImage, imageSource } from './service-image.ts';
 
 /** Files whose content decides what `install` installs. */
 export const MANIFESTS = [
@@ -151,15 +152,34 @@ export async function prepareImage(opts: {
   progress?: (m: string) => void;
 }): Promise<Prepared> {
   const { tree, config } = opts;
-  const base = await imageInfo(config.image);
+  const source = imageSource(config.image);
+  const chosen =
+    source.kind === 'dockerfile' || config.install.trim()
+      ? chooseInstallNetwork(await engineNetworks(), process.env.SUTURE_PREPARE_NETWORK)
+      : undefined;
+  const { network, installNetwork } = chosen ?? { network: 'none', installNetwork: null };
+  // The repository's own image (its Dockerfile at this, the base, revision) or the image named.
+  const image =
+    source.kind === 'dockerfile'
+      ? await buildServiceImage({
+          tree,
+          dockerfile: source.path,
+          service: config.service,
+          network,
+          ...(opts.progress ? { progress: opts.progress } : {}),
+        })
+      : source.name;
+  const base = await imageInfo(image);
   if (!base) {
     throw new SutureError(
       'SANDBOX',
-      `sandbox image ${config.image} is not available: run \`bash sandbox/bootstrap.sh\` (or build the image named in suture.yaml)`,
+      `sandbox image ${image} is not available: run \`bash sandbox/bootstrap.sh\` (or build the image named in suture.yaml)`,
     );
   }
-  if (!config.install.trim()) return { image: config.image, installNetwork: null };
-  const { network, installNetwork } = chooseInstallNetwork(await engineNetworks(), process.env.SUTURE_PREPARE_NETWORK);
+  await checkSandboxImage(image, config.limits);
+  // A built image's RUN steps had the install network: said like an install's.
+  if (!config.install.trim()) return { image, installNetwork: source.kind === 'dockerfile' ? installNetwork : null };
+  if (!installNetwork) throw new Error('internal: no install network chosen');
   const key = prepareKey({
     imageId: base.id,
     install: config.install,
@@ -178,7 +198,7 @@ export async function prepareImage(opts: {
   const caFile = hostCaBundle(process.env, readableFile);
   const ca = caFile ? await readFile(caFile) : undefined;
   const run = await runPlan({
-    image: config.image,
+    image,
     workspace: tree,
     plan: {
       outputBytes: config.limits.outputBytes,
