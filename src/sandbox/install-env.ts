@@ -47,10 +47,20 @@ export function hostCaBundle(env: NodeJS.ProcessEnv, exists: (path: string) => b
   return SYSTEM_CA_BUNDLES.find(exists) ?? null;
 }
 
+/** The CA variables the usual tools read: OpenSSL/Python/uv, requests/pip/poetry, curl, git, Node/npm/yarn. */
+export const CA_VARS = [
+  'SSL_CERT_FILE',
+  'REQUESTS_CA_BUNDLE',
+  'PIP_CERT',
+  'CURL_CA_BUNDLE',
+  'GIT_SSL_CAINFO',
+  'NODE_EXTRA_CA_CERTS',
+  'npm_config_cafile',
+] as const;
+
 /**
  * The install step's extra environment: the host's proxy variables, and, when a bundle is in the container
- * at `caPath`, every CA variable the usual tools read pointed at it (OpenSSL/Python/uv, requests/pip/poetry,
- * curl, git, Node/npm/yarn).
+ * at `caPath`, every CA variable of CA_VARS pointed at it.
  */
 export function installEnv(env: NodeJS.ProcessEnv, caPath: string | null): Record<string, string> {
   const out: Record<string, string> = {};
@@ -58,18 +68,6 @@ export function installEnv(env: NodeJS.ProcessEnv, caPath: string | null): Recor
     const v = env[name];
     if (v !== undefined && v !== '') out[name] = v;
   }
-  if (caPath) {
-    for (const name of [
-      'SSL_CERT_FILE',
-      'REQUESTS_CA_BUNDLE',
-      'PIP_CERT',
-      'CURL_CA_BUNDLE',
-      'GIT_SSL_CAINFO',
-      'NODE_EXTRA_CA_CERTS',
-      'npm_config_cafile',
-    ]) {
-      out[name] = caPath;
-    }
-  }
+  if (caPath) for (const name of CA_VARS) out[name] = caPath;
   return out;
 }
