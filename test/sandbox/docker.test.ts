@@ -98,6 +98,22 @@ describe('sandbox containers through the adapter', () => {
     expect(out).toContain('inputs-read-only');
     expect(out).toContain('rootfs-read-only');
   });
+
+  it('a container past its wall-clock limit is reported as timed out and removed while it still runs', async () => {
+    const started = Date.now();
+    const run = await runPlan({
+      image: 'suture-sandbox:bookworm',
+      workspace: tree(),
+      plan: { outputBytes: 4096, steps: [{ kind: 'run', name: 'sleep', command: 'sleep 60', timeoutSec: 120 }] },
+      limits: DEFAULT_LIMITS,
+      timeoutMs: 2_000,
+      name: 'sleep',
+    });
+    expect(run.timedOut).toBe(true);
+    expect(run.results).toBeUndefined();
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(await listContainers(`${LABEL_RUN}=${RUN_ID}`)).toEqual([]);
+  });
 });
 
 describe('tar writer', () => {
