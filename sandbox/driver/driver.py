@@ -194,7 +194,8 @@ def serve_step(step, cap):
 def as_sandbox(action, payload, timeout=600):
     """Runs one of this file's helper actions as the sandbox user; returns (ok, output)."""
     try:
-        r = subprocess.run([sys.executable, os.path.abspath(__file__), "--helper", action], input=json.dumps(payload),
+        r = subprocess.run([sys.executable, "-I", "-S", os.path.abspath(__file__), "--helper", action],
+                           input=json.dumps(payload),
                            cwd=WORKSPACE, capture_output=True, text=True, timeout=timeout, **drop_privileges())
     except subprocess.TimeoutExpired:
         return False, f"{action} timed out"

@@ -289,9 +289,10 @@ export async function runPlan(opts: {
         SUTURE_RUN_AS_UID: String(SANDBOX_UID),
         PYTHONDONTWRITEBYTECODE: '1',
       })
-      // The image's own entrypoint (a service image's) must not wrap the driver.
+      // The image's own entrypoint (a service image's) must not wrap the driver, nor its environment
+      // (PYTHONPATH, PYTHONSTARTUP, …) or site-packages (sitecustomize, .pth files) run code in it: -I -S.
       .withEntrypoint(['python3'])
-      .withCommand([`${INPUTS}/driver.py`, `${INPUTS}/plan.json`])
+      .withCommand(['-I', '-S', `${INPUTS}/driver.py`, `${INPUTS}/plan.json`])
       .withWaitStrategy(exited)
       .withStartupTimeout(opts.timeoutMs)
       .withLogConsumer((stream) => {

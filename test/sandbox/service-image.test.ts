@@ -120,6 +120,18 @@ ENTRYPOINT ["sh", "-c", "exit 9"]
     );
   }, 180_000);
 
+  it("an image's Python environment cannot run code in the driver (PYTHONPATH, sitecustomize)", async () => {
+    const hijack = `FROM suture-sandbox:bookworm
+USER root
+RUN mkdir /hijack && echo 'raise SystemExit("hijacked by PYTHONPATH")' > /hijack/json.py \\
+ && echo 'raise SystemExit("hijacked by sitecustomize")' > /usr/lib/python3/dist-packages/sitecustomize.py
+ENV PYTHONPATH=/hijack PYTHONSTARTUP=/hijack/json.py
+USER 10001
+`;
+    const { image } = await prepareImage({ tree: repo(hijack), config: config('./Dockerfile') });
+    expect(await probe(image, 'echo driver-intact')).toBe('driver-intact');
+  }, 180_000);
+
   it('an image without python3 fails with one line that says what a sandbox image needs', async () => {
     // suture-base is the bare debootstrapped Debian the sandbox image starts from: no python3 in it.
     await expect(
