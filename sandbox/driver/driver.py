@@ -1,8 +1,9 @@
 """suture sandbox driver: pid 1 of every sandbox container (verification: network none; the code it runs is non-root).
 
-It reads a plan from a JSON file (argv[1], bind-mounted read-only: no argv size limit), sets up the workspace
-(prepared dependencies, then the tree under test from a tar, both unpacked as the sandbox user), executes the
-steps and prints one result line prefixed with @@SUTURE_RESULT@@.
+It reads a plan from a JSON file (argv[1]: copied into the container before it started, readable by root
+alone, like the tree's tar), sets up the workspace (prepared dependencies, then the tree under test, unpacked
+as the sandbox user from a file descriptor the driver opened), executes the steps and prints one result line
+prefixed with @@SUTURE_RESULT@@.
   serve: start the service, wait for its health path, replay requests, check it is still healthy, stop it.
   run:   run a shell command (tests), with a wall-clock limit and capped output; `files` are written first.
   stash: (prepare only) drop the tree's own files and keep what install produced, outside the workspace.
@@ -193,24 +194,33 @@ def serve_step(step, cap):
 def as_sandbox(action, payload, timeout=600):
     """Runs one of this file's helper actions as the sandbox user; returns (ok, output)."""
     try:
-        r = subprocess.run([sys.executable, os.path.abspath(__file__), "--helper", action], input=json.dumps(payload),
+        r = subprocess.run([sys.executable, "-I", "-S", os.path.abspath(__file__), "--helper", action],
+                           input=json.dumps(payload),
                            cwd=WORKSPACE, capture_output=True, text=True, timeout=timeout, **drop_privileges())
     except subprocess.TimeoutExpired:
         return False, f"{action} timed out"
     return r.returncode == 0, (r.stdout + r.stderr).strip()[-2000:]
 
 
-def helper_setup(p):
-    """Prepared dependencies first, then the tree over them (the tree wins where both have a path)."""
-    if p.get("deps") and os.path.isdir(p["deps"]):
-        r = subprocess.run(["cp", "-a", p["deps"] + "/.", WORKSPACE + "/"], capture_output=True, text=True)
-        if r.returncode != 0:
-            raise SystemExit(f"cannot copy the prepared dependencies: {r.stderr.strip()[-500:]}")
-    if p.get("tree"):
-        r = subprocess.run(["tar", "-x", "-f", p["tree"], "-C", WORKSPACE], capture_output=True, text=True)
-        if r.returncode != 0:
-            raise SystemExit(f"cannot unpack the tree: {r.stderr.strip()[-500:]}")
-    os.chmod(WORKSPACE, 0o755)
+def setup_workspace(deps, tree):
+    """Prepared dependencies first, then the tree over them (the tree wins where both have a path), both
+    written as the sandbox user; the tree's tar is root's alone, so it comes in on stdin. Returns why it
+    failed, or None. Small programs, not a helper interpreter: this runs in every container."""
+    def as_sandbox_run(argv, stdin=subprocess.DEVNULL):
+        # cwd "/": the child changes directory before it changes uid, and the tree may have narrowed the workspace
+        r = subprocess.run(argv, stdin=stdin, cwd="/", capture_output=True, text=True, **drop_privileges())
+        return r.returncode == 0, (r.stdout + r.stderr).strip()
+
+    if deps and os.path.isdir(deps):
+        ok, out = as_sandbox_run(["cp", "-a", deps + "/.", WORKSPACE + "/"])
+        if not ok:
+            return f"cannot copy the prepared dependencies: {out[-500:]}"
+    if tree is not None:
+        ok, out = as_sandbox_run(["tar", "-x", "-f", "-", "-C", WORKSPACE], stdin=tree)
+        if not ok:
+            return f"cannot unpack the tree: {out[-500:]}"
+    as_sandbox_run(["chmod", "755", WORKSPACE])  # the tree's own root entry may have narrowed it
+    return None
 
 
 def helper_write(p):
@@ -226,16 +236,15 @@ def helper_write(p):
 
 def helper_stash(p):
     """Removes every file that came from the tree, then moves the rest (install's output) to p["dir"]."""
-    with tarfile.open(p["tree"]) as tar:
-        members = tar.getmembers()
-    for m in members:
-        path = os.path.normpath(os.path.join(WORKSPACE, m.name))
-        if m.isdir() or not path.startswith(WORKSPACE + "/"):
+    members = p["entries"]  # [name, is_dir] of the tree's tar, listed by the driver
+    for name, is_dir in members:
+        path = os.path.normpath(os.path.join(WORKSPACE, name))
+        if is_dir or not path.startswith(WORKSPACE + "/"):
             continue
         if os.path.islink(path) or (os.path.lexists(path) and not os.path.isdir(path)):
             os.unlink(path)
-    for m in sorted((m for m in members if m.isdir()), key=lambda m: -m.name.count("/")):
-        path = os.path.normpath(os.path.join(WORKSPACE, m.name))
+    for name, _ in sorted((m for m in members if m[1]), key=lambda m: -m[0].count("/")):
+        path = os.path.normpath(os.path.join(WORKSPACE, name))
         if path.startswith(WORKSPACE + "/"):
             try:
                 os.rmdir(path)
@@ -247,7 +256,7 @@ def helper_stash(p):
         shutil.move(os.path.join(WORKSPACE, name), os.path.join(p["dir"], name))
 
 
-HELPERS = {"setup": helper_setup, "write": helper_write, "stash": helper_stash}
+HELPERS = {"write": helper_write, "stash": helper_stash}
 
 
 def workspace_full():
@@ -264,7 +273,7 @@ def run_any(step, cap):
     if step["kind"] == "serve":
         return serve_step(step, cap)
     if step["kind"] == "stash":
-        ok, out = as_sandbox("stash", {"tree": PLAN.get("tree"), "dir": step["dir"]})
+        ok, out = as_sandbox("stash", {"entries": TREE_ENTRIES, "dir": step["dir"]})
         return {"kind": "stash", "name": step["name"], "ok": ok, "output": out}
     if step.get("files"):
         ok, out = as_sandbox("write", {"files": step["files"]})
@@ -287,25 +296,33 @@ def report(doc):
 
 
 PLAN = {}
+TREE_ENTRIES = []
 
 
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "--helper":
         HELPERS[sys.argv[2]](json.load(sys.stdin))
         return
+    # The plan and the tree are readable by root alone: read here, before anything runs as the sandbox user.
     with open(sys.argv[1]) as f:
         PLAN.update(json.load(f))
+    tree = open(PLAN["tree"], "rb") if PLAN.get("tree") else None
     cap = int(PLAN.get("outputBytes", 1 << 20))
     for step in PLAN["steps"]:
         if step["kind"] == "stash":
             # The only thing done as root: the stash directory, outside the sandbox user's reach otherwise.
             os.makedirs(step["dir"], exist_ok=True)
             os.chmod(step["dir"], 0o777)
-    if PLAN.get("deps") or PLAN.get("tree"):
-        ok, out = as_sandbox("setup", {"deps": PLAN.get("deps"), "tree": PLAN.get("tree")})
-        if not ok:
-            report({"steps": [], "setupError": out.splitlines()[-1] if out else "setup failed",
-                    "workspaceFull": workspace_full()})
+            if tree and not TREE_ENTRIES:
+                with tarfile.open(fileobj=tree) as tar:
+                    TREE_ENTRIES.extend([m.name, m.isdir()] for m in tar.getmembers())
+                tree.seek(0)
+    if PLAN.get("deps") or tree:
+        error = setup_workspace(PLAN.get("deps"), tree)
+        if tree:
+            tree.close()
+        if error:
+            report({"steps": [], "setupError": error.splitlines()[-1], "workspaceFull": workspace_full()})
             return
     results = []
     for step in PLAN["steps"]:

@@ -12,17 +12,18 @@
  * an isolated one (a bridge: registries reachable, the host's loopback not) where the engine has one, or
  * the host's, said so in the verdict (`installNetwork`) and recorded on the image as a label.
  */
-import './env.ts';
 import { createHash } from 'node:crypto';
-import { readlinkSync, realpathSync } from 'node:fs';
-import { realpath } from 'node:fs/promises';
+import { accessSync, constants, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { readFile, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ServiceConfig } from '../config/service.ts';
 import { SutureError } from '../errors.ts';
 import { git } from '../policy/git.ts';
 import { entryKind, readInTree } from './confined.ts';
-import { type ContainerRun, DEPS_DIR, dockerClient, LABEL, runPlan } from './docker.ts';
+import { type ContainerRun, DEPS_DIR, engineNetworks, INPUTS, imageInfo, LABEL, runPlan } from './docker.ts';
+import { hostCaBundle, installEnv } from './install-env.ts';
 import type { RunResult, StashResult } from './plan.ts';
+import { buildServiceImage, checkSandboxImage, imageSource } from './service-image.ts';
 
 /** Files whose content decides what `install` installs. */
 export const MANIFESTS = [
@@ -123,15 +124,17 @@ export function chooseInstallNetwork(
   return { network: 'host', installNetwork: 'host' };
 }
 
-async function inspectImage(name: string): Promise<{ id: string; labels: Record<string, string> } | undefined> {
-  const client = await dockerClient();
+/** A readable regular file (the operator's CA bundle). */
+function readableFile(path: string): boolean {
   try {
-    const info = await client.container.dockerode.getImage(name).inspect();
-    return { id: info.Id, labels: info.Config?.Labels ?? {} };
+    accessSync(path, constants.R_OK);
+    return statSync(path).isFile();
   } catch {
-    return undefined;
+    return false;
   }
 }
+
+const CA_NAME = 'ca-bundle.pem';
 
 export interface Prepared {
   /** The image candidates run in. */
@@ -149,17 +152,34 @@ export async function prepareImage(opts: {
   progress?: (m: string) => void;
 }): Promise<Prepared> {
   const { tree, config } = opts;
-  const base = await inspectImage(config.image);
+  const source = imageSource(config.image);
+  const chosen =
+    source.kind === 'dockerfile' || config.install.trim()
+      ? chooseInstallNetwork(await engineNetworks(), process.env.SUTURE_PREPARE_NETWORK)
+      : undefined;
+  const { network, installNetwork } = chosen ?? { network: 'none', installNetwork: null };
+  // The repository's own image (its Dockerfile at this, the base, revision) or the image named.
+  const image =
+    source.kind === 'dockerfile'
+      ? await buildServiceImage({
+          tree,
+          dockerfile: source.path,
+          service: config.service,
+          network,
+          ...(opts.progress ? { progress: opts.progress } : {}),
+        })
+      : source.name;
+  const base = await imageInfo(image);
   if (!base) {
     throw new SutureError(
       'SANDBOX',
-      `sandbox image ${config.image} is not available: run \`bash sandbox/bootstrap.sh\` (or build the image named in suture.yaml)`,
+      `sandbox image ${image} is not available: run \`bash sandbox/bootstrap.sh\` (or build the image named in suture.yaml)`,
     );
   }
-  if (!config.install.trim()) return { image: config.image, installNetwork: null };
-  const client = await dockerClient();
-  const networks = (await client.container.dockerode.listNetworks()).map((n) => ({ name: n.Name, driver: n.Driver }));
-  const { network, installNetwork } = chooseInstallNetwork(networks, process.env.SUTURE_PREPARE_NETWORK);
+  await checkSandboxImage(image, config.limits);
+  // A built image's RUN steps had the install network: said like an install's.
+  if (!config.install.trim()) return { image, installNetwork: source.kind === 'dockerfile' ? installNetwork : null };
+  if (!installNetwork) throw new Error('internal: no install network chosen');
   const key = prepareKey({
     imageId: base.id,
     install: config.install,
@@ -168,14 +188,17 @@ export async function prepareImage(opts: {
     manifests: manifestDigest(tree),
   });
   const tag = `suture-prepared:${config.service}-${key}`;
-  const cached = await inspectImage(tag);
+  const cached = await imageInfo(tag);
   if (cached) return { image: tag, installNetwork: cached.labels[LABEL_NETWORK] === 'isolated' ? 'isolated' : 'host' };
 
   opts.progress?.(`preparing dependencies (${config.install}) into ${tag}, network ${network} (${installNetwork})`);
   const installSec = Math.max(60, config.limits.stepTimeoutSec * 10);
   const [repo, version] = tag.split(':') as [string, string];
+  // The host's proxy settings and CA bundle, for a registry behind a TLS-inspecting proxy (install-env.ts).
+  const caFile = hostCaBundle(process.env, readableFile);
+  const ca = caFile ? await readFile(caFile) : undefined;
   const run = await runPlan({
-    image: config.image,
+    image,
     workspace: tree,
     plan: {
       outputBytes: config.limits.outputBytes,
@@ -186,6 +209,7 @@ export async function prepareImage(opts: {
           name: 'install',
           command: `mkdir -p /workspace/.home && ${config.install}`,
           timeoutSec: installSec,
+          env: installEnv(process.env, ca ? `${INPUTS}/${CA_NAME}` : null),
         },
         { kind: 'stash', name: 'stash', dir: DEPS_DIR },
       ],
@@ -194,16 +218,17 @@ export async function prepareImage(opts: {
     limits: { ...config.limits, pids: Math.max(config.limits.pids, 4096) },
     timeoutMs: (installSec + 60) * 1000,
     name: 'prepare',
+    ...(ca ? { files: [{ name: CA_NAME, data: ca }] } : {}),
     prepare: {
       network,
-      commit: async (id, r) => {
-        if (installFailure(r)) return;
-        await client.container.dockerode.getContainer(id).commit({
-          repo,
-          tag: version,
-          changes: [`LABEL ${LABEL}=1`, 'LABEL dev.suture.prepared=1', `LABEL ${LABEL_NETWORK}=${installNetwork}`],
-        });
-      },
+      commit: (r) =>
+        installFailure(r)
+          ? undefined
+          : {
+              repo,
+              tag: version,
+              changes: [`LABEL ${LABEL}=1`, 'LABEL dev.suture.prepared=1', `LABEL ${LABEL_NETWORK}=${installNetwork}`],
+            },
     },
   });
   const failure = installFailure(run);
@@ -211,6 +236,26 @@ export async function prepareImage(opts: {
     throw new SutureError('BAD_CONFIG', `the install command from suture.yaml failed at the base revision: ${failure}`);
   }
   return { image: tag, installNetwork };
+}
+
+/** npm's closing pointer to its debug log says nothing about the failure. */
+const LOG_POINTER =
+  /complete log of this run can be found|[/\\]_logs[/\\]\S*debug\S*\.log\s*$|^(npm (ERR!|error))\s*$/i;
+const UNTRUSTED_TLS =
+  /CERTIFICATE_VERIFY_FAILED|SELF_SIGNED_CERT|self[- ]signed certificate|unable to get local issuer certificate|UNABLE_TO_VERIFY_LEAF_SIGNATURE/i;
+
+/**
+ * The line of an install's output that says why it failed (its last, npm's log pointer aside), with a hint
+ * when a registry's TLS certificate was not trusted. Pure.
+ */
+export function installError(output: string): string {
+  const lines = output
+    .trim()
+    .split('\n')
+    .filter((l) => l.trim() && !LOG_POINTER.test(l));
+  const line = lines.pop()?.trim() ?? '';
+  if (!UNTRUSTED_TLS.test(output)) return line;
+  return `${line} (a registry's TLS certificate was not trusted: set SUTURE_CA_BUNDLE to the CA bundle this host trusts)`;
 }
 
 /** Why the prepare run did not produce an image (one line), or null when it did. */
@@ -221,7 +266,9 @@ function installFailure(run: ContainerRun): string | null {
   const last = (text: string) => text.trim().split('\n').pop() ?? '';
   if (!install) return run.timedOut ? 'it hit its time limit' : last(run.log) || `exit ${run.exitCode ?? '?'}`;
   if (install.exitCode !== 0) {
-    return install.stopped ? `it was stopped (${install.stopped})` : last(install.output) || `exit ${install.exitCode}`;
+    return install.stopped
+      ? `it was stopped (${install.stopped})`
+      : installError(install.output) || `exit ${install.exitCode}`;
   }
   if (!stash?.ok) return `its output could not be kept: ${last(stash?.output ?? '') || 'no result'}`;
   return null;

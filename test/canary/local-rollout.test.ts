@@ -5,10 +5,10 @@
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDemoServiceImage } from '../../src/canary/local/demo-image.ts';
-import { ROLLOUT_LABEL } from '../../src/canary/local/docker.ts';
 import { type RolloutEvent, startLocalRollout } from '../../src/canary/local/rollout.ts';
 import { parseRolloutPlan } from '../../src/canary/local/steps.ts';
 import { generateTraffic } from '../../src/canary/local/traffic.ts';
+import { LABEL_ROLLOUT as ROLLOUT_LABEL } from '../../src/sandbox/docker.ts';
 
 const MANIFEST = `
 apiVersion: argoproj.io/v1alpha1

@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
+import { buildDemoServiceImage } from '../../src/canary/local/demo-image.ts';
 import { sweepStale } from '../../src/sandbox/docker.ts';
 import { bootId, hostId, processStartTime } from '../../src/sandbox/ownership.ts';
 import { cleanup, ROOT, repoFromService, SERVICES, tempDir } from '../helpers/repo.ts';
@@ -57,6 +58,56 @@ describe('sandbox cleanup', () => {
     expect(await exited).toBe(143);
     expect(await containersOfPid(pid)).toEqual([]);
   });
+
+  it("one sweep for every role: a killed process's canary service containers are swept like its sandboxes", async () => {
+    await buildDemoServiceImage({ tag: 'suture-canary-demo:healthy', errorRate: 0 });
+    const d = tempDir();
+    made.push(d);
+    // A local rollout, paused indefinitely, in a process of its own (and its own process group, so its
+    // Prometheus dies with it).
+    const script = join(d, 'rollout.mjs');
+    writeFileSync(
+      script,
+      `import { startLocalRollout } from ${JSON.stringify(join(ROOT, 'src/canary/local/rollout.ts'))};
+import { parseRolloutPlan } from ${JSON.stringify(join(ROOT, 'src/canary/local/steps.ts'))};
+const plan = parseRolloutPlan(\`apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: { name: sweep }
+spec:
+  strategy:
+    canary:
+      steps:
+        - setWeight: 20
+        - pause: {}
+\`);
+const image = 'suture-canary-demo:healthy';
+const r = await startLocalRollout({ service: 'sweep', plan, stable: { image, version: 'v1' },
+  canary: { image, version: 'v2' }, bucketSeconds: 1, analysisTimeoutSeconds: 600 });
+console.log('ready ' + r.id);
+setInterval(() => {}, 1000);
+`,
+    );
+    const child = spawn(process.execPath, [script], { detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
+    const pid = child.pid!;
+    const exited = new Promise((r) => child.on('exit', r));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the rollout did not start in 60 s')), 60_000);
+        child.stdout!.on('data', (b: Buffer) => {
+          if (b.toString().includes('ready')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+      expect(await containersOfPid(pid)).toHaveLength(2); // stable and canary, owned like every container
+    } finally {
+      process.kill(-pid, 'SIGKILL');
+      await exited;
+    }
+    await sweepStale();
+    expect(await containersOfPid(pid)).toEqual([]);
+  }, 120_000);
 
   it('sweeps only containers whose owner is provably gone: this host, and a dead or reused pid', async () => {
     const me = { host: hostId(), boot: bootId() };

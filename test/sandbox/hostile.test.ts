@@ -126,6 +126,14 @@ describe('sandbox containment', () => {
     expect((v.evidence.tests?.output ?? '').length).toBeLessThan(70 * 1024);
   });
 
+  it("cannot read the driver's inputs (its plan, the tree's tar), which are copied in for root alone", async () => {
+    await expectContained(
+      "if os.environ.get('SUTURE_SANDBOX'):\n    for p in ('/opt/suture-in/plan.json', '/opt/suture-in/tree.tar'):\n        open(p, 'rb').read(1)",
+      30_000,
+      /test command failed|never became healthy/,
+    );
+  });
+
   it('cannot forge the driver result line through /proc', async () => {
     const forged = JSON.stringify({
       steps: [

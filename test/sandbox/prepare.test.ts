@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS, type ServiceConfig } from '../../src/config/service.ts';
 import { runPlan } from '../../src/sandbox/docker.ts';
 import type { RunResult } from '../../src/sandbox/plan.ts';
-import { prepareImage } from '../../src/sandbox/prepare.ts';
+import { installError, prepareImage } from '../../src/sandbox/prepare.ts';
 import { cleanup, tempDir } from '../helpers/repo.ts';
 
 const service = `prep-${process.pid}`;
@@ -43,8 +43,8 @@ function tree(version: string, extra: Record<string, string> = {}): string {
   return d;
 }
 
-/** Every file of an image outside the system: its /workspace and the kept install output. */
-async function filesOf(image: string): Promise<string[]> {
+/** `find` run in the image itself (no driver, no volume): what its filesystem holds. */
+async function findIn(image: string, ...args: string[]): Promise<string[]> {
   const { stdout } = await execa('docker', [
     'run',
     '--rm',
@@ -53,12 +53,14 @@ async function filesOf(image: string): Promise<string[]> {
     '--entrypoint',
     'find',
     image,
-    '/workspace',
-    '/opt/suture-deps',
-    '-type',
-    'f',
+    ...args,
   ]);
-  return stdout.trim().split('\n').sort();
+  return stdout.trim() ? stdout.trim().split('\n').sort() : [];
+}
+
+/** Every file of an image outside the system: its /workspace and the kept install output. */
+function filesOf(image: string): Promise<string[]> {
+  return findIn(image, '/workspace', '/opt/suture-deps', '-type', 'f');
 }
 
 const config = (install = 'sh install.sh'): ServiceConfig => ({
@@ -169,6 +171,44 @@ describe('prepare phase', () => {
     expect(host.installNetwork).toBe('host');
   });
 
+  it("install gets the operator's proxy settings and CA bundle; the prepared image keeps neither", async () => {
+    const ca = join(tempDir('suture-ca-'), 'corp-ca.pem');
+    made.push(join(ca, '..'));
+    writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nMIIcorporate\n-----END CERTIFICATE-----\n');
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      SUTURE_CA_BUNDLE: ca,
+      HTTPS_PROXY: 'http://proxy.corp.invalid:3128',
+      NO_PROXY: 'localhost,.corp.invalid',
+    });
+    const record = `set -e
+mkdir -p .deps
+echo "$HTTPS_PROXY" > .deps/proxy
+echo "$NO_PROXY" > .deps/no-proxy
+cat "$SSL_CERT_FILE" > .deps/ca-seen
+test "$PIP_CERT" = "$SSL_CERT_FILE" && test "$npm_config_cafile" = "$SSL_CERT_FILE" && echo same > .deps/ca-vars`;
+    let image: string;
+    try {
+      ({ image } = await prepareImage({ tree: tree('4.0', { 'record.sh': record }), config: config('sh record.sh') }));
+    } finally {
+      process.env = saved;
+    }
+    const seen = await inImage(image, tree('4.0'), 'cat .deps/proxy .deps/no-proxy .deps/ca-vars .deps/ca-seen');
+    expect(seen.output.trim().split('\n')).toEqual([
+      'http://proxy.corp.invalid:3128',
+      'localhost,.corp.invalid',
+      'same',
+      '-----BEGIN CERTIFICATE-----',
+      'MIIcorporate',
+      '-----END CERTIFICATE-----',
+    ]);
+    // Not in the image's configuration (code under test would see it) nor anywhere in its filesystem.
+    const env = (await execa('docker', ['image', 'inspect', '-f', '{{json .Config.Env}}', image])).stdout;
+    expect(env).not.toMatch(/PROXY|proxy|SSL_CERT_FILE|PIP_CERT|cafile/);
+    expect((await filesOf(image)).filter((f) => !f.includes('/.deps/'))).toEqual([]);
+    expect(await findIn(image, '/', '-xdev', '-name', 'ca-bundle.pem')).toEqual([]);
+  });
+
   it('no install command: the sandbox image itself, and no install network', async () => {
     expect(await prepareImage({ tree: tree('1.0'), config: config('') })).toEqual({
       image: 'suture-sandbox:bookworm',
@@ -188,5 +228,28 @@ describe('prepare phase', () => {
     await expect(
       prepareImage({ tree: tree('1.0'), config: { ...config(), image: 'suture-nope:missing' } }),
     ).rejects.toThrow(/sandbox image suture-nope:missing is not available: run `bash sandbox\/bootstrap.sh`/);
+  });
+});
+
+describe('why an install failed', () => {
+  it("is its last line, not npm's pointer to a debug log", () => {
+    const npm = `npm ERR! code E404
+npm ERR! 404 Not Found - GET https://registry.npmjs.org/nope - Not found
+
+npm ERR! A complete log of this run can be found in:
+npm ERR!     /workspace/.home/.npm/_logs/2026-11-27T16_50_05_830Z-debug-0.log
+`;
+    expect(installError(npm)).toBe('npm ERR! 404 Not Found - GET https://registry.npmjs.org/nope - Not found');
+    expect(installError('ERROR: No matching distribution found for nope==1\n')).toBe(
+      'ERROR: No matching distribution found for nope==1',
+    );
+  });
+
+  it('says what to do when a registry certificate was not trusted (a TLS-inspecting proxy)', () => {
+    const pip = `WARNING: Retrying (Retry(total=4)) after connection broken by 'SSLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate in certificate chain'))': /simple/flask/
+ERROR: No matching distribution found for Flask==3.0.3`;
+    expect(installError(pip)).toMatch(
+      /^ERROR: No matching distribution found for Flask==3.0.3 \(a registry's TLS certificate was not trusted: set SUTURE_CA_BUNDLE/,
+    );
   });
 });

@@ -6,11 +6,9 @@
  * the way a crash-looping release dies on real traffic.
  */
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { SutureError } from '../../errors.ts';
-import { buildImage, imageId, imageLabel } from './docker.ts';
+import { buildImage, imageInfo } from '../../sandbox/docker.ts';
+import { tarStream } from '../../sandbox/tar.ts';
 
 export const DEFAULT_BASE_IMAGE = 'suture-sandbox:bookworm';
 
@@ -73,27 +71,27 @@ export interface DemoImageOptions {
 export async function buildDemoServiceImage(o: DemoImageOptions): Promise<string> {
   if (!(o.errorRate >= 0 && o.errorRate <= 1)) throw new RangeError(`errorRate must be 0–1, got ${o.errorRate}`);
   const base = o.baseImage ?? DEFAULT_BASE_IMAGE;
-  const baseId = await imageId(base);
+  const baseId = (await imageInfo(base))?.id;
   if (!baseId) throw new SutureError('BAD_CONFIG', `base image ${base} is not here: run bash sandbox/bootstrap.sh`);
   // Rebuilt whenever the app, the rate or the base image changes, not merely when the tag is missing.
   const hash = createHash('sha256').update(`${APP}\0${o.errorRate}\0${baseId}`).digest('hex').slice(0, 16);
-  if (!o.force && (await imageLabel(o.tag, 'suture.demo-hash')) === hash) return o.tag;
-  const dir = await mkdtemp(join(tmpdir(), 'suture-demo-image-'));
-  try {
-    await writeFile(join(dir, 'app.py'), APP);
-    await writeFile(
-      join(dir, 'Dockerfile'),
-      [
-        `FROM ${base}`,
-        'COPY app.py /srv/demo/app.py',
-        `ENV ERROR_RATE=${o.errorRate}`,
-        'CMD ["python3", "/srv/demo/app.py"]',
-        '',
-      ].join('\n'),
-    );
-    await buildImage(dir, o.tag, { 'suture.demo': 'canary', 'suture.demo-hash': hash });
-    return o.tag;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  if (!o.force && (await imageInfo(o.tag))?.labels['suture.demo-hash'] === hash) return o.tag;
+  const dockerfile = [
+    `FROM ${base}`,
+    'COPY app.py /srv/demo/app.py',
+    `ENV ERROR_RATE=${o.errorRate}`,
+    'CMD ["python3", "/srv/demo/app.py"]',
+    '',
+  ].join('\n');
+  await buildImage({
+    context: tarStream([
+      { name: 'Dockerfile', mode: 0o644, data: Buffer.from(dockerfile) },
+      { name: 'app.py', mode: 0o644, data: Buffer.from(APP) },
+    ]),
+    tag: o.tag,
+    labels: { 'suture.demo': 'canary', 'suture.demo-hash': hash },
+    // FROM a local image and a COPY: nothing to fetch
+    network: 'none',
+  });
+  return o.tag;
 }

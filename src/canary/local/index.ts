@@ -1,6 +1,5 @@
 /** The local rollout backend: rehearse a Rollout manifest with containers, a weighted router and Prometheus. */
 export { buildDemoServiceImage, DEFAULT_BASE_IMAGE, type DemoImageOptions } from './demo-image.ts';
-export { sweepRolloutContainers } from './docker.ts';
 export {
   type LocalRollout,
   type LocalRolloutOptions,

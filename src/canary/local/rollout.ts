@@ -11,6 +11,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { SutureError } from '../../errors.ts';
+import {
+  imageInfo,
+  LABEL_ROLLOUT,
+  removeContainers,
+  removeWhere,
+  type ServiceContainer,
+  startServiceContainer,
+  sweepStale,
+} from '../../sandbox/docker.ts';
 import { type Bucket, createSequentialJudge, type JudgeDecision, type JudgeOptions } from '../judge/index.ts';
 import { createPrometheusClient } from '../prometheus/client.ts';
 import {
@@ -21,7 +30,6 @@ import {
   versionTotals,
 } from '../prometheus/queries.ts';
 import { type PrometheusServer, startPrometheus } from '../prometheus/server.ts';
-import { containerLogs, imageExists, removeContainers, runServiceContainer, sweepRolloutContainers } from './docker.ts';
 import { freePort, waitForHttp } from './ports.ts';
 import { type Router, startRouter } from './router.ts';
 import type { RolloutPlan, RolloutStep } from './steps.ts';
@@ -94,7 +102,7 @@ export async function startLocalRollout(o: LocalRolloutOptions): Promise<LocalRo
   // Fail on bad judge options or missing images before anything starts.
   createSequentialJudge(o.judge);
   for (const v of [o.stable, o.canary]) {
-    if (!(await imageExists(v.image))) {
+    if (!(await imageInfo(v.image))) {
       throw new SutureError(
         'BAD_CONFIG',
         `image ${v.image} is not available locally: build it first (no registry here)`,
@@ -109,26 +117,29 @@ export async function startLocalRollout(o: LocalRolloutOptions): Promise<LocalRo
     if (cleaned) return;
     cleaned = true;
     await Promise.allSettled([router?.close(), prom?.stop(), removeContainers(containers)]);
-    await sweepRolloutContainers(id).catch(() => 0);
+    await removeWhere(`${LABEL_ROLLOUT}=${id}`).catch(() => 0);
   };
+  // Leftovers of rollouts (or verifications) whose suture process died: one sweep for every role.
+  await sweepStale().catch(() => 0);
 
   try {
     const stablePort = o.stable.port ?? (await freePort());
     const canaryPort = o.canary.port ?? (await freePort());
     const start = async (v: ServiceVersion, role: string, port: number) => {
-      const cid = await runServiceContainer({
+      const service: ServiceContainer = await startServiceContainer({
         image: v.image,
         name: `suture-${id}-${role}`,
         port,
-        rolloutId: id,
+        labels: { [LABEL_ROLLOUT]: id },
         env: { VERSION: v.version, ...(v.env ?? {}) },
-        command: v.command,
+        ...(v.command ? { command: v.command } : {}),
       });
+      const cid = service.id;
       containers.push(cid);
       try {
         await waitForHttp(`http://127.0.0.1:${port}${v.health ?? '/healthz'}`, o.startTimeoutMs ?? 20_000);
       } catch (err) {
-        const logs = await containerLogs(cid, 5);
+        const logs = await service.logs(5);
         throw new SutureError(
           'SANDBOX',
           `${role} ${v.image} did not become healthy: ${(err as Error).message} ${logs}`,
