@@ -34,6 +34,27 @@ describe('suture.yaml', () => {
     );
     expect(c.limits).toMatchObject({ memory: '1g', pids: 64, cpus: DEFAULT_LIMITS.cpus });
   });
+  it('reads the differential block: a capture file, a sample cap and an ignore list, with defaults', () => {
+    const plain = loadServiceConfig(dirWith({ 'suture.yaml': 'service: a\nlanguage: python\n' }));
+    expect(plain.differential).toEqual({ maxSamples: 20, ignore: [] });
+    const c = loadServiceConfig(
+      dirWith({
+        'suture.yaml':
+          'service: a\nlanguage: python\ndifferential:\n  samples: captures/traffic.har\n  maxSamples: 5\n  ignore: ["$.meta.generatedAt"]\n',
+      }),
+    );
+    expect(c.differential).toEqual({ samples: 'captures/traffic.har', maxSamples: 5, ignore: ['$.meta.generatedAt'] });
+  });
+  it.each([
+    ['an absolute capture path', 'samples: /etc/passwd', /differential.samples: samples must be a path inside/],
+    ['a capture path leaving the repo', 'samples: ../other/traffic.har', /differential.samples/],
+    ['too many samples', 'maxSamples: 51', /differential.maxSamples/],
+    ['an unknown differential key', 'sample: x.har', /differential/],
+    ['an ignore entry that is not a string', 'ignore: [{a: 1}]', /differential.ignore/],
+  ])('differential with %s → one-line BAD_CONFIG', (_n, line, message) => {
+    const dir = dirWith({ 'suture.yaml': `service: a\nlanguage: node\ndifferential:\n  ${line}\n` });
+    expect(() => loadServiceConfig(dir)).toThrow(message);
+  });
   it.each([
     ['missing', {}, /suture.yaml not found/],
     ['not YAML', { 'suture.yaml': 'service: [unclosed\n' }, /not valid YAML/],

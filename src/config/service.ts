@@ -6,8 +6,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { SutureError } from '../errors.ts';
+import { DEFAULT_HEALTHY_SAMPLES, LIMITS } from '../incident/schema.ts';
 import type { Language } from '../incident/types.ts';
-import { entryKind, readInTree } from '../sandbox/confined.ts';
+import { entryKind, readInTree, splitRepoPath } from '../sandbox/confined.ts';
 
 export const DEFAULT_IMAGE = 'suture-sandbox:bookworm';
 
@@ -28,6 +29,24 @@ const limitsSchema = z
   .partial()
   .strict();
 
+/**
+ * Differential replay. `samples` (read by src/incident/healthy/): a capture file in the repo, read confined
+ * to the tree; `maxSamples`: how many healthy samples are kept; `ignore` (read by the verdict): what a
+ * team knows is volatile in healthy answers.
+ */
+const differentialSchema = z
+  .object({
+    samples: z
+      .string()
+      .min(1)
+      .max(1024)
+      .refine((p) => splitRepoPath(p) !== null, 'samples must be a path inside the repo, like captures/traffic.har'),
+    maxSamples: z.number().int().min(0).max(LIMITS.requests),
+    ignore: z.array(z.string().min(1).max(256)).max(64),
+  })
+  .partial()
+  .strict();
+
 const configSchema = z
   .object({
     service: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'service must be a name like cart-api'),
@@ -40,10 +59,18 @@ const configSchema = z
     health: z.string().startsWith('/').optional(),
     sourcePaths: z.array(z.string()).optional(),
     limits: limitsSchema.optional(),
+    differential: differentialSchema.optional(),
   })
   .strict();
 
 export type Limits = Required<z.infer<typeof limitsSchema>>;
+
+export interface DifferentialConfig {
+  /** Repo path of an access-log, HAR or JSON-lines capture of healthy traffic. */
+  samples?: string;
+  maxSamples: number;
+  ignore: string[];
+}
 
 export interface ServiceConfig {
   service: string;
@@ -55,6 +82,8 @@ export interface ServiceConfig {
   port: number;
   health: string;
   limits: Limits;
+  /** Always set by loadServiceConfig; optional so hand-made configs (tests) need not spell it out. */
+  differential?: DifferentialConfig;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -143,5 +172,10 @@ export function loadServiceConfig(dir: string, file?: string): ServiceConfig {
     port: c.port ?? 8080,
     health: c.health ?? '/healthz',
     limits: { ...DEFAULT_LIMITS, ...c.limits },
+    differential: {
+      ...(c.differential?.samples ? { samples: c.differential.samples } : {}),
+      maxSamples: c.differential?.maxSamples ?? DEFAULT_HEALTHY_SAMPLES,
+      ignore: c.differential?.ignore ?? [],
+    },
   };
 }

@@ -28,6 +28,12 @@ export const LIMITS = {
   short: 128,
 } as const;
 
+/**
+ * Healthy samples kept per incident unless suture.yaml says otherwise (`differential.maxSamples`, at most
+ * `LIMITS.requests`): each one is replayed on base and on every candidate.
+ */
+export const DEFAULT_HEALTHY_SAMPLES = 20;
+
 export const IDENTIFIER = /^[a-z0-9][a-z0-9._-]*$/i;
 
 export function isIdentifier(value: string): boolean {
