@@ -1,0 +1,209 @@
+/**
+ * Verification's orchestration without Docker (a scripted plan runner): candidates wait for the base run and
+ * get limits scaled from it; a base run that fails while candidates are pending leaves no unhandled
+ * rejection; and the verdict module imports nothing that does I/O.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import ts from 'typescript';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadServiceConfig } from '../../src/config/service.ts';
+import { makeGitPatch } from '../../src/diagnose/patch.ts';
+import { regressionTest } from '../../src/diagnose/regression-test.ts';
+import { buildIncident } from '../../src/incident/intake.ts';
+import type { ContainerRun } from '../../src/sandbox/docker.ts';
+import type { Plan, RunResult, ServeResult, ServeStep, Step } from '../../src/sandbox/plan.ts';
+import { type PlanRunner, startBaseline, verifyCandidate } from '../../src/sandbox/verify.ts';
+import { SERVICES } from '../helpers/repo.ts';
+
+const dir = join(SERVICES, 'pricing-api');
+const files = readdirSync(dir, { recursive: true }) as string[];
+const config = loadServiceConfig(dir);
+const incident = buildIncident(JSON.parse(readFileSync(join(dir, 'incident.json'), 'utf8')), files);
+const original = readFileSync(join(dir, 'pricing.py'), 'utf8');
+const fixed = original.replace(
+  '    return total / len(discounts)',
+  '    return total / len(discounts) if discounts else 0',
+);
+const test = regressionTest(incident, config, files)!;
+const candidate = {
+  patch: makeGitPatch([{ path: 'pricing.py', before: original, after: fixed }, test]),
+  testFile: test.path,
+};
+
+/** What the driver would report for a step, with the given duration. */
+function result(step: Step, durationMs: number, failing: boolean): ServeResult | RunResult {
+  if (step.kind === 'serve') {
+    const status = failing && step.name === 'replay-base' ? 500 : 200;
+    return {
+      kind: 'serve',
+      name: step.name,
+      healthy: true,
+      startupMs: durationMs / 4,
+      responses: step.requests.map(() => ({ status, body: '{"total": 24}', headers: {} })),
+      aliveAfter: true,
+      healthyAfter: true,
+      exitCode: null,
+      stopped: null,
+      durationMs,
+      output: '',
+    };
+  }
+  const exitCode = step.name.startsWith('regression-before') ? 1 : 0;
+  return { kind: 'run', name: step.name, exitCode, stopped: null, durationMs, output: '', outputBytes: 0 };
+}
+
+const limitOf = (s: Step) => [s.name, s.kind === 'stash' ? null : s.timeoutSec];
+
+const ran = (plan: Plan, durationMs: number): ContainerRun => ({
+  results: plan.steps.map((s) => result(s, durationMs, true)),
+  exitCode: 0,
+  timedOut: false,
+  log: '',
+  durationMs,
+});
+
+let unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown) => unhandled.push(reason);
+beforeEach(() => {
+  unhandled = [];
+  process.on('unhandledRejection', onUnhandled);
+});
+afterEach(() => {
+  process.off('unhandledRejection', onUnhandled);
+});
+const settle = () => new Promise((r) => setTimeout(r, 50));
+
+describe('the order of the runs', () => {
+  it('candidates run after the base run, with limits scaled from its steps', async () => {
+    const events: string[] = [];
+    const plans: Plan[] = [];
+    let finishBase!: () => void;
+    const runner: PlanRunner = async ({ plan, name }) => {
+      events.push(`start ${name}`);
+      plans.push(plan);
+      if (name === 'base') await new Promise<void>((r) => (finishBase = r));
+      events.push(`end ${name}`);
+      // base steps took 2 s each; the candidate's are fine
+      return ran(plan, name === 'base' ? 2000 : 100);
+    };
+    const baseline = await startBaseline({
+      tree: dir,
+      config,
+      incident,
+      image: 'unused',
+      installNetwork: null,
+      runner,
+      candidates: [candidate],
+    });
+    const verdict = verifyCandidate(baseline, candidate);
+    await settle();
+    expect(events).toEqual(['start base']);
+    finishBase();
+    const v = await verdict;
+    expect(events).toEqual(['start base', 'end base', 'start patched', 'end patched']);
+    expect(v.verdict, v.reasons.join('; ')).toBe('pass');
+
+    const [basePlan, patchedPlan] = plans;
+    expect(basePlan!.steps.map(limitOf)).toEqual([
+      ['replay-base', 60],
+      ['healthy-primary', 60],
+      ['tests-base', 60],
+      ['healthy-secondary', 60],
+      ['regression-before#0', 60],
+    ]);
+    expect((basePlan!.steps[3] as ServeStep).spacing).toEqual({ step: 'healthy-primary', gapSec: 1.05 });
+    expect(basePlan!.steps[4]).toMatchObject({ scaleFrom: { step: 'tests-base', factor: 5, floorSec: 5 } });
+    expect(patchedPlan!.stopAfterLimit).toBe(true);
+    // 5 × 2 s; the services' startup 5 × 0.5 s is below the 5 s floor
+    expect(patchedPlan!.steps.map(limitOf)).toEqual([
+      ['replay-patched', 10],
+      ['healthy-candidate', 10],
+      ['tests', 10],
+      ['regression-after', 10],
+    ]);
+    expect((patchedPlan!.steps[0] as ServeStep).startupTimeoutSec).toBe(5);
+    expect(v.evidence.limits).toEqual({ replay: 10, healthy: 10, tests: 10, ownTests: 10 });
+  });
+});
+
+describe('a base run that fails', () => {
+  const failing: PlanRunner = async ({ name }) => {
+    await settle();
+    if (name === 'base') throw new Error('docker went away');
+    throw new Error(`${name} must not run without a base`);
+  };
+
+  it('while candidates are pending: each gets a fail verdict, and nothing is left unhandled', async () => {
+    const baseline = await startBaseline({
+      tree: dir,
+      config,
+      incident,
+      image: 'unused',
+      installNetwork: null,
+      runner: failing,
+      candidates: [candidate],
+    });
+    const verdicts = await Promise.all([verifyCandidate(baseline, candidate), verifyCandidate(baseline, candidate)]);
+    await baseline.ready;
+    await settle();
+    for (const v of verdicts) {
+      expect(v.verdict).toBe('fail');
+      expect(v.reasons.join('\n')).toMatch(/the base run failed: docker went away/);
+    }
+    expect(baseline.reasons.join('\n')).toMatch(/docker went away/);
+    expect(unhandled).toEqual([]);
+  });
+
+  it('with nobody waiting for its regression-test runs: nothing is left unhandled', async () => {
+    const baseline = await startBaseline({
+      tree: dir,
+      config,
+      incident,
+      image: 'unused',
+      installNetwork: null,
+      runner: failing,
+      candidates: [candidate],
+    });
+    expect(baseline.regressionRuns.size).toBe(1);
+    await baseline.ready;
+    await settle();
+    expect(unhandled).toEqual([]);
+  });
+});
+
+describe('the verdict module', () => {
+  /** Every module decideVerdict's module reaches through its imports (type-only ones included). */
+  function importGraph(entry: string): Map<string, string[]> {
+    const graph = new Map<string, string[]>();
+    const visit = (file: string) => {
+      if (graph.has(file)) return;
+      const info = ts.preProcessFile(readFileSync(file, 'utf8'), true, true);
+      const specs = info.importedFiles.map((f) => f.fileName);
+      graph.set(file, specs);
+      for (const s of specs) if (s.startsWith('.')) visit(resolve(dirname(file), s));
+    };
+    visit(entry);
+    return graph;
+  }
+
+  it('imports no Docker, git, file system or any other package: only its own pure modules', () => {
+    const src = resolve(import.meta.dirname, '../../src');
+    const graph = importGraph(join(src, 'sandbox/verdict.ts'));
+    const external = [...graph.values()].flat().filter((s) => !s.startsWith('.'));
+    expect(external).toEqual([]);
+    expect([...graph.keys()].map((f) => f.slice(src.length + 1)).sort()).toEqual([
+      'incident/types.ts',
+      'sandbox/differential.ts',
+      'sandbox/plan.ts',
+      'sandbox/records.ts',
+      'sandbox/step-limits.ts',
+      'sandbox/verdict.ts',
+    ]);
+  });
+
+  it('the check sees an I/O import when there is one', () => {
+    const info = ts.preProcessFile("import { readFileSync } from 'node:fs';\nimport type { X } from './docker.ts';");
+    expect(info.importedFiles.map((f) => f.fileName)).toEqual(['node:fs', './docker.ts']);
+  });
+});
