@@ -172,6 +172,21 @@ describe('a base run that fails', () => {
   });
 });
 
+describe('differential.ignore', () => {
+  it('an entry that is not a path is bad config, before anything runs', async () => {
+    const runner: PlanRunner = async () => {
+      throw new Error('nothing may run');
+    };
+    const bad = { ...config, differential: { maxSamples: 20, ignore: ['$.meta.generatedAt', 'meta.requestId'] } };
+    await expect(
+      startBaseline({ tree: dir, config: bad, incident, image: 'unused', installNetwork: null, runner }),
+    ).rejects.toMatchObject({
+      code: 'BAD_CONFIG',
+      message: 'suture.yaml: differential.ignore: meta.requestId: a body path starts with $ (e.g. $.meta.generatedAt)',
+    });
+  });
+});
+
 describe('the verdict module', () => {
   /** Every module decideVerdict's module reaches through its imports (type-only ones included). */
   function importGraph(entry: string): Map<string, string[]> {
