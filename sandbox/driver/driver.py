@@ -160,10 +160,6 @@ def http_call(port, method, path, headers, body, timeout):
     return out
 
 
-# When each serve step sent each request (monotonic), for `spacing`.
-SENT = {}
-
-
 def healthy_answer(r):
     return r.get("status") is not None and r["status"] < 500
 
@@ -186,8 +182,7 @@ def serve_step(step, cap):
     reader.start()
     result = {"kind": "serve", "name": step["name"], "healthy": False, "responses": [], "aliveAfter": False,
               "healthyAfter": False, "exitCode": None, "stopped": None}
-    sent = SENT.setdefault(step["name"], [])
-    spacing = step.get("spacing")
+    not_before = step.get("notBefore") or []
     try:
         startup_deadline = min(deadline, started + step.get("startupTimeoutSec", 15))
         while time.monotonic() < startup_deadline:
@@ -204,20 +199,20 @@ def serve_step(step, cap):
             result["stopped"] = "timeout"
         if result["healthy"]:
             for i, req in enumerate(step["requests"]):
-                if spacing:
-                    # The second base instance answers each request at least gapSec after the first did.
-                    earlier = SENT.get(spacing["step"], [])
-                    if i < len(earlier):
-                        time.sleep(max(0, min(earlier[i] + spacing["gapSec"], deadline) - time.monotonic()))
+                if i < len(not_before):
+                    # The second base instance sends each request no earlier than the host asked: a second
+                    # after the first instance got it (containers share the kernel's monotonic clock).
+                    time.sleep(max(0, min(not_before[i], deadline) - time.monotonic()))
                 left = deadline - time.monotonic()
                 if left <= 0:
                     result["stopped"] = "timeout"
                     result["responses"].append({"status": None, "error": "step time limit reached"})
                     continue
-                sent.append(time.monotonic())
-                result["responses"].append(
-                    http_call(port, req["method"], req["path"], req.get("headers"), req.get("body"),
-                              min(step.get("requestTimeoutSec", 10), left)))
+                sent_at = time.monotonic()
+                answer = http_call(port, req["method"], req["path"], req.get("headers"), req.get("body"),
+                                   min(step.get("requestTimeoutSec", 10), left))
+                answer["sentAt"] = sent_at
+                result["responses"].append(answer)
             if time.monotonic() >= deadline:
                 result["stopped"] = "timeout"
             # A crash that comes just after the answer (a background task, an exit hook) counts too.

@@ -14,11 +14,11 @@ export interface ServeStep {
   /** Wait this long after the last request before checking the service is alive and healthy. */
   settleMs?: number;
   /**
-   * Send request i no earlier than `gapSec` after request i of step `step` (an earlier serve step in the
-   * same plan): the differential's second base instance, so time-of-day values of second precision differ
-   * between the two base answers and are learned as noise.
+   * Send request i no earlier than notBefore[i] (the kernel's monotonic clock, in seconds, which containers
+   * share): the differential's second base instance answers each request at least a second after the
+   * first did, so time-of-day values of second precision differ between them and are learned as noise.
    */
-  spacing?: { step: string; gapSec: number };
+  notBefore?: number[];
   env?: Record<string, string>;
 }
 
@@ -79,6 +79,8 @@ export interface HttpResult {
   headers?: Record<string, string[]>;
   /** The body was longer than the driver reads (256 KiB): `body` is its beginning. */
   truncated?: boolean;
+  /** When the request was sent (monotonic clock, seconds). */
+  sentAt?: number;
   durationMs?: number;
   error?: string;
 }

@@ -4,15 +4,20 @@
  */
 import type { RunResult, ServeResult } from './plan.ts';
 
-/** The base revision's run: one container, its steps in this order. */
+/** The base revision's run. */
 export interface BaseRecord {
   /** Why the failing requests were not replayed (no start command, none captured); null when they were. */
   replaySkipped: string | null;
   /** The failing requests on a fresh base service: does it crash? */
   replay: ServeResult | null;
-  /** The healthy requests on two fresh base services: what differs between them is noise. */
+  /**
+   * The healthy requests on two fresh base services, in two containers: what differs between them is
+   * noise. The secondary runs alongside the candidates (only the verdict needs it, not their limits).
+   */
   primary: ServeResult | null;
   secondary: ServeResult | null;
+  /** What went wrong with the secondary's container as a whole. */
+  secondaryProblem: string | null;
   /** The repo's test command on base: the reference for the candidate's test steps' time limits. */
   tests: RunResult | null;
   /** Regression tests that rode along in the base container, in plan order (null: no result). */

@@ -156,9 +156,11 @@ function differential(base: BaseRecord, candidate: CandidateRecord, o: VerdictOp
   if (!primary?.healthy || !secondary?.healthy) {
     const why = replaySkipped?.includes('start')
       ? replaySkipped
-      : base.problem
-        ? `the base run failed: ${base.problem}`
-        : `the base service did not come up for the healthy samples on ${o.health}`;
+      : !primary && base.problem
+        ? `base run: ${base.problem}`
+        : !secondary && base.secondaryProblem
+          ? `second base instance: ${base.secondaryProblem}`
+          : `the base service did not come up for the healthy samples on ${o.health}`;
     reasons.push(`differential: none (${why})`);
     return d;
   }

@@ -50,6 +50,8 @@ export interface Baseline {
   durationMs: number;
   /** The base run; never rejects (a run that failed is a record with its problem). */
   record: Promise<BaseRecord>;
+  /** The base run with the differential's second instance (run alongside the candidates); never rejects. */
+  complete: Promise<BaseRecord>;
   /** Regression-test runs on base, by test content: shared by candidates that carry the same test. */
   regressionRuns: Map<string, Promise<RunResult | null>>;
   /** Settles (never rejects) when the base run is done and the fields above are final. */
@@ -59,14 +61,14 @@ export interface Baseline {
 
 /** A crash that comes a moment after the answer (an exit hook, a background task) still counts. */
 const SETTLE_MS = 250;
-/** The second base instance answers each healthy request at least this long after the first did. */
+/** The second base instance sends each healthy request at least this long after the first got it. */
 const SECONDARY_GAP_SEC = 1.05;
 
 function serveStep(
   name: string,
   config: ServiceConfig,
   requests: RequestSample[],
-  o: { timeoutSec: number; startupTimeoutSec: number } & Pick<ServeStep, 'settleMs' | 'spacing'>,
+  o: { timeoutSec: number; startupTimeoutSec: number } & Pick<ServeStep, 'settleMs' | 'notBefore'>,
 ): Step {
   return {
     kind: 'serve',
@@ -173,12 +175,14 @@ export async function startBaseline(opts: {
     reasons: [],
     durationMs: 0,
     record: Promise.resolve(emptyBase(opts.installNetwork, 'not started')),
+    complete: Promise.resolve(emptyBase(opts.installNetwork, 'not started')),
     regressionRuns: new Map(),
     ready: Promise.resolve(),
     runner: opts.runner,
   };
   const tests = await baseTests(base, opts.candidates ?? []);
   base.record = runBase(base, tests);
+  base.complete = base.record.then((r) => runSecondary(base, r));
   // Registered before returning, so candidates verified right away find their test's base run here.
   tests.forEach((t, i) => {
     base.regressionRuns.set(
@@ -201,6 +205,7 @@ function emptyBase(installNetwork: InstallNetwork | null, problem: string | null
     replay: null,
     primary: null,
     secondary: null,
+    secondaryProblem: null,
     tests: null,
     regressionBefore: [],
     problem,
@@ -239,9 +244,9 @@ async function baseTests(base: Baseline, candidates: { patch: string; testFile?:
 
 /**
  * The base run, in one container: the failing requests on a fresh service, the healthy requests on a fresh
- * service (primary), the test command, the healthy requests again on another fresh service (secondary, each
- * request at least a second after the primary's, so clock values of second precision differ between them),
- * then the regression test. Never rejects: a run that could not happen is a record with its problem.
+ * service (the differential's primary), the test command, then the first candidate's regression test. What
+ * candidates need for their limits is then known. Never rejects: a run that could not happen is a record
+ * with its problem.
  */
 export async function runBase(base: Baseline, tests: BaseTest[] = []): Promise<BaseRecord> {
   const started = performance.now();
@@ -255,17 +260,10 @@ export async function runBase(base: Baseline, tests: BaseTest[] = []): Promise<B
   } else {
     steps.push(serveStep('replay-base', config, incident.requests, { ...baseServe(config), settleMs: SETTLE_MS }));
   }
-  const healthy = config.start !== undefined && incident.healthyRequests.length > 0;
-  if (healthy) steps.push(serveStep('healthy-primary', config, incident.healthyRequests, baseServe(config)));
-  steps.push({ kind: 'run', name: 'tests-base', command: config.test, timeoutSec: config.limits.stepTimeoutSec });
-  if (healthy) {
-    steps.push(
-      serveStep('healthy-secondary', config, incident.healthyRequests, {
-        ...baseServe(config),
-        spacing: { step: 'healthy-primary', gapSec: SECONDARY_GAP_SEC },
-      }),
-    );
+  if (config.start && incident.healthyRequests.length > 0) {
+    steps.push(serveStep('healthy-primary', config, incident.healthyRequests, baseServe(config)));
   }
+  steps.push({ kind: 'run', name: 'tests-base', command: config.test, timeoutSec: config.limits.stepTimeoutSec });
   // The regression test is written into the workspace only now; the driver's results are out of its reach
   // (another uid).
   // It is a candidate's code: its limit scales with the base test run, like the candidate's own steps.
@@ -292,11 +290,30 @@ export async function runBase(base: Baseline, tests: BaseTest[] = []): Promise<B
   if (!run.results || run.setupError) record.problem = diedReason(run, config);
   record.replay = byName('replay-base') as ServeResult | null;
   record.primary = byName('healthy-primary') as ServeResult | null;
-  record.secondary = byName('healthy-secondary') as ServeResult | null;
   record.tests = byName('tests-base') as RunResult | null;
   record.regressionBefore = tests.map((_, i) => byName(`regression-before#${i}`) as RunResult | null);
   record.durationMs = Math.round(performance.now() - started);
   return record;
+}
+
+/**
+ * The differential's second base instance, in a container of its own (so what differs per container, such
+ * as the hostname, is noise too), after the primary: each request at least a second after the primary got
+ * it, so clock values of second precision differ between the two. It runs alongside the candidates. Never
+ * rejects.
+ */
+async function runSecondary(base: Baseline, record: BaseRecord): Promise<BaseRecord> {
+  const { config, incident } = base;
+  if (!record.primary?.healthy) return record;
+  const notBefore = record.primary.responses.map((r) => (r.sentAt ?? 0) + SECONDARY_GAP_SEC);
+  const step = serveStep('healthy-secondary', config, incident.healthyRequests, { ...baseServe(config), notBefore });
+  try {
+    const run = await runIn(base, base.tree, { outputBytes: config.limits.outputBytes, steps: [step] }, 'secondary');
+    const serve = (run.results?.find((r) => r.name === 'healthy-secondary') as ServeResult | undefined) ?? null;
+    return { ...record, secondary: serve, secondaryProblem: serve ? null : diedReason(run, config) };
+  } catch (err) {
+    return { ...record, secondaryProblem: message(err) };
+  }
 }
 
 /**
@@ -356,7 +373,7 @@ export async function verifyCandidate(
 ): Promise<Verdict> {
   const started = performance.now();
   const record = await runCandidate(baseline, candidate);
-  const base = await baseline.record;
+  const base = await baseline.complete;
   const { config, incident } = baseline;
   return decideVerdict(base, record, {
     failing: incident.requests.length,

@@ -61,6 +61,7 @@ function base(reproduced: boolean, healthy: boolean, over: Partial<BaseRecord> =
     replay: serve('replay-base', [reproduced ? json(500, { error: 'internal' }) : json(200, { total: 0 })]),
     primary: healthy ? serve('healthy-primary', [answer(24, '02:04:11')]) : null,
     secondary: healthy ? serve('healthy-secondary', [answer(24, '02:04:12')]) : null,
+    secondaryProblem: null,
     tests: run('tests-base', 0),
     regressionBefore: [],
     problem: null,
@@ -283,6 +284,10 @@ describe('decideVerdict: around the combinations', () => {
     expect(v).toMatchObject({ verdict: 'pass', differential: { status: 'none', compared: 0 } });
     expect(v.reasons).toContain(
       'differential: none (the base service did not come up for the healthy samples on /healthz)',
+    );
+    const lost = { ...base(true, true), secondary: null, secondaryProblem: 'the sandbox hit its wall-clock limit' };
+    expect(decide(lost, candidate(passing, lost)).reasons).toContain(
+      'differential: none (second base instance: the sandbox hit its wall-clock limit)',
     );
     const flaky = { ...base(true, true), secondary: serve('healthy-secondary', [json(503, {})]) };
     const w = decide(flaky, candidate(passing, flaky));

@@ -85,7 +85,7 @@ describe('the order of the runs', () => {
       if (name === 'base') await new Promise<void>((r) => (finishBase = r));
       events.push(`end ${name}`);
       // base steps took 2 s each; the candidate's are fine
-      return ran(plan, name === 'base' ? 2000 : 100);
+      return ran(plan, name === 'patched' ? 100 : 2000);
     };
     const baseline = await startBaseline({
       tree: dir,
@@ -101,28 +101,38 @@ describe('the order of the runs', () => {
     expect(events).toEqual(['start base']);
     finishBase();
     const v = await verdict;
-    expect(events).toEqual(['start base', 'end base', 'start patched', 'end patched']);
+    // the candidate after the base run; the differential's second base instance alongside it
+    expect(events.slice(0, 2)).toEqual(['start base', 'end base']);
+    expect(
+      events
+        .slice(2)
+        .filter((e) => e.startsWith('start'))
+        .sort(),
+    ).toEqual(['start patched', 'start secondary']);
     expect(v.verdict, v.reasons.join('; ')).toBe('pass');
+    expect(v.differential).toMatchObject({ status: 'compared', compared: 2 });
 
-    const [basePlan, patchedPlan] = plans;
-    expect(basePlan!.steps.map(limitOf)).toEqual([
+    const named = (n: string) => plans.find((p) => p.steps.some((s) => s.name === n))!;
+    const basePlan = named('replay-base');
+    expect(basePlan.steps.map(limitOf)).toEqual([
       ['replay-base', 60],
       ['healthy-primary', 60],
       ['tests-base', 60],
-      ['healthy-secondary', 60],
       ['regression-before#0', 60],
     ]);
-    expect((basePlan!.steps[3] as ServeStep).spacing).toEqual({ step: 'healthy-primary', gapSec: 1.05 });
-    expect(basePlan!.steps[4]).toMatchObject({ scaleFrom: { step: 'tests-base', factor: 5, floorSec: 5 } });
-    expect(patchedPlan!.stopAfterLimit).toBe(true);
+    expect(basePlan.steps[3]).toMatchObject({ scaleFrom: { step: 'tests-base', factor: 5, floorSec: 5 } });
+    const secondary = named('healthy-secondary').steps[0] as ServeStep;
+    expect(secondary.notBefore).toEqual([1.05, 1.05]); // a second after the primary's (scripted) send times
+    const patchedPlan = named('replay-patched');
+    expect(patchedPlan.stopAfterLimit).toBe(true);
     // 5 × 2 s; the services' startup 5 × 0.5 s is below the 5 s floor
-    expect(patchedPlan!.steps.map(limitOf)).toEqual([
+    expect(patchedPlan.steps.map(limitOf)).toEqual([
       ['replay-patched', 10],
       ['healthy-candidate', 10],
       ['tests', 10],
       ['regression-after', 10],
     ]);
-    expect((patchedPlan!.steps[0] as ServeStep).startupTimeoutSec).toBe(5);
+    expect((patchedPlan.steps[0] as ServeStep).startupTimeoutSec).toBe(5);
     expect(v.evidence.limits).toEqual({ replay: 10, healthy: 10, tests: 10, ownTests: 10 });
   });
 });
