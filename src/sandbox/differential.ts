@@ -44,8 +44,11 @@ type Node = Leaf | Text | Node[] | { [key: string]: Node };
 const BODY = 'body';
 /** Headers whose change a client sees; others (date, server, content-length, x-request-id) are transport. */
 const COMPARED_HEADERS = ['content-type', 'location', 'set-cookie'] as const;
-/** Differences collected per comparison at most: enough to learn and report, bounded for huge bodies. */
-const MAX_DIFFERENCES = 10_000;
+/**
+ * Differences collected per comparison at most: more than a 256 KiB body has leaves, so noise is never
+ * learned from only part of two answers; a bound all the same.
+ */
+const MAX_DIFFERENCES = 200_000;
 
 function isRecord(n: Node | undefined): n is { [key: string]: Node } {
   return typeof n === 'object' && n !== null && !Array.isArray(n) && !(n instanceof Text);
@@ -64,9 +67,26 @@ function parseJson(text: string): Node | undefined {
   }
 }
 
+/** Deeper JSON is compared as text: the tree walks recurse, and an answer must not overflow the stack. */
+const MAX_DEPTH = 256;
+
+function depth(n: Node): number {
+  let max = 0;
+  const stack: [Node, number][] = [[n, 1]];
+  while (stack.length) {
+    const [x, d] = stack.pop()!;
+    max = Math.max(max, d);
+    if (max > MAX_DEPTH) return max;
+    if (Array.isArray(x)) for (const y of x) stack.push([y, d + 1]);
+    else if (isRecord(x)) for (const y of Object.values(x)) stack.push([y, d + 1]);
+  }
+  return max;
+}
+
 function bodyNode(answer: HttpResult, contentType: string | undefined): Node | undefined {
   if (answer.body === undefined) return undefined;
-  const parsed = parseJson(answer.body);
+  const json = parseJson(answer.body);
+  const parsed = json !== undefined && depth(json) <= MAX_DEPTH ? json : undefined;
   // A JSON document (or any JSON the answer says is JSON) compares by structure; anything else as text.
   if (parsed !== undefined && (typeof parsed === 'object' || /json/i.test(contentType ?? ''))) return parsed;
   return new Text(answer.body);

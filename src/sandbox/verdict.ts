@@ -24,8 +24,11 @@ export interface Differential {
   status: 'compared' | 'none';
   /** Healthy requests compared field by field. */
   compared: number;
+  /** At most MAX_LISTED per request; `omitted` counts the rest. */
   mismatches: Mismatch[];
-  /** Per request, what differed between the two base instances and was therefore not compared. */
+  omitted: number;
+  /** Per request, what differed between the two base instances and was therefore not compared (the first
+   * MAX_LISTED paths). */
   noise: { request: string; paths: string[] }[];
   /** Requests whose two base answers differ in status: not comparable, not counted in `compared`. */
   unstable: string[];
@@ -70,6 +73,9 @@ export interface VerdictOptions {
   /** Wall-clock time of the candidate's verification, reported as is. */
   durationMs: number;
 }
+
+/** Mismatches listed per request: enough to see what changed, bounded for an answer that changed wholesale. */
+const MAX_LISTED = 20;
 
 export function isServerFailure(r: HttpResult): boolean {
   return r.status === null || r.status >= 500;
@@ -147,7 +153,7 @@ function neverHealthy(
 }
 
 function differential(base: BaseRecord, candidate: CandidateRecord, o: VerdictOptions, reasons: string[]) {
-  const d: Differential = { status: 'none', compared: 0, mismatches: [], noise: [], unstable: [] };
+  const d: Differential = { status: 'none', compared: 0, mismatches: [], omitted: 0, noise: [], unstable: [] };
   const { primary, secondary, replaySkipped } = base;
   if (o.healthy.length === 0) {
     reasons.push('differential: none (the incident has no healthy samples to replay)');
@@ -180,8 +186,9 @@ function differential(base: BaseRecord, candidate: CandidateRecord, o: VerdictOp
       return;
     }
     d.compared++;
-    d.mismatches.push(...c.mismatches);
-    if (c.noise.length) d.noise.push({ request, paths: c.noise });
+    d.mismatches.push(...c.mismatches.slice(0, MAX_LISTED));
+    d.omitted += Math.max(0, c.mismatches.length - MAX_LISTED);
+    if (c.noise.length) d.noise.push({ request, paths: c.noise.slice(0, MAX_LISTED) });
   });
   d.status = d.compared > 0 ? 'compared' : 'none';
   if (d.status === 'none') {
@@ -190,7 +197,7 @@ function differential(base: BaseRecord, candidate: CandidateRecord, o: VerdictOp
   if (d.mismatches.length) {
     const first = d.mismatches[0]!;
     reasons.push(
-      `${new Set(d.mismatches.map((m) => m.request)).size} healthy request(s) answer differently after the patch (${d.mismatches.length} difference(s); first: ${first.request} ${first.path}: ${JSON.stringify(first.base)} → ${JSON.stringify(first.candidate)})`,
+      `${new Set(d.mismatches.map((m) => m.request)).size} healthy request(s) answer differently after the patch (${d.mismatches.length + d.omitted} difference(s); first: ${first.request} ${first.path}: ${JSON.stringify(first.base)} → ${JSON.stringify(first.candidate)})`,
     );
   }
   return d;
@@ -207,7 +214,7 @@ export function decideVerdict(base: BaseRecord, candidate: CandidateRecord, o: V
     fixedStatusClass: null,
     testsPassed: false,
     regressionTest: null,
-    differential: { status: 'none', compared: 0, mismatches: [], noise: [], unstable: [] },
+    differential: { status: 'none', compared: 0, mismatches: [], omitted: 0, noise: [], unstable: [] },
     reasons,
     durationMs: o.durationMs,
     installNetwork: base.installNetwork,

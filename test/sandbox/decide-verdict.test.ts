@@ -309,6 +309,20 @@ describe('decideVerdict: around the combinations', () => {
     );
   });
 
+  it('lists 20 mismatches per request and counts the rest', () => {
+    const wide = (v: number) => json(200, Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`f${i}`, v])));
+    const b = {
+      ...base(true, true),
+      primary: serve('healthy-primary', [wide(1)]),
+      secondary: serve('healthy-secondary', [wide(1)]),
+    };
+    const c = { ...candidate(passing, b), healthy: serve('healthy-candidate', [wide(2)]) };
+    const v = decide(b, c);
+    expect(v.differential.mismatches).toHaveLength(20);
+    expect(v.differential.omitted).toBe(10);
+    expect(v.reasons.join('\n')).toContain('(30 difference(s); first: POST /quote $.f0: 1 → 2)');
+  });
+
   it('the base test suite failing is said next to the candidate failing it', () => {
     const b = { ...base(true, true), tests: run('tests-base', 2) };
     const v = decide(b, candidate({ ...passing, tests: false }, b));

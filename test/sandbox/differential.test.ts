@@ -101,6 +101,16 @@ describe('structure, types and headers', () => {
     ]);
   });
 
+  it('compares a deeply nested body as text, without overflowing the stack', () => {
+    const deep = (x: number, n = 2000) => ({
+      status: 200,
+      body: `${'['.repeat(n)}${x}${']'.repeat(n)}`,
+      headers: { 'content-type': ['application/json'] },
+    });
+    expect(paths(deep(1), deep(1), deep(2))).toEqual(['$~2000']);
+    expect(paths(deep(1, 200), deep(1, 200), deep(2, 200))).toEqual([`$${'[0]'.repeat(200)}`]);
+  });
+
   it('reports a missing field, a new field and a type change', () => {
     const r = compareAnswers('GET /x', json({ a: 1, b: 2 }), json({ a: 1, b: 2 }), json({ a: '1', c: 3 }));
     expect(r.mismatches).toEqual([
