@@ -2,9 +2,11 @@
  * Verification, the I/O side: the base revision and each candidate run in hardened containers, and what they
  * did comes back as plain records (records.ts); verdict.ts decides the verdict from them, without I/O.
  *   runBase       once per incident, before any candidate: the failing requests on a fresh base service
- *                 (reproduce), the healthy requests on two fresh base services (the differential's primary and
- *                 secondary, a second apart), the repo's test command (the reference for the candidates' test
- *                 limits) and the first candidate's regression test
+ *                 (reproduce), the healthy requests on another (the differential's primary), the repo's test
+ *                 command (the reference for the candidates' test limits) and the first candidate's
+ *                 regression test
+ *   runSecondary  the healthy requests on a third base service in a container of its own, a second after
+ *                 the primary (the differential's secondary), alongside the candidates
  *   runCandidate  the patched tree: the failing requests (fixed), the healthy requests (differential), the
  *                 test command and the candidate's own tests, each step bounded by max(floor, k × the same
  *                 step on base) (step-limits.ts), stopping at the first step that hits a limit
@@ -121,7 +123,7 @@ function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** The ignore list of suture.yaml, read (its entries were validated when the config was loaded). */
+/** suture.yaml's differential.ignore as paths; an entry that is not one is bad config. */
 function ignoreList(config: ServiceConfig): IgnorePath[] {
   return (config.differential?.ignore ?? []).map((text) => {
     const r = parseIgnorePath(text);
@@ -144,6 +146,7 @@ export async function prepareBaseline(opts: {
   repoId?: string;
   progress?: (m: string) => void;
 }): Promise<Baseline> {
+  ignoreList(opts.config); // bad config before anything is installed or run
   await sweepStale().catch(() => 0);
   const { image, installNetwork } = await prepareImage({
     tree: opts.tree,
@@ -164,7 +167,7 @@ export async function startBaseline(opts: {
   runner: PlanRunner;
   candidates?: { patch: string; testFile?: string }[];
 }): Promise<Baseline> {
-  ignoreList(opts.config); // a bad ignore list is bad input before anything runs
+  ignoreList(opts.config);
   const base: Baseline = {
     tree: opts.tree,
     image: opts.image,
@@ -193,7 +196,8 @@ export async function startBaseline(opts: {
   base.ready = base.record.then((r) => {
     const repro = reproduction(r, base.config.health);
     base.reproduced = repro.reproduced;
-    base.reasons = r.problem ? [...repro.reasons, `base run: ${r.problem}`] : repro.reasons;
+    const unsaid = r.problem && !repro.reasons.some((x) => x.includes(r.problem!));
+    base.reasons = unsaid ? [...repro.reasons, `base run: ${r.problem}`] : repro.reasons;
     base.durationMs = r.durationMs;
   });
   return base;
