@@ -14,7 +14,7 @@ import { buildIncident } from '../../src/incident/intake.ts';
 import type { ContainerRun } from '../../src/sandbox/docker.ts';
 import type { Plan, RunResult, ServeResult, ServeStep, Step } from '../../src/sandbox/plan.ts';
 import { type PlanRunner, startBaseline, verifyCandidate } from '../../src/sandbox/verify.ts';
-import { SERVICES } from '../helpers/repo.ts';
+import { cleanup, SERVICES, tempDir, writeIn } from '../helpers/repo.ts';
 
 const dir = join(SERVICES, 'pricing-api');
 const files = readdirSync(dir, { recursive: true }) as string[];
@@ -179,6 +179,21 @@ describe('a base run that fails', () => {
     await baseline.ready;
     await settle();
     expect(unhandled).toEqual([]);
+  });
+});
+
+describe('limits.stepFactor and limits.stepFloorSec in suture.yaml', () => {
+  it('scale the plan, and are validated', () => {
+    const d = tempDir();
+    try {
+      writeIn(d, 'requirements.txt', '');
+      writeIn(d, 'suture.yaml', 'service: x\nlimits: {stepFactor: 3, stepFloorSec: 2, stepTimeoutSec: 30}\n');
+      expect(loadServiceConfig(d).limits).toMatchObject({ stepFactor: 3, stepFloorSec: 2, stepTimeoutSec: 30 });
+      writeIn(d, 'suture.yaml', 'service: x\nlimits: {stepFactor: 0.5}\n');
+      expect(() => loadServiceConfig(d)).toThrow(/suture.yaml: limits.stepFactor: /);
+    } finally {
+      cleanup(d);
+    }
   });
 });
 
