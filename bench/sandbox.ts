@@ -22,7 +22,7 @@ import { mapLimit } from '../src/pipeline/limit.ts';
 import { runPlan } from '../src/sandbox/docker.ts';
 import { driverDir, packageRoot } from '../src/sandbox/paths.ts';
 import { applyPatch, copyTree, removeTree } from '../src/sandbox/trees.ts';
-import { prepareBaseline, verifyCandidate } from '../src/sandbox/verify.ts';
+import { prepareBaseline, runCandidate, verifyCandidate } from '../src/sandbox/verify.ts';
 
 const execFileAsync = promisify(execFile);
 const median = (xs: number[]) => {
@@ -318,7 +318,11 @@ function samples(n: number): RequestSample[] {
   }));
 }
 
-/** Base run and total verification time by number of healthy samples and of candidates. */
+/**
+ * What the differential costs, by number of healthy samples and of candidates (median of 3 each): the base
+ * run (its primary replay of the healthy samples is part of it), the second base instance (its own
+ * container, alongside the candidates), each candidate's replay of the healthy samples, and the whole.
+ */
 async function differentialCost(): Promise<string[]> {
   const { dir, config, incident, candidates } = await pricing();
   const rows: string[][] = [];
@@ -327,23 +331,53 @@ async function differentialCost(): Promise<string[]> {
     for (const c of [1, 4]) {
       const withSamples: Incident = { ...incident, healthyRequests: samples(n) };
       const chosen = candidates.slice(0, c);
-      let baseMs = 0;
-      const [ms, verdicts] = await timed(async () => {
-        const baseline = await prepareBaseline({ tree: dir, config, incident: withSamples, candidates: chosen });
-        const vs = await mapLimit(chosen, availableParallelism(), (x) => verifyCandidate(baseline, x));
-        baseMs = baseline.durationMs;
-        return vs;
-      });
-      const failed = verdicts.filter((x) => x.verdict !== 'pass');
-      if (failed.length) throw new Error(`differential cost: ${failed[0]!.reasons[0]}`);
-      if (n > 0 && verdicts.some((x) => x.differential.compared !== n))
-        throw new Error('differential cost: not all compared');
-      totals.set(`${n}x${c}`, ms);
-      rows.push([String(n), String(c), fmt(baseMs), fmt(ms)]);
+      const base: number[] = [];
+      const primary: number[] = [];
+      const secondary: number[] = [];
+      const healthy: number[] = [];
+      const all: number[] = [];
+      for (let rep = 0; rep < 3; rep++) {
+        const [ms] = await timed(async () => {
+          const baseline = await prepareBaseline({ tree: dir, config, incident: withSamples, candidates: chosen });
+          const record = await baseline.record;
+          const second = timed(() => baseline.complete);
+          const runs = await mapLimit(chosen, availableParallelism(), (x) => runCandidate(baseline, x));
+          const [secondaryMs, complete] = await second;
+          if (runs.some((r) => (r.healthy?.responses.length ?? 0) !== n || r.tests?.exitCode !== 0))
+            throw new Error('differential cost: a candidate did not replay every sample');
+          if (n > 0 && complete.secondary?.responses.length !== n) throw new Error('differential cost: no secondary');
+          base.push(record.durationMs);
+          primary.push(record.primary?.durationMs ?? 0);
+          secondary.push(n > 0 ? secondaryMs : 0);
+          healthy.push(median(runs.map((r) => r.healthy?.durationMs ?? 0)));
+        });
+        all.push(ms);
+      }
+      totals.set(`${n}x${c}`, median(all));
+      rows.push([
+        String(n),
+        String(c),
+        fmt(median(base)),
+        fmt(median(primary)),
+        fmt(median(secondary)),
+        fmt(median(healthy)),
+        fmt(median(all)),
+      ]);
     }
   }
   process.stdout.write('\n');
-  table(['healthy samples', 'candidates', 'base run', 'verify all (base + candidates)'], rows);
-  const per = (c: number) => ((totals.get(`10x${c}`)! - totals.get(`0x${c}`)!) / 10 / 1000).toFixed(2);
-  return [`differential: ${per(1)} s per healthy sample with 1 candidate, ${per(4)} s with 4 (from 0 to 10 samples)`];
+  table(
+    [
+      'healthy samples',
+      'candidates',
+      'base run',
+      'of which the primary replay',
+      'second base instance (alongside the candidates)',
+      "a candidate's healthy replay",
+      'verify all',
+    ],
+    rows,
+  );
+  const extra = (c: number) => ((totals.get(`2x${c}`)! - totals.get(`0x${c}`)!) / 1000).toFixed(2);
+  return [`differential: 2 healthy samples add ${extra(1)} s to verifying 1 candidate, ${extra(4)} s to 4`];
 }
