@@ -1,7 +1,9 @@
 /**
  * Sandbox bench: for both demo services, container start time, cold and warm verification of the demo
- * candidate, the same work run bare on the host (the same driver and plans, no container), and 4
- * candidates verified concurrently against 1. All measured side by side in one run.
+ * candidate (the base run, then the candidate: candidates wait for the base run so their limits scale from
+ * it), the same work run bare on the host (the same driver and plans, no container), and 4 candidates
+ * verified concurrently against 1. Then how fast hostile candidates fail under the scaled limits, and what
+ * the differential costs per healthy sample and candidate. All measured side by side in one run.
  */
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,11 +17,12 @@ import { singleTestCommand } from '../src/diagnose/regression-test.ts';
 import { readRepoFile } from '../src/evidence/excerpts.ts';
 import { gatherEvidence } from '../src/evidence/index.ts';
 import { buildIncident } from '../src/incident/intake.ts';
+import type { Incident, RequestSample } from '../src/incident/types.ts';
 import { mapLimit } from '../src/pipeline/limit.ts';
 import { runPlan } from '../src/sandbox/docker.ts';
 import { driverDir, packageRoot } from '../src/sandbox/paths.ts';
 import { applyPatch, copyTree, removeTree } from '../src/sandbox/trees.ts';
-import { prepareBaseline, verifyCandidate } from '../src/sandbox/verify.ts';
+import { prepareBaseline, runCandidate, verifyCandidate } from '../src/sandbox/verify.ts';
 
 const execFileAsync = promisify(execFile);
 const median = (xs: number[]) => {
@@ -126,10 +129,14 @@ export async function run(): Promise<void> {
     if (coldVerdict.verdict !== 'pass')
       throw new Error(`${service}: demo candidate did not pass: ${coldVerdict.reasons[0]}`);
     const warm: number[] = [];
+    const warmBase: number[] = [];
     for (let i = 0; i < 3; i++) {
-      const [ms] = await timed(async () =>
-        verifyCandidate(await prepareBaseline({ tree: dir, config, incident, candidates: [candidate] }), candidate),
-      );
+      const [ms] = await timed(async () => {
+        const b = await prepareBaseline({ tree: dir, config, incident, candidates: [candidate] });
+        const v = await verifyCandidate(b, candidate);
+        warmBase.push(b.durationMs);
+        return v;
+      });
       warm.push(ms);
     }
 
@@ -138,42 +145,56 @@ export async function run(): Promise<void> {
     const testOnly = await copyTree(dir);
     await applyPatch(patched, candidate.patch);
     await applyPatch(testOnly, candidate.patch, [candidate.testFile!]);
-    const reqs = [...incident.requests, ...incident.healthyRequests].map(({ status: _s, ...r }) => r);
-    const serve = (name: string, range: number) => ({
+    const strip = (rs: RequestSample[]) => rs.map(({ status: _s, ...r }) => r);
+    const serve = (name: string, requests: RequestSample[], range: number, extra: object = {}) => ({
       kind: 'serve',
       name,
       start: config.start,
       port: range + Math.floor(Math.random() * 1000),
       health: config.health,
-      requests: reqs,
+      requests: strip(requests),
       timeoutSec: 60,
+      ...extra,
     });
     const single = singleTestCommand(config, candidate.testFile!);
+    const healthy = incident.healthyRequests;
+    // The same steps the sandbox runs: the base run (failing requests, healthy ones, the test suite, the
+    // regression test), then the candidate's alongside the differential's second base instance.
     const baseUnit = () =>
       bareRun(testOnly, {
         outputBytes: 1 << 20,
-        steps: [serve('base', 18000), { kind: 'run', name: 'before', command: single, timeoutSec: 60 }],
+        steps: [
+          serve('base', incident.requests, 18000, { settleMs: 250 }),
+          serve('primary', healthy, 18000),
+          { kind: 'run', name: 'tests-base', command: config.test, timeoutSec: 60 },
+          { kind: 'run', name: 'before', command: single, timeoutSec: 60 },
+        ],
       });
+    const secondaryUnit = () =>
+      bareRun(testOnly, { outputBytes: 1 << 20, steps: [serve('secondary', healthy, 24000)] });
     const patchedUnit = (range: number) =>
       bareRun(patched, {
         outputBytes: 1 << 20,
         steps: [
-          serve('patched', range),
+          serve('patched', incident.requests, range, { settleMs: 250 }),
+          serve('healthy', healthy, range),
           { kind: 'run', name: 'tests', command: config.test, timeoutSec: 60 },
           { kind: 'run', name: 'after', command: single, timeoutSec: 60 },
         ],
       });
     const bare: number[] = [];
     for (let i = 0; i < 3; i++) {
-      // The same two units of work the sandbox runs side by side: base (replay + regression test on base)
-      // and patched (replay + tests + regression test), here as two host processes.
-      const [ms] = await timed(() => Promise.all([baseUnit(), patchedUnit(19000)]));
+      const [ms] = await timed(async () => {
+        await baseUnit();
+        await Promise.all([secondaryUnit(), patchedUnit(19000)]);
+      });
       bare.push(ms);
     }
     // The 4-vs-1 ratio of the same work without containers: what the machine allows at all.
-    const [bareFour] = await timed(() =>
-      Promise.all([baseUnit(), mapLimit([20000, 21000, 22000, 23000], availableParallelism(), patchedUnit)]),
-    );
+    const [bareFour] = await timed(async () => {
+      await baseUnit();
+      await Promise.all([secondaryUnit(), mapLimit([20000, 21000, 22000, 23000], availableParallelism(), patchedUnit)]);
+    });
     await removeTree(patched);
     await removeTree(testOnly);
 
@@ -196,6 +217,7 @@ export async function run(): Promise<void> {
       fmt(median(starts)),
       fmt(cold),
       fmt(warmMs),
+      fmt(median(warmBase)),
       fmt(bareMs),
       `${(warmMs / bareMs).toFixed(2)}x`,
       fmt(one),
@@ -214,6 +236,7 @@ export async function run(): Promise<void> {
     'container start (median of 5)',
     'cold verify',
     'warm verify (median of 3)',
+    'of which the base run',
     'bare on host (median of 3)',
     'overhead',
     '1 candidate',
@@ -221,7 +244,140 @@ export async function run(): Promise<void> {
     '4 vs 1',
     'same work bare: 4 vs 1',
   ];
+  table(header, rows);
+  targets.push(...(await hostile()), ...(await differentialCost()));
+  process.stdout.write(`\n${targets.join('\n')}\n`);
+}
+
+function table(header: string[], rows: string[][]): void {
   process.stdout.write(`| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|\n`);
   for (const r of rows) process.stdout.write(`| ${r.join(' | ')} |\n`);
-  process.stdout.write(`\n${targets.join('\n')}\n`);
+}
+
+/** The pricing-api demo: its config, incident and demo fix with its regression test. */
+async function pricing() {
+  const dir = join(packageRoot(), 'test', 'fixtures', 'services', 'pricing-api');
+  const files = readdirSync(dir, { recursive: true }) as string[];
+  const config = loadServiceConfig(dir);
+  const incident = buildIncident(JSON.parse(readFileSync(join(dir, 'incident.json'), 'utf8')), files);
+  const evidence = await gatherEvidence({ incident, treeDir: dir, repoDir: packageRoot(), rev: 'HEAD' });
+  const { candidates } = await diagnose({
+    incident,
+    evidence,
+    config,
+    repoFiles: files,
+    readFile: (p) => readRepoFile(dir, p),
+  });
+  return { dir, config, incident, candidates: await distinctCandidates(dir, 'pricing-api', candidates[0]!) };
+}
+
+/** Hostile candidates: the fix and its regression test, plus code at module level that never lets go. */
+const HOSTILE: Record<string, string> = {
+  'endless loop': 'while True:\n    pass',
+  sleep: 'import time\ntime.sleep(3600)',
+  'fork bomb':
+    "if os.environ.get('SUTURE_SANDBOX'):\n    while True:\n        try:\n            os.fork()\n        except OSError:\n            pass",
+};
+
+/** Time to a `fail` verdict for each hostile candidate, under the default limits (60 s static per step). */
+async function hostile(): Promise<string[]> {
+  const { dir, config, incident } = await pricing();
+  const v = VARIANTS['pricing-api']!;
+  const before = readFileSync(join(dir, v.file), 'utf8');
+  const fixed = before.replace(v.from, v.to[0]!);
+  const { candidates } = await pricing();
+  const testFile = candidates[0]!.testFile;
+  const baseline = await prepareBaseline({ tree: dir, config, incident, candidates: [candidates[0]!] });
+  await baseline.ready;
+  const rows: string[][] = [];
+  const targets: string[] = [];
+  for (const [kind, code] of Object.entries(HOSTILE)) {
+    const scratch = await copyTree(dir);
+    await applyPatch(scratch, candidates[0]!.patch, [testFile]);
+    const test = { path: testFile, after: readFileSync(join(scratch, testFile), 'utf8') };
+    await removeTree(scratch);
+    const patch = makeGitPatch([{ path: v.file, before, after: `import os\n${code}\n${fixed}` }, test]);
+    const [ms, verdict] = await timed(() => verifyCandidate(baseline, { patch, testFile }));
+    if (verdict.verdict !== 'fail') throw new Error(`hostile candidate (${kind}) passed`);
+    rows.push([kind, fmt(ms), `${verdict.evidence.limits?.replay ?? '?'} s`, verdict.reasons[0] ?? '']);
+    targets.push(`hostile ${kind}: fails in ${fmt(ms)} ≤ 15 s: ${ms <= 15_000 ? 'PASS' : 'FAIL'}`);
+  }
+  process.stdout.write('\n');
+  table(['hostile candidate (pricing-api)', 'time to fail', 'its replay step limit', 'first reason'], rows);
+  return targets;
+}
+
+/** n distinct healthy requests for pricing-api's /quote. */
+function samples(n: number): RequestSample[] {
+  return Array.from({ length: n }, (_, i) => ({
+    method: 'POST',
+    path: '/quote',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ items: [{ price: 10 + i, qty: 1 + (i % 3) }], discounts: [{ percent: 10 + i }] }),
+    status: 200,
+  }));
+}
+
+/**
+ * What the differential costs, by number of healthy samples and of candidates (median of 3 each): the base
+ * run (its primary replay of the healthy samples is part of it), the second base instance (its own
+ * container, alongside the candidates), each candidate's replay of the healthy samples, and the whole.
+ */
+async function differentialCost(): Promise<string[]> {
+  const { dir, config, incident, candidates } = await pricing();
+  const rows: string[][] = [];
+  const totals = new Map<string, number>();
+  for (const n of [0, 2, 10]) {
+    for (const c of [1, 4]) {
+      const withSamples: Incident = { ...incident, healthyRequests: samples(n) };
+      const chosen = candidates.slice(0, c);
+      const base: number[] = [];
+      const primary: number[] = [];
+      const secondary: number[] = [];
+      const healthy: number[] = [];
+      const all: number[] = [];
+      for (let rep = 0; rep < 3; rep++) {
+        const [ms] = await timed(async () => {
+          const baseline = await prepareBaseline({ tree: dir, config, incident: withSamples, candidates: chosen });
+          const record = await baseline.record;
+          const second = timed(() => baseline.complete);
+          const runs = await mapLimit(chosen, availableParallelism(), (x) => runCandidate(baseline, x));
+          const [secondaryMs, complete] = await second;
+          if (runs.some((r) => (r.healthy?.responses.length ?? 0) !== n || r.tests?.exitCode !== 0))
+            throw new Error('differential cost: a candidate did not replay every sample');
+          if (n > 0 && complete.secondary?.responses.length !== n) throw new Error('differential cost: no secondary');
+          base.push(record.durationMs);
+          primary.push(record.primary?.durationMs ?? 0);
+          secondary.push(n > 0 ? secondaryMs : 0);
+          healthy.push(median(runs.map((r) => r.healthy?.durationMs ?? 0)));
+        });
+        all.push(ms);
+      }
+      totals.set(`${n}x${c}`, median(all));
+      rows.push([
+        String(n),
+        String(c),
+        fmt(median(base)),
+        fmt(median(primary)),
+        fmt(median(secondary)),
+        fmt(median(healthy)),
+        fmt(median(all)),
+      ]);
+    }
+  }
+  process.stdout.write('\n');
+  table(
+    [
+      'healthy samples',
+      'candidates',
+      'base run',
+      'of which the primary replay',
+      'second base instance (alongside the candidates)',
+      "a candidate's healthy replay",
+      'verify all',
+    ],
+    rows,
+  );
+  const extra = (c: number) => ((totals.get(`2x${c}`)! - totals.get(`0x${c}`)!) / 1000).toFixed(2);
+  return [`differential: 2 healthy samples add ${extra(1)} s to verifying 1 candidate, ${extra(4)} s to 4`];
 }

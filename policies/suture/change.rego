@@ -101,6 +101,16 @@ regression_proven if {
 	verdict.regressionTest.passesAfter == true
 }
 
+# Without healthy traffic replayed against the fix (none in the incident, its logs or a capture file, or a
+# base service that did not answer it), nothing shows the fix leaves the service's other answers unchanged.
+review contains violation(
+	"verify/no-differential",
+	"no healthy request was compared before and after the fix (differential: none), so nothing shows it leaves other answers unchanged; a human must review (healthy samples come from the incident's healthyRequests, 2xx request lines in its logs, or differential.samples in suture.yaml)",
+	"",
+) if {
+	verdict.differential.status == "none"
+}
+
 review contains violation(
 	"candidate/low-confidence",
 	concat("", ["candidate confidence ", json.marshal(input.context.candidate.confidence), " is below ", json.marshal(min_confidence), " (thresholds.minConfidence)"]),

@@ -27,8 +27,9 @@ with_level(v, level) := {"id": v.id, "message": v.message, "path": v.path, "leve
 violation(id, message, path) := {"id": id, "message": message, "path": path}
 
 # The input shape is versioned; anything else fails closed. Schema 2 added file sizes and aliases, resolved
-# symlinks, templated manifests, test-runner facts and the sandbox's install network.
-input_schema := 2
+# symlinks, templated manifests, test-runner facts and the sandbox's install network; schema 3 the verdict's
+# differential status (compared | none) and the status class of the fixed requests' answers.
+input_schema := 3
 
 deny contains violation(
 	"input/schema",
@@ -136,3 +137,43 @@ valid_entry(name, l) if {
 	is_number(l.line)
 	is_string(l.text)
 }
+
+# The verdict fields the verify rules read: one missing or mistyped would silently disable its rule.
+deny contains violation(
+	"input/schema",
+	concat("", ["the policy input's verdict lacks the fields the rules read (", json.marshal(object.get(input, ["context", "verdict"], null)), "); it was not built by suture's input builder"]),
+	"",
+) if {
+	not valid_verdict(input.context.verdict)
+}
+
+valid_verdict(v) if {
+	v.verdict in {"pass", "fail"}
+	is_boolean(v.reproduced)
+	is_boolean(v.fixed)
+	is_boolean(v.testsPassed)
+	valid_regression_test(v.regressionTest)
+	valid_differential(v.differential)
+	valid_status_class(v.fixedStatusClass)
+	v.installNetwork in {"isolated", "host", null}
+}
+
+valid_regression_test(null)
+
+valid_regression_test(r) if {
+	is_boolean(r.failsBefore)
+	is_boolean(r.passesAfter)
+}
+
+# null: no verdict was given (verdictAssumed); otherwise it says whether healthy traffic was compared.
+valid_differential(null)
+
+valid_differential(d) if {
+	d.status in {"compared", "none"}
+	is_number(d.compared)
+	is_number(d.mismatches)
+}
+
+valid_status_class(null)
+
+valid_status_class(c) if c in {"2xx", "3xx", "4xx", "mixed"}

@@ -100,3 +100,21 @@ test_isolated_or_no_install_allowed if {
 	outcome(with_({"context": {"verdict": {"installNetwork": "isolated"}}})) == "allow"
 	outcome(with_({"context": {"verdict": {"installNetwork": null}}})) == "allow"
 }
+
+test_no_differential_needs_review if {
+	inp := with_({"context": {"verdict": {"differential": {"status": "none", "compared": 0, "mismatches": 0}}}})
+	ids(inp) == {"verify/no-differential"}
+	outcome(inp) == "review"
+}
+
+test_compared_differential_and_no_verdict_allowed if {
+	outcome(clean) == "allow"
+	assumed := with_({"context": {"verdict": {"differential": null, "fixedStatusClass": null}, "verdictAssumed": true}})
+	outcome(assumed) == "allow"
+}
+
+test_status_class_alone_decides_nothing if {
+	every class in ["2xx", "3xx", "4xx", "mixed"] {
+		outcome(with_({"context": {"verdict": {"fixedStatusClass": class}}})) == "allow"
+	}
+}

@@ -77,3 +77,25 @@ test_malformed_deny_entries_are_denied if {
 		"input/schema" in ids(inp)
 	}
 }
+
+test_verdict_missing_or_mistyping_a_field_the_rules_read_is_denied if {
+	every field in [
+		"verdict", "reproduced", "fixed", "testsPassed", "regressionTest", "differential", "differential/status",
+		"differential/compared", "fixedStatusClass", "installNetwork",
+	] {
+		inp := json.remove(clean, [concat("/", ["context", "verdict", field])])
+		outcome(inp) == "deny"
+		"input/schema" in ids(inp)
+	}
+	every bad in [
+		{"differential": {"status": "skipped", "compared": 0, "mismatches": 0}},
+		{"differential": {"status": "none", "compared": "0", "mismatches": 0}},
+		{"fixedStatusClass": "5xx"},
+		{"installNetwork": "bridge"},
+		{"regressionTest": {"failsBefore": "yes", "passesAfter": true}},
+	] {
+		inp := with_({"context": {"verdict": bad}})
+		outcome(inp) == "deny"
+		"input/schema" in ids(inp)
+	}
+}

@@ -12,13 +12,14 @@ source_file := {
 regression_file := object.union(source_file, {"path": "tests/test_cart.py", "isTest": true, "kind": "test", "additions": 8, "deletions": 0})
 
 passing_verdict := {
-	"verdict": "pass", "reproduced": true, "fixed": true, "testsPassed": true,
+	"verdict": "pass", "reproduced": true, "fixed": true, "fixedStatusClass": "4xx", "testsPassed": true,
 	"regressionTest": {"failsBefore": true, "passesAfter": true},
+	"differential": {"status": "compared", "compared": 2, "mismatches": 0},
 	"installNetwork": "isolated",
 }
 
 clean := {
-	"schema": 2,
+	"schema": 3,
 	"base": "base",
 	"head": "head",
 	"files": [source_file, regression_file],

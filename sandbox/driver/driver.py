@@ -4,7 +4,8 @@ It reads a plan from a JSON file (argv[1]: copied into the container before it s
 alone, like the tree's tar), sets up the workspace (prepared dependencies, then the tree under test, unpacked
 as the sandbox user from a file descriptor the driver opened), executes the steps and prints one result line
 prefixed with @@SUTURE_RESULT@@.
-  serve: start the service, wait for its health path, replay requests, check it is still healthy, stop it.
+  serve: start the service, wait for its health path, replay requests (with the headers that carry meaning),
+         check it is still alive and healthy, stop it; stopped at its time limit like a run step.
   run:   run a shell command (tests), with a wall-clock limit and capped output; `files` are written first.
   stash: (prepare only) drop the tree's own files and keep what install produced, outside the workspace.
 Child processes get their own process group so a step's timeout kills everything they spawned. Output is
@@ -132,60 +133,103 @@ def run_step(step, cap):
     }
 
 
+BODY_CAP = 256 * 1024
+# The headers the differential compares (src/sandbox/differential.ts); the rest is transport.
+KEPT_HEADERS = ("content-type", "location", "set-cookie")
+
+
 def http_call(port, method, path, headers, body, timeout):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    started = time.monotonic()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=max(0.1, timeout))
     try:
         conn.request(method, path, body=body.encode() if isinstance(body, str) else body, headers=headers or {})
         resp = conn.getresponse()
-        data = resp.read(256 * 1024)
-        return {"status": resp.status, "body": data.decode("utf-8", "replace"),
-                "contentType": resp.getheader("Content-Type") or ""}
+        data = resp.read(BODY_CAP + 1)
+        kept = {}
+        for name, value in resp.getheaders():
+            if name.lower() in KEPT_HEADERS:
+                kept.setdefault(name.lower(), []).append(value)
+        out = {"status": resp.status, "body": data[:BODY_CAP].decode("utf-8", "replace"),
+               "contentType": resp.getheader("Content-Type") or "", "headers": kept}
+        if len(data) > BODY_CAP:
+            out["truncated"] = True
     except Exception as exc:  # connection refused, reset, timeout: the service is down or hung
-        return {"status": None, "error": f"{type(exc).__name__}: {exc}"}
+        out = {"status": None, "error": f"{type(exc).__name__}: {exc}"}
     finally:
         conn.close()
+    out["durationMs"] = int((time.monotonic() - started) * 1000)
+    return out
+
+
+def healthy_answer(r):
+    return r.get("status") is not None and r["status"] < 500
 
 
 def serve_step(step, cap):
     started = time.monotonic()
+    deadline = started + step["timeoutSec"]
     port = step["port"]
     proc = spawn(step["start"], {"PORT": str(port), **step.get("env", {})})
     capture = Capture(cap)
+    flooded = []
+
     def read_output():
         # A service that floods its output is stopped like a flooding test, not left blocked on a full pipe.
-        if pump(proc, capture, started + step["timeoutSec"], cap * 8) == "output-limit":
+        if pump(proc, capture, deadline, cap * 8) == "output-limit":
+            flooded.append(True)
             kill_group(proc)
 
     reader = threading.Thread(target=read_output, daemon=True)
     reader.start()
     result = {"kind": "serve", "name": step["name"], "healthy": False, "responses": [], "aliveAfter": False,
-              "healthyAfter": False, "exitCode": None}
+              "healthyAfter": False, "exitCode": None, "stopped": None}
+    not_before = step.get("notBefore") or []
     try:
-        deadline = started + step.get("startupTimeoutSec", 15)
-        while time.monotonic() < deadline:
+        startup_deadline = min(deadline, started + step.get("startupTimeoutSec", 15))
+        while time.monotonic() < startup_deadline:
             if proc.poll() is not None:
                 break
-            r = http_call(port, "GET", step["health"], {}, None, 1)
-            if r.get("status") is not None and r["status"] < 500:
+            r = http_call(port, "GET", step["health"], {}, None, min(1, startup_deadline - time.monotonic()))
+            if healthy_answer(r):
                 result["healthy"] = True
+                result["healthStatus"] = r["status"]
                 break
             time.sleep(0.05)
         result["startupMs"] = int((time.monotonic() - started) * 1000)
+        if not result["healthy"] and proc.poll() is None:
+            result["stopped"] = "timeout"
         if result["healthy"]:
-            for req in step["requests"]:
-                if time.monotonic() > started + step["timeoutSec"]:
+            for i, req in enumerate(step["requests"]):
+                if i < len(not_before):
+                    # The second base instance sends each request no earlier than the host asked: a second
+                    # after the first instance got it (containers share the kernel's monotonic clock).
+                    time.sleep(max(0, min(not_before[i], deadline) - time.monotonic()))
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    result["stopped"] = "timeout"
                     result["responses"].append({"status": None, "error": "step time limit reached"})
                     continue
-                result["responses"].append(
-                    http_call(port, req["method"], req["path"], req.get("headers"), req.get("body"),
-                              step.get("requestTimeoutSec", 10)))
+                sent_at = time.monotonic()
+                answer = http_call(port, req["method"], req["path"], req.get("headers"), req.get("body"),
+                                   min(step.get("requestTimeoutSec", 10), left))
+                answer["sentAt"] = sent_at
+                result["responses"].append(answer)
+            if time.monotonic() >= deadline:
+                result["stopped"] = "timeout"
+            # A crash that comes just after the answer (a background task, an exit hook) counts too.
+            settle = step.get("settleMs", 0) / 1000
+            if settle:
+                time.sleep(max(0, min(settle, deadline - time.monotonic())))
             result["aliveAfter"] = proc.poll() is None
             after = http_call(port, "GET", step["health"], {}, None, 2) if result["aliveAfter"] else {}
-            result["healthyAfter"] = after.get("status") is not None and after["status"] < 500
+            result["healthAfterStatus"] = after.get("status")
+            result["healthyAfter"] = healthy_answer(after)
     finally:
         result["exitCode"] = proc.poll()
         kill_group(proc)
         reader.join(timeout=2)
+    if flooded:
+        result["stopped"] = "output-limit"
     result["durationMs"] = int((time.monotonic() - started) * 1000)
     result["output"] = capture.text()
     return result
@@ -269,7 +313,44 @@ def workspace_full():
     return size > 0 and free < min(1 << 20, size // 100)
 
 
+# Set once a step was stopped at a limit: with the plan's stopAfterLimit, the remaining steps are skipped.
+LIMIT_HIT = []
+
+
+def skipped(step):
+    if step["kind"] == "serve":
+        return {"kind": "serve", "name": step["name"], "healthy": False, "responses": [], "aliveAfter": False,
+                "healthyAfter": False, "exitCode": None, "stopped": "skipped", "durationMs": 0, "output": ""}
+    return {"kind": "run", "name": step["name"], "exitCode": None, "stopped": "skipped", "durationMs": 0,
+            "output": "", "outputBytes": 0}
+
+
+# Results of the steps run so far, by name, for `scaleFrom`.
+DONE = {}
+
+
+def scaled(step):
+    """A step running a candidate's code in the base container gets max(floor, factor x an earlier step's
+    duration) (src/sandbox/step-limits.ts), never more than its own limit."""
+    ref = step.get("scaleFrom")
+    earlier = DONE.get(ref["step"]) if ref else None
+    if not earlier or earlier.get("stopped") == "skipped":
+        return step
+    limit = max(ref["floorSec"], ref["factor"] * earlier["durationMs"] / 1000)
+    return {**step, "timeoutSec": min(step["timeoutSec"], limit)}
+
+
 def run_any(step, cap):
+    if step["kind"] != "stash" and PLAN.get("stopAfterLimit") and LIMIT_HIT:
+        return skipped(step)
+    result = run_step_kind(scaled(step), cap)
+    DONE[step["name"]] = result
+    if result.get("stopped") in ("timeout", "output-limit"):
+        LIMIT_HIT.append(step["name"])
+    return result
+
+
+def run_step_kind(step, cap):
     if step["kind"] == "serve":
         return serve_step(step, cap)
     if step["kind"] == "stash":

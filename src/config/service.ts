@@ -20,6 +20,9 @@ const limitsSchema = z
     tmp: z.string().regex(/^\d+[kmg]?$/i, 'tmp size like 64m'),
     workspace: z.string().regex(/^\d+[kmg]?$/i, 'workspace size like 1g'),
     stepTimeoutSec: z.number().positive().max(3600),
+    // A candidate step may take max(stepFloorSec, stepFactor × the same step on base), at most stepTimeoutSec.
+    stepFactor: z.number().min(1).max(100),
+    stepFloorSec: z.number().positive().max(3600),
     outputBytes: z
       .number()
       .int()
@@ -110,7 +113,12 @@ export const DEFAULT_LIMITS: Limits = {
   // The workspace is a tmpfs (the tree, prepared dependencies, whatever tests write); it also counts
   // against memory, so the container's memory limit is memory + workspace + tmp.
   workspace: '1g',
+  // The static step limit: the base run's steps, and the most any candidate step gets.
   stepTimeoutSec: 60,
+  // Candidate steps scale with the base run (src/sandbox/step-limits.ts): a looping or fork-bombing
+  // candidate fails in seconds, a slow suite keeps the time it takes on base.
+  stepFactor: 5,
+  stepFloorSec: 5,
   outputBytes: 1024 * 1024,
 };
 

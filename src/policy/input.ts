@@ -71,17 +71,22 @@ export function buildContext(ctx: PolicyContextInput = {}): PolicyContext {
 }
 
 export function policyVerdict(v: VerdictLike): PolicyVerdict {
+  const d = v.differential;
   return {
     verdict: v.verdict,
     reproduced: v.reproduced,
     fixed: v.fixed,
+    fixedStatusClass: v.fixedStatusClass ?? null,
     testsPassed: v.testsPassed,
     regressionTest: v.regressionTest
       ? { failsBefore: v.regressionTest.failsBefore, passesAfter: v.regressionTest.passesAfter }
       : null,
-    differential: v.differential
-      ? { compared: v.differential.compared, mismatches: v.differential.mismatches.length }
-      : null,
+    // A verdict that does not say what it compared compared nothing (fail closed: at least review).
+    differential: {
+      status: d?.status ?? (d && d.compared > 0 ? 'compared' : 'none'),
+      compared: d?.compared ?? 0,
+      mismatches: d?.mismatches.length ?? 0,
+    },
     // A verdict that does not say comes from a suture that always ran install on the host network.
     installNetwork: v.installNetwork === undefined ? 'host' : v.installNetwork,
   };

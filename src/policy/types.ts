@@ -18,14 +18,25 @@ export const decisionSchema = z.object({
 });
 export type PolicyDecision = z.infer<typeof decisionSchema>;
 
+export const statusClasses = ['2xx', '3xx', '4xx', 'mixed'] as const;
+/** The class of the patched service's answers to the failing requests (a 4xx for invalid input, …). */
+export type StatusClass = (typeof statusClasses)[number];
+
 /** A sandbox Verdict (DESIGN.md `suture verify`) as read from a file; extra fields are ignored. */
 export const verdictFileSchema = z.looseObject({
   verdict: z.enum(['pass', 'fail']),
   reproduced: z.boolean(),
   fixed: z.boolean(),
+  fixedStatusClass: z.enum(statusClasses).nullable().optional(),
   testsPassed: z.boolean(),
   regressionTest: z.looseObject({ failsBefore: z.boolean(), passesAfter: z.boolean() }).nullable(),
-  differential: z.looseObject({ compared: z.number(), mismatches: z.array(z.unknown()) }).optional(),
+  differential: z
+    .looseObject({
+      status: z.enum(['compared', 'none']).optional(),
+      compared: z.number(),
+      mismatches: z.array(z.unknown()),
+    })
+    .optional(),
   installNetwork: z.enum(['isolated', 'host']).nullable().optional(),
 });
 
@@ -37,9 +48,12 @@ export type VerdictLike = {
   verdict: 'pass' | 'fail';
   reproduced: boolean;
   fixed: boolean;
+  /** Absent in verdicts of suture versions that did not record it. */
+  fixedStatusClass?: StatusClass | null;
   testsPassed: boolean;
   regressionTest: { failsBefore: boolean; passesAfter: boolean } | null;
-  differential?: { compared: number; mismatches: unknown[] };
+  /** `status` is absent in verdicts of suture versions that did not record it. */
+  differential?: { status?: 'compared' | 'none'; compared: number; mismatches: unknown[] };
   /** Absent in verdicts of suture versions that did not record it; those ran install on the host network. */
   installNetwork?: InstallNetwork;
 };
@@ -49,9 +63,11 @@ export type PolicyVerdict = {
   verdict: 'pass' | 'fail';
   reproduced: boolean;
   fixed: boolean;
+  fixedStatusClass: StatusClass | null;
   testsPassed: boolean;
   regressionTest: { failsBefore: boolean; passesAfter: boolean } | null;
-  differential: { compared: number; mismatches: number } | null;
+  /** null only when no verdict was given (verdictAssumed). */
+  differential: { status: 'compared' | 'none'; compared: number; mismatches: number } | null;
   installNetwork: InstallNetwork;
 };
 
@@ -80,6 +96,7 @@ export const ASSUMED_VERDICT: PolicyVerdict = {
   verdict: 'pass',
   reproduced: true,
   fixed: true,
+  fixedStatusClass: null,
   testsPassed: true,
   regressionTest: { failsBefore: true, passesAfter: true },
   differential: null,
@@ -227,7 +244,7 @@ export type PolicyConfigInput = {
 
 export type RunnerConfigFact = { path: string; reason: string };
 
-export const INPUT_SCHEMA = 2;
+export const INPUT_SCHEMA = 3;
 
 export type PolicyInput = {
   schema: typeof INPUT_SCHEMA;

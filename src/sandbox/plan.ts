@@ -11,6 +11,14 @@ export interface ServeStep {
   timeoutSec: number;
   startupTimeoutSec?: number;
   requestTimeoutSec?: number;
+  /** Wait this long after the last request before checking the service is alive and healthy. */
+  settleMs?: number;
+  /**
+   * Send request i no earlier than notBefore[i] (the kernel's monotonic clock, in seconds, which containers
+   * share): the differential's second base instance answers each request at least a second after the
+   * first did, so time-of-day values of second precision differ between them and are learned as noise.
+   */
+  notBefore?: number[];
   env?: Record<string, string>;
 }
 
@@ -26,6 +34,11 @@ export interface RunStep {
   name: string;
   command: string;
   timeoutSec: number;
+  /**
+   * Candidate code in the base container (its regression test): limited to max(floorSec, factor × the
+   * duration of the earlier step `step`), and never more than timeoutSec.
+   */
+  scaleFrom?: { step: string; factor: number; floorSec: number };
   env?: Record<string, string>;
   files?: PlanFile[];
 }
@@ -51,20 +64,40 @@ export interface Plan {
   deps?: string;
   /** Skip the remaining steps once a run step fails (prepare: no stash after a failed install). */
   stopOnFailure?: boolean;
+  /**
+   * Skip the remaining steps once a step is stopped at a limit (time, output): a candidate that hit one has
+   * failed, and running its other steps to their limits only costs time.
+   */
+  stopAfterLimit?: boolean;
 }
 
 export interface HttpResult {
   status: number | null;
   body?: string;
   contentType?: string;
+  /** The headers the differential compares (content-type, location, set-cookie), by lower-case name. */
+  headers?: Record<string, string[]>;
+  /** The body was longer than the driver reads (256 KiB): `body` is its beginning. */
+  truncated?: boolean;
+  /** When the request was sent (monotonic clock, seconds). */
+  sentAt?: number;
+  durationMs?: number;
   error?: string;
 }
+
+/** Why the driver stopped a step early: its time limit, its output flood limit, or an earlier step's limit. */
+export type Stopped = 'timeout' | 'output-limit' | 'skipped' | null;
 
 export interface ServeResult {
   kind: 'serve';
   name: string;
   healthy: boolean;
   startupMs?: number;
+  /** Status of the first health answer (the one that made the service count as up). */
+  healthStatus?: number | null;
+  /** Status of the health check after the requests. */
+  healthAfterStatus?: number | null;
+  stopped?: Stopped;
   responses: HttpResult[];
   aliveAfter: boolean;
   healthyAfter: boolean;
@@ -77,8 +110,8 @@ export interface RunResult {
   kind: 'run';
   name: string;
   exitCode: number | null;
-  /** Why the driver stopped the command early: its time limit or the output flood limit. */
-  stopped: 'timeout' | 'output-limit' | null;
+  /** Why the driver stopped the command early (or did not run it: `skipped`). */
+  stopped: Stopped;
   durationMs: number;
   output: string;
   outputBytes: number;

@@ -1,11 +1,16 @@
 /**
- * Verification: a candidate patch earns `pass` only by evidence gathered in hardened containers.
- *   reproduce  the base service, replaying the incident's failing requests, answers 5xx or dies
- *   fixed      the patched service answers them without 5xx and stays healthy
- *   differential  every healthy request gets the same status and (normalised) body on base and patched
- *   tests      the repo's test command passes on the patched tree
- *   regression the candidate's new test fails on base and passes on patched
- * Base-side work (the base replay) is done once per incident in `prepareBaseline` and shared by candidates.
+ * Verification, the I/O side: the base revision and each candidate run in hardened containers, and what they
+ * did comes back as plain records (records.ts); verdict.ts decides the verdict from them, without I/O.
+ *   runBase       once per incident, before any candidate: the failing requests on a fresh base service
+ *                 (reproduce), the healthy requests on another (the differential's primary), the repo's test
+ *                 command (the reference for the candidates' test limits) and the first candidate's
+ *                 regression test
+ *   runSecondary  the healthy requests on a third base service in a container of its own, a second after
+ *                 the primary (the differential's secondary), alongside the candidates
+ *   runCandidate  the patched tree: the failing requests (fixed), the healthy requests (differential), the
+ *                 test command and the candidate's own tests, each step bounded by max(floor, k × the same
+ *                 step on base) (step-limits.ts), stopping at the first step that hits a limit
+ * Candidates wait for the base run, so their limits are known before their steps run.
  * Test code is the base revision's: a candidate that changes test-runner configuration fails unrun, and its
  * added test files are absent from the suite run and run each on its own (`regression-after`, `added-test`),
  * so a test that patches the runner at import can only forge its own result, which must also fail on base.
@@ -15,42 +20,24 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ServiceConfig } from '../config/service.ts';
 import { singleTestCommand } from '../diagnose/regression-test.ts';
+import { SutureError } from '../errors.ts';
 import type { Incident, RequestSample } from '../incident/types.ts';
 import { runnerConfigChange, runnerConfigKind } from '../policy/runner-config.ts';
 import { readInTree } from './confined.ts';
+import { type IgnorePath, parseIgnorePath } from './differential.ts';
 import { type ContainerRun, runPlan, sweepStale } from './docker.ts';
-import { normaliseBody } from './normalise.ts';
 import { applyPatchGuarded, type TreeChange } from './patch-guard.ts';
-import type { HttpResult, Plan, PlanFile, RunResult, ServeResult, Step } from './plan.ts';
+import type { Plan, PlanFile, RunResult, ServeResult, ServeStep, Step } from './plan.ts';
 import { type InstallNetwork, prepareImage } from './prepare.ts';
+import type { BaseRecord, CandidateRecord } from './records.ts';
+import { candidateLimits, type ScaleOptions } from './step-limits.ts';
 import { copyTree, PatchError, removeTree } from './trees.ts';
+import { decideVerdict, reproduction, type Verdict } from './verdict.ts';
 
-export interface Mismatch {
-  request: string;
-  base: { status: number | null; body: string };
-  patched: { status: number | null; body: string };
-}
+export type { Mismatch, Verdict } from './verdict.ts';
 
-export interface Verdict {
-  verdict: 'pass' | 'fail';
-  reproduced: boolean;
-  fixed: boolean;
-  testsPassed: boolean;
-  regressionTest: { file: string; failsBefore: boolean; passesAfter: boolean } | null;
-  differential: { compared: number; mismatches: Mismatch[] };
-  reasons: string[];
-  durationMs: number;
-  /** The network the dependency install ran on (`host`: it could reach the host's loopback); null: no install. */
-  installNetwork: InstallNetwork | null;
-  /** Status codes and output excerpts behind each check. */
-  evidence: {
-    base?: { failing: (number | null)[]; healthy: (number | null)[] };
-    patched?: { failing: (number | null)[]; healthy: (number | null)[]; healthyAfter: boolean };
-    tests?: { exitCode: number | null; stopped: string | null; output: string };
-    regressionBefore?: { exitCode: number | null; output: string };
-    regressionAfter?: { exitCode: number | null; output: string };
-  };
-}
+/** Runs a plan in a sandbox container (docker.ts `runPlan`; tests pass their own). */
+export type PlanRunner = (opts: Parameters<typeof runPlan>[0]) => Promise<ContainerRun>;
 
 export interface Baseline {
   tree: string;
@@ -59,18 +46,32 @@ export interface Baseline {
   installNetwork: InstallNetwork | null;
   config: ServiceConfig;
   incident: Incident;
+  /** Set once `ready` settles. */
   reproduced: boolean;
-  failing: HttpResult[];
-  healthy: HttpResult[];
   reasons: string[];
   durationMs: number;
+  /** The base run; never rejects (a run that failed is a record with its problem). */
+  record: Promise<BaseRecord>;
+  /** The base run with the differential's second instance (run alongside the candidates); never rejects. */
+  complete: Promise<BaseRecord>;
   /** Regression-test runs on base, by test content: shared by candidates that carry the same test. */
-  regressionRuns: Map<string, Promise<ContainerRun>>;
-  /** Settles when the base replay is done and the fields above are final. */
+  regressionRuns: Map<string, Promise<RunResult | null>>;
+  /** Settles (never rejects) when the base run is done and the fields above are final. */
   ready: Promise<void>;
+  runner: PlanRunner;
 }
 
-function serveStep(name: string, config: ServiceConfig, requests: RequestSample[]): Step {
+/** A crash that comes a moment after the answer (an exit hook, a background task) still counts. */
+const SETTLE_MS = 250;
+/** The second base instance sends each healthy request at least this long after the first got it. */
+const SECONDARY_GAP_SEC = 1.05;
+
+function serveStep(
+  name: string,
+  config: ServiceConfig,
+  requests: RequestSample[],
+  o: { timeoutSec: number; startupTimeoutSec: number } & Pick<ServeStep, 'settleMs' | 'notBefore'>,
+): Step {
   return {
     kind: 'serve',
     name,
@@ -78,27 +79,35 @@ function serveStep(name: string, config: ServiceConfig, requests: RequestSample[
     port: config.port,
     health: config.health,
     requests: requests.map(({ status: _s, ...r }) => r),
-    timeoutSec: config.limits.stepTimeoutSec,
-    startupTimeoutSec: Math.min(30, config.limits.stepTimeoutSec),
+    ...o,
   };
+}
+
+/** What a base step gets: the static limits (the base is the reference, not the suspect). */
+function baseServe(config: ServiceConfig) {
+  const timeoutSec = config.limits.stepTimeoutSec;
+  return { timeoutSec, startupTimeoutSec: Math.min(30, timeoutSec) };
+}
+
+function scaleOptions(config: ServiceConfig): ScaleOptions {
+  const { stepFactor, stepFloorSec, stepTimeoutSec } = config.limits;
+  return { factor: stepFactor, floorSec: stepFloorSec, ceilingSec: stepTimeoutSec };
 }
 
 function containerTimeout(plan: Plan): number {
   return (plan.steps.reduce((s, st) => s + (st.kind === 'stash' ? 60 : st.timeoutSec), 0) + 30) * 1000;
 }
 
-function runIn(
-  baseline: Pick<Baseline, 'image' | 'config'>,
-  tree: string,
-  plan: Plan,
-  name: string,
-): Promise<ContainerRun> {
+function runIn(baseline: Baseline, tree: string, plan: Plan, name: string): Promise<ContainerRun> {
   const { config, image } = baseline;
-  return runPlan({ image, workspace: tree, plan, limits: config.limits, timeoutMs: containerTimeout(plan), name });
-}
-
-function isServerFailure(r: HttpResult): boolean {
-  return r.status === null || r.status >= 500;
+  return baseline.runner({
+    image,
+    workspace: tree,
+    plan,
+    limits: config.limits,
+    timeoutMs: containerTimeout(plan),
+    name,
+  });
 }
 
 function diedReason(run: ContainerRun, config: ServiceConfig): string {
@@ -110,68 +119,103 @@ function diedReason(run: ContainerRun, config: ServiceConfig): string {
   return `the sandbox driver died (exit ${run.exitCode ?? '?'})${run.log ? `: ${run.log.trim().split('\n').pop()}` : ''}`;
 }
 
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** suture.yaml's differential.ignore as paths; an entry that is not one is bad config. */
+function ignoreList(config: ServiceConfig): IgnorePath[] {
+  return (config.differential?.ignore ?? []).map((text) => {
+    const r = parseIgnorePath(text);
+    if ('error' in r) throw new SutureError('BAD_CONFIG', `suture.yaml: differential.ignore: ${r.error}`);
+    return r.path;
+  });
+}
+
 /**
- * Base-side evidence, computed once per incident: does replaying the failing requests reproduce the crash?
- * Returns as soon as the image is prepared; the base replay runs on in the background (`ready`) so the
- * candidates' containers start alongside it instead of after it.
+ * Base-side evidence, computed once per incident. Returns as soon as the image is prepared; the base run
+ * goes on in the background (`record`, `ready`), and candidates wait for it before their own steps run.
  */
 export async function prepareBaseline(opts: {
   tree: string;
   config: ServiceConfig;
   incident: Incident;
-  /** Candidates known up front: their regression tests run on base in the base container. */
+  /** Candidates known up front: the first one's regression test runs on base in the base container. */
   candidates?: { patch: string; testFile?: string }[];
   /** The repository's identity for the prepared-image cache (prepare.ts `repoIdentity`). */
   repoId?: string;
   progress?: (m: string) => void;
 }): Promise<Baseline> {
-  const started = performance.now();
+  ignoreList(opts.config); // bad config before anything is installed or run
   await sweepStale().catch(() => 0);
-  const { tree, config, incident } = opts;
   const { image, installNetwork } = await prepareImage({
-    tree,
-    config,
+    tree: opts.tree,
+    config: opts.config,
     ...(opts.repoId ? { repoId: opts.repoId } : {}),
     ...(opts.progress ? { progress: opts.progress } : {}),
   });
+  return startBaseline({ ...opts, image, installNetwork, runner: runPlan });
+}
+
+/** The base run on a prepared image, with the given plan runner (prepareBaseline's second half). */
+export async function startBaseline(opts: {
+  tree: string;
+  config: ServiceConfig;
+  incident: Incident;
+  image: string;
+  installNetwork: InstallNetwork | null;
+  runner: PlanRunner;
+  candidates?: { patch: string; testFile?: string }[];
+}): Promise<Baseline> {
+  ignoreList(opts.config);
   const base: Baseline = {
-    tree,
-    image,
-    installNetwork,
-    config,
-    incident,
+    tree: opts.tree,
+    image: opts.image,
+    installNetwork: opts.installNetwork,
+    config: opts.config,
+    incident: opts.incident,
     reproduced: false,
-    failing: [],
-    healthy: [],
     reasons: [],
     durationMs: 0,
+    record: Promise.resolve(emptyBase(opts.installNetwork, 'not started')),
+    complete: Promise.resolve(emptyBase(opts.installNetwork, 'not started')),
     regressionRuns: new Map(),
     ready: Promise.resolve(),
+    runner: opts.runner,
   };
   const tests = await baseTests(base, opts.candidates ?? []);
-  const running = runBase(base, tests);
+  base.record = runBase(base, tests);
+  base.complete = base.record.then((r) => runSecondary(base, r));
   // Registered before returning, so candidates verified right away find their test's base run here.
   tests.forEach((t, i) => {
     base.regressionRuns.set(
       t.key,
-      running.then((r) => {
-        const step = r?.results?.find((x) => x.name === `regression-before#${i}`);
-        const run: ContainerRun = r ?? { exitCode: null, timedOut: false, log: '', durationMs: 0 };
-        const { results: _all, ...rest } = run;
-        return step ? { ...rest, results: [{ ...step, name: 'regression-before' }] } : rest;
-      }),
+      base.record.then((r) => r.regressionBefore[i] ?? null),
     );
   });
-  base.ready = running.then(
-    (run) => {
-      interpretReplay(base, run);
-      base.durationMs = Math.round(performance.now() - started);
-    },
-    (err: unknown) => {
-      base.reasons.push(`base replay failed: ${err instanceof Error ? err.message : String(err)}`);
-    },
-  );
+  base.ready = base.record.then((r) => {
+    const repro = reproduction(r, base.config.health);
+    base.reproduced = repro.reproduced;
+    const unsaid = r.problem && !repro.reasons.some((x) => x.includes(r.problem!));
+    base.reasons = unsaid ? [...repro.reasons, `base run: ${r.problem}`] : repro.reasons;
+    base.durationMs = r.durationMs;
+  });
   return base;
+}
+
+function emptyBase(installNetwork: InstallNetwork | null, problem: string | null): BaseRecord {
+  return {
+    replaySkipped: null,
+    replay: null,
+    primary: null,
+    secondary: null,
+    secondaryProblem: null,
+    tests: null,
+    regressionBefore: [],
+    problem,
+    installNetwork,
+    durationMs: 0,
+  };
 }
 
 interface BaseTest {
@@ -202,52 +246,77 @@ async function baseTests(base: Baseline, candidates: { patch: string; testFile?:
   }
 }
 
-/** Starts the base container: the replay (when possible) and the candidates' regression tests on base. */
-async function runBase(base: Baseline, tests: BaseTest[]): Promise<ContainerRun | undefined> {
-  const { config, incident, reasons } = base;
+/**
+ * The base run, in one container: the failing requests on a fresh service, the healthy requests on a fresh
+ * service (the differential's primary), the test command, then the first candidate's regression test. What
+ * candidates need for their limits is then known. Never rejects: a run that could not happen is a record
+ * with its problem.
+ */
+export async function runBase(base: Baseline, tests: BaseTest[] = []): Promise<BaseRecord> {
+  const started = performance.now();
+  const { config, incident } = base;
+  const record = emptyBase(base.installNetwork, null);
   const steps: Step[] = [];
   if (!config.start) {
-    reasons.push('suture.yaml has no `start` command: requests cannot be replayed');
+    record.replaySkipped = 'suture.yaml has no `start` command: requests cannot be replayed';
   } else if (incident.requests.length === 0) {
-    reasons.push('the incident carries no failing request to replay');
+    record.replaySkipped = 'the incident carries no failing request to replay';
   } else {
-    steps.push(serveStep('replay-base', config, [...incident.requests, ...incident.healthyRequests]));
+    steps.push(serveStep('replay-base', config, incident.requests, { ...baseServe(config), settleMs: SETTLE_MS }));
   }
-  // The regression test rides along after the replay (one container start instead of two), written into
-  // the workspace only then; the driver's results are out of the test's reach (another uid).
+  if (config.start && incident.healthyRequests.length > 0) {
+    steps.push(serveStep('healthy-primary', config, incident.healthyRequests, baseServe(config)));
+  }
+  steps.push({ kind: 'run', name: 'tests-base', command: config.test, timeoutSec: config.limits.stepTimeoutSec });
+  // The regression test is written into the workspace only now; the driver's results are out of its reach
+  // (another uid).
+  // It is a candidate's code: its limit scales with the base test run, like the candidate's own steps.
+  const { factor, floorSec } = scaleOptions(config);
   tests.forEach((t, i) => {
     steps.push({
       kind: 'run',
       name: `regression-before#${i}`,
       command: t.command,
       timeoutSec: config.limits.stepTimeoutSec,
+      scaleFrom: { step: 'tests-base', factor, floorSec },
       files: [planFile(t.file, t.content)],
     });
   });
-  if (steps.length === 0) return undefined;
-  return runIn(base, base.tree, { outputBytes: config.limits.outputBytes, steps }, 'base');
+  let run: ContainerRun;
+  try {
+    run = await runIn(base, base.tree, { outputBytes: config.limits.outputBytes, steps }, 'base');
+  } catch (err) {
+    record.problem = `the base run failed: ${message(err)}`;
+    record.durationMs = Math.round(performance.now() - started);
+    return record;
+  }
+  const byName = (name: string) => run.results?.find((r) => r.name === name) ?? null;
+  if (!run.results || run.setupError) record.problem = diedReason(run, config);
+  record.replay = byName('replay-base') as ServeResult | null;
+  record.primary = byName('healthy-primary') as ServeResult | null;
+  record.tests = byName('tests-base') as RunResult | null;
+  record.regressionBefore = tests.map((_, i) => byName(`regression-before#${i}`) as RunResult | null);
+  record.durationMs = Math.round(performance.now() - started);
+  return record;
 }
 
-/** Reads the base replay out of the base container's results. */
-function interpretReplay(base: Baseline, run: ContainerRun | undefined): void {
-  const { config, incident, reasons } = base;
-  if (!config.start || incident.requests.length === 0) return;
-  const serve = run?.results?.find((r) => r.name === 'replay-base') as ServeResult | undefined;
-  if (!run || !serve) {
-    reasons.push(`base replay: ${run ? diedReason(run, config) : 'no result'}`);
-  } else if (!serve.healthy) {
-    reasons.push(
-      `base service never became healthy on ${config.health}: ${serve.output.trim().split('\n').pop() ?? ''}`,
-    );
-  } else {
-    base.failing = serve.responses.slice(0, incident.requests.length);
-    base.healthy = serve.responses.slice(incident.requests.length);
-    base.reproduced = base.failing.some(isServerFailure) || !serve.aliveAfter;
-    if (!base.reproduced) {
-      reasons.push(
-        'replaying the failing requests on base did not reproduce the crash (it may depend on state the request does not carry)',
-      );
-    }
+/**
+ * The differential's second base instance, in a container of its own (so what differs per container, such
+ * as the hostname, is noise too), after the primary: each request at least a second after the primary got
+ * it, so clock values of second precision differ between the two. It runs alongside the candidates. Never
+ * rejects.
+ */
+async function runSecondary(base: Baseline, record: BaseRecord): Promise<BaseRecord> {
+  const { config, incident } = base;
+  if (!record.primary?.healthy) return record;
+  const notBefore = record.primary.responses.map((r) => (r.sentAt ?? 0) + SECONDARY_GAP_SEC);
+  const step = serveStep('healthy-secondary', config, incident.healthyRequests, { ...baseServe(config), notBefore });
+  try {
+    const run = await runIn(base, base.tree, { outputBytes: config.limits.outputBytes, steps: [step] }, 'secondary');
+    const serve = (run.results?.find((r) => r.name === 'healthy-secondary') as ServeResult | undefined) ?? null;
+    return { ...record, secondary: serve, secondaryProblem: serve ? null : diedReason(run, config) };
+  } catch (err) {
+    return { ...record, secondaryProblem: message(err) };
   }
 }
 
@@ -267,12 +336,6 @@ export function isTestPath(p: string): boolean {
 
 export function isTestModule(p: string): boolean {
   return TEST_MODULE.test(p);
-}
-
-function excerpt(r: RunResult | undefined): string {
-  if (!r) return '';
-  const text = r.output.trim();
-  return text.length > 1500 ? `…${text.slice(-1500)}` : text;
 }
 
 /** Test and runner-configuration files are small; anything bigger is refused rather than half-read. */
@@ -313,52 +376,70 @@ export async function verifyCandidate(
   candidate: { patch: string; testFile?: string },
 ): Promise<Verdict> {
   const started = performance.now();
+  const record = await runCandidate(baseline, candidate);
+  const base = await baseline.complete;
   const { config, incident } = baseline;
-  const reasons: string[] = [];
-  // reproduced and evidence.base are filled in by finish(), once the base replay is done.
-  const verdict: Verdict = {
-    verdict: 'fail',
-    reproduced: false,
-    fixed: false,
-    testsPassed: false,
-    regressionTest: null,
-    differential: { compared: 0, mismatches: [] },
-    reasons,
-    durationMs: 0,
-    installNetwork: baseline.installNetwork,
-    evidence: {},
-  };
-  const finish = async (): Promise<Verdict> => {
-    await baseline.ready;
-    verdict.reproduced = baseline.reproduced;
-    verdict.evidence.base = {
-      failing: baseline.failing.map((r) => r.status),
-      healthy: baseline.healthy.map((r) => r.status),
-    };
-    verdict.durationMs = Math.round(performance.now() - started);
-    return verdict;
-  };
+  return decideVerdict(base, record, {
+    failing: incident.requests.length,
+    healthy: incident.healthyRequests.map((r) => `${r.method} ${r.path}`),
+    health: config.health,
+    workspace: config.limits.workspace,
+    ignore: ignoreList(config),
+    scale: scaleOptions(config),
+    durationMs: Math.round(performance.now() - started),
+  });
+}
 
+function emptyCandidate(): CandidateRecord {
+  return {
+    refused: [],
+    notRun: null,
+    replay: null,
+    healthy: null,
+    tests: null,
+    regression: null,
+    addedTests: [],
+    problem: null,
+    workspaceFull: false,
+    limits: null,
+    durationMs: 0,
+  };
+}
+
+/**
+ * Runs one candidate: applies its patch to a copy of the base tree (refusing what may not be verified),
+ * waits for the base run, then runs the patched tree's steps under limits scaled from it. Never rejects for
+ * anything the candidate or the sandbox did: that is in the record.
+ */
+export async function runCandidate(
+  baseline: Baseline,
+  candidate: { patch: string; testFile?: string },
+): Promise<CandidateRecord> {
+  const started = performance.now();
+  const { config, incident } = baseline;
+  const record = emptyCandidate();
+  const done = () => {
+    record.durationMs = Math.round(performance.now() - started);
+    return record;
+  };
   let patched: string;
   try {
     patched = await copyTree(baseline.tree);
   } catch (err) {
-    reasons.push(`cannot prepare the patched tree: ${(err as Error).message}`);
-    return finish();
+    record.refused.push(`cannot prepare the patched tree: ${message(err)}`);
+    return done();
   }
   try {
     let change: TreeChange;
     try {
       change = await applyPatchGuarded(patched, candidate.patch);
     } catch (err) {
-      reasons.push(
-        err instanceof PatchError ? err.message : `cannot prepare the patched tree: ${(err as Error).message}`,
-      );
-      return await finish();
+      record.refused.push(err instanceof PatchError ? err.message : `cannot prepare the patched tree: ${message(err)}`);
+      return done();
     }
     // Tests may be added, never deleted or rewritten, and the runner is configured by the base revision.
-    reasons.push(...refusals(change, baseline.tree, patched, config.test));
-    if (reasons.length) return await finish();
+    record.refused.push(...refusals(change, baseline.tree, patched, config.test));
+    if (record.refused.length) return done();
 
     // The candidate's new test files stay out of the suite run (one could patch the runner at import and
     // turn the whole suite green); they are written back for the steps that run them, each on its own.
@@ -367,8 +448,8 @@ export async function verifyCandidate(
     for (const path of addedTests) {
       const r = readInTree(patched, path, TEST_MAX_BYTES);
       if (!r.ok) {
-        reasons.push(`the added test ${path} cannot be read: ${r.message}`);
-        return await finish();
+        record.refused.push(`the added test ${path} cannot be read: ${r.message}`);
+        return done();
       }
       files.push(planFile(path, r.data));
       await rm(join(patched, path));
@@ -378,127 +459,77 @@ export async function verifyCandidate(
       ...addedTests.filter((p) => p !== candidate.testFile && isTestModule(p)),
     ];
 
-    const steps: Step[] = [];
-    if (config.start && incident.requests.length) {
-      steps.push(serveStep('replay-patched', config, [...incident.requests, ...incident.healthyRequests]));
+    // The regression test's base run (its own container unless it rode along with the base run) overlaps
+    // with the wait for the base run.
+    const single = candidate.testFile ? singleTestCommand(config, candidate.testFile) : undefined;
+    const beforeRun =
+      candidate.testFile && single
+        ? regressionBefore(baseline, candidate.patch, candidate.testFile, single)
+        : Promise.resolve(null);
+    const base = await baseline.record;
+    if (!base.replay && !base.primary && !base.tests && base.problem) {
+      record.notRun = `the candidate was not run: the base run gives nothing to measure it against (${base.problem})`;
+      await beforeRun;
+      return done();
     }
-    steps.push({ kind: 'run', name: 'tests', command: config.test, timeoutSec: config.limits.stepTimeoutSec });
+    const limits = candidateLimits(base, scaleOptions(config));
+    record.limits = limits;
+
+    const steps: Step[] = [];
+    if (!base.replaySkipped) {
+      steps.push(
+        serveStep('replay-patched', config, incident.requests, {
+          timeoutSec: limits.replay.step.sec,
+          startupTimeoutSec: limits.replay.startup.sec,
+          settleMs: SETTLE_MS,
+        }),
+      );
+    }
+    if (config.start && incident.healthyRequests.length) {
+      steps.push(
+        serveStep('healthy-candidate', config, incident.healthyRequests, {
+          timeoutSec: limits.healthy.step.sec,
+          startupTimeoutSec: limits.healthy.startup.sec,
+        }),
+      );
+    }
+    steps.push({ kind: 'run', name: 'tests', command: config.test, timeoutSec: limits.tests.sec });
     own.forEach((path, i) => {
       steps.push({
         kind: 'run',
         name: path === candidate.testFile ? 'regression-after' : `added-test:${path}`,
         command: singleTestCommand(config, path),
-        timeoutSec: config.limits.stepTimeoutSec,
+        timeoutSec: limits.ownTests.sec,
         ...(i === 0 && files.length ? { files } : {}),
       });
     });
-    const patchedPlan: Plan = { outputBytes: config.limits.outputBytes, steps };
+    const plan: Plan = { outputBytes: config.limits.outputBytes, steps, stopAfterLimit: true };
 
-    const single = candidate.testFile ? singleTestCommand(config, candidate.testFile) : undefined;
-    const beforeRun =
-      candidate.testFile && single
-        ? regressionBefore(baseline, candidate.patch, candidate.testFile, single)
-        : undefined;
-    const [afterRun, before] = await Promise.all([runIn(baseline, patched, patchedPlan, 'patched'), beforeRun]);
-    await baseline.ready;
-
-    const byName = (run: ContainerRun | undefined, name: string) => run?.results?.find((r) => r.name === name);
-    if (!afterRun.results || afterRun.setupError) reasons.push(`patched tree: ${diedReason(afterRun, config)}`);
-    if (afterRun.workspaceFull && !afterRun.setupError) {
-      reasons.push(`the workspace hit its size limit (limits.workspace, ${config.limits.workspace})`);
+    let run: ContainerRun;
+    try {
+      run = await runIn(baseline, patched, plan, 'patched');
+    } catch (err) {
+      record.problem = `the sandbox could not run the candidate: ${message(err)}`;
+      await beforeRun;
+      return done();
     }
-    const serve = byName(afterRun, 'replay-patched') as ServeResult | undefined;
-    if (serve) {
-      const failing = serve.responses.slice(0, incident.requests.length);
-      const healthy = serve.responses.slice(incident.requests.length);
-      verdict.evidence.patched = {
-        failing: failing.map((r) => r.status),
-        healthy: healthy.map((r) => r.status),
-        healthyAfter: serve.healthyAfter,
-      };
-      if (!serve.healthy) reasons.push(`the patched service never became healthy on ${config.health}`);
-      else {
-        verdict.fixed = failing.length > 0 && !failing.some(isServerFailure) && serve.aliveAfter && serve.healthyAfter;
-        if (!verdict.fixed) {
-          reasons.push(
-            `the failing requests still fail on the patched service (statuses ${failing.map((r) => r.status ?? 'no answer').join(', ')}${serve.healthyAfter ? '' : ', unhealthy after'})`,
-          );
-        }
-        if (baseline.healthy.length) {
-          healthy.forEach((p, i) => {
-            const b = baseline.healthy[i]!;
-            const req = incident.healthyRequests[i]!;
-            verdict.differential.compared++;
-            if (b.status !== p.status || normaliseBody(b.body) !== normaliseBody(p.body)) {
-              verdict.differential.mismatches.push({
-                request: `${req.method} ${req.path}`,
-                base: { status: b.status, body: (b.body ?? '').slice(0, 500) },
-                patched: { status: p.status, body: (p.body ?? '').slice(0, 500) },
-              });
-            }
-          });
-          if (verdict.differential.mismatches.length) {
-            reasons.push(
-              `${verdict.differential.mismatches.length} healthy request(s) answer differently after the patch`,
-            );
-          }
-        }
-      }
-    }
-
-    const tests = byName(afterRun, 'tests') as RunResult | undefined;
-    if (tests) {
-      verdict.testsPassed = tests.exitCode === 0;
-      verdict.evidence.tests = { exitCode: tests.exitCode, stopped: tests.stopped, output: excerpt(tests) };
-      if (!verdict.testsPassed) {
-        reasons.push(
-          tests.stopped === 'timeout'
-            ? `the test command hit its ${config.limits.stepTimeoutSec} s limit`
-            : tests.stopped === 'output-limit'
-              ? 'the test command flooded its output and was stopped'
-              : `the test command failed (exit ${tests.exitCode})`,
-        );
-      }
-    }
-
+    const byName = (name: string) => run.results?.find((r) => r.name === name) ?? null;
+    if (!run.results || run.setupError) record.problem = diedReason(run, config);
+    record.workspaceFull = run.workspaceFull === true;
+    record.replay = byName('replay-patched') as ServeResult | null;
+    record.healthy = byName('healthy-candidate') as ServeResult | null;
+    record.tests = byName('tests') as RunResult | null;
     if (candidate.testFile) {
-      const after = byName(afterRun, 'regression-after') as RunResult | undefined;
-      const beforeRes = byName(before, 'regression-before') as RunResult | undefined;
-      verdict.regressionTest = {
+      record.regression = {
         file: candidate.testFile,
-        failsBefore: beforeRes !== undefined && beforeRes.exitCode !== 0 && beforeRes.stopped === null,
-        passesAfter: after?.exitCode === 0,
+        before: await beforeRun,
+        after: byName('regression-after') as RunResult | null,
       };
-      verdict.evidence.regressionBefore = { exitCode: beforeRes?.exitCode ?? null, output: excerpt(beforeRes) };
-      verdict.evidence.regressionAfter = { exitCode: after?.exitCode ?? null, output: excerpt(after) };
-      if (!verdict.regressionTest.failsBefore) reasons.push('the regression test does not fail on the base revision');
-      if (!verdict.regressionTest.passesAfter)
-        reasons.push('the regression test does not pass on the patched revision');
     }
-    const othersFailing = own
+    record.addedTests = own
       .filter((p) => p !== candidate.testFile)
-      .filter((p) => (byName(afterRun, `added-test:${p}`) as RunResult | undefined)?.exitCode !== 0);
-    for (const p of othersFailing) reasons.push(`the added test ${p} does not pass on its own on the patched revision`);
-
-    const rt = verdict.regressionTest;
-    const proven = baseline.reproduced ? verdict.fixed : Boolean(rt?.failsBefore && rt.passesAfter);
-    if (!baseline.reproduced && !rt)
-      reasons.push('the crash was not reproduced and the candidate has no regression test');
-    const regressionOk = rt === null || (rt.failsBefore && rt.passesAfter);
-    if (
-      proven &&
-      verdict.testsPassed &&
-      regressionOk &&
-      othersFailing.length === 0 &&
-      verdict.differential.mismatches.length === 0 &&
-      afterRun.results
-    ) {
-      verdict.verdict = 'pass';
-    }
-    if (!baseline.reproduced) reasons.unshift(...baseline.reasons);
-    if (!rt) reasons.push('the candidate has no regression test');
-    if (baseline.healthy.length === 0) reasons.push('the incident has no healthy samples: differential replay skipped');
-    return finish();
+      .map((path) => ({ path, result: byName(`added-test:${path}`) as RunResult | null }));
+    return done();
   } finally {
     await removeTree(patched);
   }
@@ -523,31 +554,45 @@ async function testKey(tree: string, patch: string, testFile: string, command: s
 
 /**
  * The candidate's regression test run on the base tree (it must fail there). Candidates often share the
- * same test (it replays the incident's request), so the run is cached per test file content.
+ * same test (it replays the incident's request), so the run is cached per test file content. Never rejects:
+ * null when it could not run.
  */
-async function regressionBefore(baseline: Baseline, patch: string, testFile: string, command: string) {
+async function regressionBefore(
+  baseline: Baseline,
+  patch: string,
+  testFile: string,
+  command: string,
+): Promise<RunResult | null> {
   let key: string;
   let content: Buffer;
   try {
     ({ key, content } = await testKey(baseline.tree, patch, testFile, command));
   } catch {
-    return undefined; // the whole patch was refused already, or the test is not in it: no base run
+    return null; // the whole patch was refused already, or the test is not in it: no base run
   }
   let run = baseline.regressionRuns.get(key);
   if (!run) {
-    const plan: Plan = {
-      outputBytes: baseline.config.limits.outputBytes,
-      steps: [
-        {
-          kind: 'run',
-          name: 'regression-before',
-          command,
-          timeoutSec: baseline.config.limits.stepTimeoutSec,
-          files: [planFile(testFile, content)],
-        },
-      ],
-    };
-    run = runIn(baseline, baseline.tree, plan, 'regression-before');
+    // After the base run: the candidate's own test gets the limit its tests get on the patched tree.
+    run = baseline.record.then(async (base) => {
+      const plan: Plan = {
+        outputBytes: baseline.config.limits.outputBytes,
+        steps: [
+          {
+            kind: 'run',
+            name: 'regression-before',
+            command,
+            timeoutSec: candidateLimits(base, scaleOptions(baseline.config)).ownTests.sec,
+            files: [planFile(testFile, content)],
+          },
+        ],
+      };
+      try {
+        const r = await runIn(baseline, baseline.tree, plan, 'regression-before');
+        return (r.results?.find((x) => x.name === 'regression-before') as RunResult | undefined) ?? null;
+      } catch {
+        return null;
+      }
+    });
     baseline.regressionRuns.set(key, run);
   }
   return await run;

@@ -56,7 +56,8 @@ describe('suture verify', () => {
       testsPassed: true,
       regressionTest: null,
     });
-    expect(v.differential).toEqual({ compared: 2, mismatches: [] });
+    expect(v.differential).toMatchObject({ status: 'compared', compared: 2, mismatches: [] });
+    expect(v.fixedStatusClass).toBe('2xx');
     expect(v.reasons).toContain('the candidate has no regression test');
 
     const bad = await cli(['verify', '--repo', repo, '--incident', incident, '--patch', useless, '--json']);

@@ -501,6 +501,7 @@ describe('what still passes', () => {
       fixed: true,
       testsPassed: true,
       regressionTest: { failsBefore: true, passesAfter: true },
+      differential: { status: 'compared' as const, compared: 2, mismatches: [] },
       installNetwork: 'isolated' as const,
     };
     const d = await checkChange({ repoDir: repo.dir, base: repo.base, head, context: { verdict } });

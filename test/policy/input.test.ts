@@ -178,13 +178,14 @@ describe('buildPolicyInput on a real repository', () => {
   });
 
   it('fills the context as if verification passed when no verdict is given', () => {
-    expect(input.schema).toBe(2);
+    expect(input.schema).toBe(3);
     expect(input.context).toEqual({
       candidate: { strategy: null, confidence: null },
       verdict: {
         verdict: 'pass',
         reproduced: true,
         fixed: true,
+        fixedStatusClass: null,
         testsPassed: true,
         regressionTest: { failsBefore: true, passesAfter: true },
         differential: null,

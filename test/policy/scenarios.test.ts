@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkChange } from '../../src/policy/index.ts';
-import type { PolicyDecision } from '../../src/policy/types.ts';
+import { policyVerdict } from '../../src/policy/input.ts';
+import type { PolicyDecision, VerdictLike } from '../../src/policy/types.ts';
 import { cleanup, ROOT, tempDir } from '../helpers/repo.ts';
 import { type AppRepo, BASE_FILES, commitChange, createAppRepo, type Edit, edited, GOOD_FIX, ids } from './app.ts';
 
@@ -74,6 +75,42 @@ describe('through the CLI', () => {
     const d = await viaCli(head, ['--verdict', file]);
     expect(d.decision).toBe('deny');
     expect(ids(d)).toEqual(['verify/failed']);
+  });
+
+  it('asks for review when no healthy traffic was compared (differential: none), or the verdict does not say', async () => {
+    const head = await commitChange(repo, 'cli-no-differential', { write: GOOD_FIX });
+    const judgeWith = async (v: object) => {
+      const file = join(scratch, 'differential.json');
+      writeFileSync(file, JSON.stringify(v));
+      return viaCli(head, ['--verdict', file]);
+    };
+    const none = await judgeWith(verdict({ differential: { status: 'none', compared: 0, mismatches: [] } }));
+    expect([none.decision, ids(none)]).toEqual(['review', ['verify/no-differential']]);
+    const { differential: _d, ...old } = verdict();
+    expect(ids(await judgeWith(old))).toEqual(['verify/no-differential']);
+    expect(ids(await judgeWith(verdict({ differential: { compared: 0, mismatches: [] } })))).toEqual([
+      'verify/no-differential',
+    ]);
+    // a verdict of this suture: compared, with the fixed requests' status class carried along
+    const ok = await judgeWith(
+      verdict({ fixedStatusClass: '4xx', differential: { status: 'compared', compared: 2, mismatches: [] } }),
+    );
+    expect(ok).toEqual({ decision: 'allow', violations: [] });
+  });
+
+  it('carries the differential status and the status class of the fixed requests into the policy input', () => {
+    expect(
+      policyVerdict({
+        ...verdict(),
+        verdict: 'pass',
+        fixedStatusClass: '2xx',
+        differential: { status: 'compared', compared: 3, mismatches: [{}, {}] },
+      } as VerdictLike),
+    ).toMatchObject({ fixedStatusClass: '2xx', differential: { status: 'compared', compared: 3, mismatches: 2 } });
+    expect(policyVerdict({ ...verdict(), differential: undefined } as unknown as VerdictLike)).toMatchObject({
+      fixedStatusClass: null,
+      differential: { status: 'none', compared: 0, mismatches: 0 },
+    });
   });
 
   it('denies an edit to the CI workflow', async () => {

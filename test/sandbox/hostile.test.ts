@@ -192,3 +192,67 @@ describe('sandbox containment', () => {
     expect(v.reasons[0]).toMatch(/deletes tests: tests\/test_pricing.py/);
   });
 });
+
+describe('limits that scale with the base run', () => {
+  // The default limits: 60 s per step. Each hostile step is stopped at max(stepFloorSec, stepFactor × the
+  // same step on base) instead, and the steps after it are skipped.
+  let scaled: Baseline;
+  beforeAll(async () => {
+    const loaded = loadServiceConfig(dir);
+    expect(loaded.limits).toMatchObject({ stepTimeoutSec: 60, stepFactor: 5, stepFloorSec: 5 });
+    scaled = await prepareBaseline({
+      tree: dir,
+      config: { ...loaded, limits: { ...loaded.limits, pids: 64 } },
+      incident: baseline.incident,
+    });
+    await scaled.ready;
+    expect(scaled.reproduced).toBe(true);
+  });
+
+  async function failsFast(patch: { patch: string; testFile: string }, reason: RegExp) {
+    const started = Date.now();
+    const v = await verifyCandidate(scaled, patch);
+    const ms = Date.now() - started;
+    expect(v.verdict).toBe('fail');
+    expect(v.reasons.join('\n')).toMatch(reason);
+    expect(ms).toBeLessThan(15_000);
+    expect(v.evidence.limits!.replay).toBeLessThan(60);
+    return v;
+  }
+
+  it('an endless loop fails within 15 s, at the scaled limit', async () => {
+    await failsFast(
+      candidate('while True:\n    pass'),
+      /never became healthy on \/healthz within the [\d.]+ s limit \(5 × [\d.]+ s on base, at least 5 s\)/,
+    );
+  });
+
+  it('a fork bomb fails within 15 s', async () => {
+    await failsFast(
+      candidate(
+        "if os.environ.get('SUTURE_SANDBOX'):\n    while True:\n        try:\n            os.fork()\n        except OSError:\n            pass",
+      ),
+      /never became healthy on \/healthz within the [\d.]+ s limit/,
+    );
+  });
+
+  it('a request that sleeps fails within 15 s', async () => {
+    const sleepy = fixed.replace('def quote(cart):\n', 'def quote(cart):\n    import time\n    time.sleep(3600)\n');
+    await failsFast(
+      {
+        patch: makeGitPatch([{ path: 'pricing.py', before: original, after: sleepy }, test]),
+        testFile: test.path,
+      },
+      /still fail on the patched service \(statuses no answer; stopped at the [\d.]+ s limit/,
+    );
+  });
+
+  it('a regression test that loops fails within 15 s, at the limit scaled from the base test run', async () => {
+    const looping = { ...test, after: `${test.after}\n\ndef test_forever():\n    while True:\n        pass\n` };
+    const v = await failsFast(
+      { patch: makeGitPatch([{ path: 'pricing.py', before: original, after: fixed }, looping]), testFile: test.path },
+      /the regression test does not pass on the patched revision \(it hit the [\d.]+ s limit \(5 × [\d.]+ s on base/,
+    );
+    expect(v.fixed).toBe(true);
+  });
+});
