@@ -19,11 +19,11 @@ import {
   mergeFix,
   openRepo,
   pushBranch,
-  resolveRev,
+  resolveIncidentRevision,
 } from '../gitops/repo.ts';
 import { shortFingerprint } from '../incident/fingerprint.ts';
 import { describeHealthy, healthyOptions } from '../incident/healthy/index.ts';
-import { buildIncident, readIncidentFile } from '../incident/intake.ts';
+import { buildIncidentFrom, normaliseIncidentInput, readIncidentFile } from '../incident/intake.ts';
 import type { HealthySources, Incident } from '../incident/types.ts';
 import { writeReport } from '../report/markdown.ts';
 import { installCleanupHandlers } from '../sandbox/docker.ts';
@@ -133,9 +133,11 @@ async function stage<T>(ctx: Context, name: string, fn: () => Promise<T>, descri
 
 /** Stage: intake. The repo, the base revision, suture.yaml and the incident, all validated. */
 async function intake(opts: HealOptions) {
-  const raw = await readIncidentFile(opts.incidentFile);
+  const input = normaliseIncidentInput(await readIncidentFile(opts.incidentFile));
   const repo = await openRepo(opts.repo);
-  const base = await resolveRev(repo, 'HEAD');
+  // The revision that crashed when the incident names one, else HEAD.
+  const base = await resolveIncidentRevision(repo, input.revision);
+  if (input.revision) opts.progress(`healing the incident's revision ${input.revision} (${base.slice(0, 12)})`);
   const files = await listFiles(repo, base);
   const tree = await exportTree(repo, base);
   let config: ServiceConfig;
@@ -143,7 +145,7 @@ async function intake(opts: HealOptions) {
   try {
     config = loadServiceConfig(tree, opts.configFile);
     // suture.yaml says how many healthy samples to keep and may name a capture of production traffic.
-    incident = buildIncident(raw, files, healthyOptions(tree, config.differential));
+    incident = buildIncidentFrom(input, files, healthyOptions(tree, config.differential));
   } catch (err) {
     await removeTree(tree);
     throw err;
