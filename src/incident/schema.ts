@@ -101,7 +101,7 @@ export const crashReportSchema = z.object({
     .max(REVISION_MAX, `revision must be at most ${REVISION_MAX} characters`)
     .superRefine((v, ctx) => {
       const problem = revisionProblem(v);
-      if (problem) ctx.addIssue({ code: 'custom', message: `revision ${problem}` });
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
     })
     .optional(),
 });

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { heuristicBoundaries, revertInFunction } from '../../src/diagnose/strategies/revert/index.ts';
 import { revertWindow } from '../../src/diagnose/strategies/revert/window.ts';
+import { GUARDED, lineOf, UNGUARDED } from './revert-fixture.ts';
 
 /** A commit's diff of one file, as git prints it (3 lines of context). */
 const diffOf = (before: string, after: string, path = 'f') =>
@@ -19,29 +20,8 @@ const fnAt = (path: string, text: string, line: number) => {
   return fn;
 };
 
-const lineOf = (text: string, needle: string) => text.split('\n').findIndex((l) => l.includes(needle)) + 1;
-
-const PY_BEFORE = `"""Quotes."""
-
-
-def average_discount(discounts):
-    if not discounts:
-        return 0
-    total = sum(d["percent"] for d in discounts)
-    return total / len(discounts)
-
-
-def quote(cart):
-    subtotal = sum(item["price"] for item in cart["items"])
-    discount = average_discount(cart.get("discounts", []))
-    return {"subtotal": subtotal, "discount": discount}
-`;
-
-// The commit: "simplify" drops the guard, and adds rounding to quote (a change that must stay).
-const PY_AFTER = PY_BEFORE.replace('    if not discounts:\n        return 0\n', '').replace(
-  '    return {"subtotal": subtotal, "discount": discount}',
-  '    return {"subtotal": round(subtotal, 2), "discount": discount}',
-);
+const PY_BEFORE = GUARDED;
+const PY_AFTER = UNGUARDED;
 
 describe('revertInFunction', () => {
   it('undoes the commit inside the crashing function only', () => {

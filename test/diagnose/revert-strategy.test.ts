@@ -4,14 +4,14 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { gitHistory, revertStrategy, revertWindow } from '../../src/diagnose/strategies/revert/index.ts';
 import type { RepairContext } from '../../src/diagnose/types.ts';
 import { gatherEvidence } from '../../src/evidence/index.ts';
 import { closeGitRepos } from '../../src/gitops/git.ts';
 import { buildIncident } from '../../src/incident/intake.ts';
-import { cleanup, tempDir } from '../helpers/repo.ts';
+import { cleanup, commitDated, git, tempDir } from '../helpers/repo.ts';
+import { GUARDED, REWRITTEN, UNGUARDED } from './revert-fixture.ts';
 
 const made: string[] = [];
 afterAll(async () => {
@@ -19,53 +19,14 @@ afterAll(async () => {
   cleanup(...made);
 });
 
-const HOUR = 3600;
-
-async function commitAt(dir: string, hoursAgo: number, message: string, files: Record<string, string>) {
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-  const date = `@${Math.floor(Date.now() / 1000) - hoursAgo * HOUR} +0000`;
-  const env = {
-    GIT_AUTHOR_NAME: 't',
-    GIT_AUTHOR_EMAIL: 't@example.com',
-    GIT_COMMITTER_NAME: 't',
-    GIT_COMMITTER_EMAIL: 't@example.com',
-    GIT_AUTHOR_DATE: date,
-    GIT_COMMITTER_DATE: date,
-  };
-  await execa('git', ['add', '-A'], { cwd: dir });
-  await execa('git', ['commit', '-q', '-m', message], { cwd: dir, env });
-  return (await execa('git', ['rev-parse', 'HEAD'], { cwd: dir })).stdout.trim();
-}
-
-const GUARDED = `def average_discount(discounts):
-    if not discounts:
-        return 0
-    total = sum(d["percent"] for d in discounts)
-    return total / len(discounts)
-
-
-def quote(cart):
-    subtotal = sum(item["price"] for item in cart["items"])
-    return {"subtotal": subtotal, "discount": average_discount(cart.get("discounts", []))}
-`;
-const UNGUARDED = GUARDED.replace('    if not discounts:\n        return 0\n', '').replace(
-  '"subtotal": subtotal,',
-  '"subtotal": round(subtotal, 2),',
-);
-// The crash line itself rewritten by the commit (blame names it).
-const REWRITTEN = GUARDED.replace(
-  '    if not discounts:\n        return 0\n    total = sum(d["percent"] for d in discounts)\n    return total / len(discounts)',
-  '    return sum(d["percent"] for d in discounts) / len(discounts)',
-);
-
 function traceback(text: string, code: string) {
   const line = text.split('\n').findIndex((l) => l.includes(code)) + 1;
   return `Traceback (most recent call last):\n  File "/srv/app/pricing.py", line ${line}, in average_discount\n    ${code}\nZeroDivisionError: division by zero\n`;
 }
 
 async function contextFor(repo: string, logs: string): Promise<RepairContext> {
-  const head = (await execa('git', ['rev-parse', 'HEAD'], { cwd: repo })).stdout.trim();
-  const files = (await execa('git', ['ls-files'], { cwd: repo })).stdout.split('\n');
+  const head = await git(repo, 'rev-parse', 'HEAD');
+  const files = (await git(repo, 'ls-files')).split('\n');
   const incident = buildIncident({ kind: 'crash', service: 'pricing', logs }, files);
   const evidence = await gatherEvidence({ incident, treeDir: repo, repoDir: repo, rev: head });
   return {
@@ -80,9 +41,12 @@ async function contextFor(repo: string, logs: string): Promise<RepairContext> {
 async function repoWith(history: [number, string, Record<string, string>][]) {
   const dir = tempDir('suture-revert-');
   made.push(dir);
-  await execa('git', ['init', '-q', '-b', 'main'], { cwd: dir });
+  await git(dir, 'init', '-q', '-b', 'main');
   const shas: string[] = [];
-  for (const [ago, msg, files] of history) shas.push(await commitAt(dir, ago, msg, files));
+  for (const [ago, msg, files] of history) {
+    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+    shas.push(await commitDated(dir, ago, msg));
+  }
   return { dir, shas, head: shas.at(-1)! };
 }
 
