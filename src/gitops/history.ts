@@ -5,6 +5,9 @@
  */
 import { gitRepo, tryGitIn } from './git.ts';
 
+/** A path is that file: a `*` or `:(glob)` in a repository's file name is no pathspec magic. */
+const LITERAL = { env: { GIT_LITERAL_PATHSPECS: '1' } };
+
 export interface CommitInfo {
   sha: string;
   /** Committer time, seconds since the epoch: when the change landed where it is. */
@@ -28,17 +31,21 @@ export async function commitsTouching(
   max = 20,
 ): Promise<CommitInfo[]> {
   const repo = await gitRepo(repoDir);
-  const r = await tryGitIn(repo, [
-    'rev-list',
-    '--no-merges',
-    `--max-count=${max}`,
-    `--max-age=${Math.max(0, Math.floor(since))}`,
-    `--format=${FORMAT}`,
-    '--end-of-options',
-    rev,
-    '--',
-    path,
-  ]);
+  const r = await tryGitIn(
+    repo,
+    [
+      'rev-list',
+      '--no-merges',
+      `--max-count=${max}`,
+      `--max-age=${Math.max(0, Math.floor(since))}`,
+      `--format=${FORMAT}`,
+      '--end-of-options',
+      rev,
+      '--',
+      path,
+    ],
+    LITERAL,
+  );
   if (r.exitCode !== 0) return [];
   const out: CommitInfo[] = [];
   for (const line of r.stdout.split('\n')) {
@@ -56,18 +63,22 @@ export async function commitsTouching(
  */
 export async function commitFileDiff(repoDir: string, sha: string, path: string): Promise<string | undefined> {
   const repo = await gitRepo(repoDir);
-  const r = await tryGitIn(repo, [
-    'diff-tree',
-    '-p',
-    '--root',
-    '--no-commit-id',
-    '--no-renames',
-    '--no-color',
-    '--unified=3',
-    '--end-of-options',
-    sha,
-    '--',
-    path,
-  ]);
+  const r = await tryGitIn(
+    repo,
+    [
+      'diff-tree',
+      '-p',
+      '--root',
+      '--no-commit-id',
+      '--no-renames',
+      '--no-color',
+      '--unified=3',
+      '--end-of-options',
+      sha,
+      '--',
+      path,
+    ],
+    LITERAL,
+  );
   return r.exitCode === 0 ? r.stdout : undefined;
 }

@@ -99,6 +99,37 @@ describe('revert strategy on real history', () => {
     );
   });
 
+  it('two recent commits changed the function: each alone where it applies, then both undone together', async () => {
+    const { dir, shas, head } = await repoWith([
+      [24 * 30, 'pricing', { 'pricing.py': GUARDED }],
+      [20, 'drop the guard', { 'pricing.py': UNGUARDED }],
+      [
+        2,
+        'one sum',
+        {
+          'pricing.py': UNGUARDED.replace(
+            '    total = sum(d["percent"] for d in discounts)\n    return total / len(discounts)',
+            '    return sum(d["percent"] for d in discounts) / len(discounts)',
+          ),
+        },
+      ],
+    ]);
+    const base = await git(dir, 'show', 'HEAD:pricing.py');
+    const ctx = await contextFor(dir, traceback(base, 'return sum(d["percent"] for d in discounts) / len(discounts)'));
+    const out = await strategyFor(dir, head).propose(ctx);
+    expect(out.proposals.map((p) => p.strategy)).toEqual([`revert:${shas[2]!.slice(0, 12)}`, 'revert:window']);
+    // The newest alone gives back the version without the guard; both together the guarded one.
+    expect(out.proposals[0]!.edits[0]!.after).toBe(UNGUARDED);
+    expect(out.proposals[1]!.edits[0]!.after).toBe(
+      GUARDED.replace('"subtotal": subtotal,', '"subtotal": round(subtotal, 2),'),
+    );
+    expect(out.proposals[1]!.summary).toMatch(/to before the last 72 h: 2 commits' changes inside it/);
+    // The older commit's change alone no longer applies: its lines were rewritten since.
+    expect(out.notes).toEqual([
+      expect.stringMatching(new RegExp(`${shas[1]!.slice(0, 12)}: later commits changed the same lines`)),
+    ]);
+  });
+
   it('outside the window, or with the window at 0, nothing is proposed and the notes say why', async () => {
     const { dir, head } = await repoWith([
       [24 * 30, 'pricing', { 'pricing.py': GUARDED }],

@@ -148,6 +148,11 @@ describe('a regression introduced by a recent commit', () => {
       expect(r.exitCode).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(new RegExp(`the incident's revision ${revision} is not a commit in`));
+      // suture verify judges a patch against the same revision, so the same answer.
+      const patch = writeIn(state, 'fix.diff', '--- a/pricing.py\n+++ b/pricing.py\n@@ -1 +1 @@\n-x\n+y\n');
+      const v = await cli(['verify', '--repo', repo, '--incident', file, '--patch', patch]);
+      expect(v.exitCode).toBe(2);
+      expect(v.stderr).toMatch(new RegExp(`the incident's revision ${revision} is not a commit in`));
     }
     const file = writeIn(state, 'incident.json', JSON.stringify({ ...incident, revision: '--output=/tmp/x' }));
     const bad = await heal(repo, state, file);

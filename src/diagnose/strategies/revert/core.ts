@@ -27,6 +27,9 @@ export interface RevertResult {
 
 export type RevertOutcome = ({ ok: true } & RevertResult) | { ok: false; reason: string };
 
+/** Change blocks in one commit's diff of one file beyond which nothing is reverted (each is searched for). */
+export const MAX_BLOCKS = 2000;
+
 interface Block {
   /** Context before, the lines the commit removed, the lines it added, context after. */
   before: string[];
@@ -123,11 +126,14 @@ export function revertInFunction(base: string, diff: string, fn: FunctionRange):
     return { ok: false, reason: 'the commit changes no text in this file' };
   }
   if (patches[0]!.oldFileName === '/dev/null') return { ok: false, reason: 'the commit created this file' };
+  const blocks = hunks.flatMap((h) => blocksOf(h));
+  if (blocks.length > MAX_BLOCKS)
+    return { ok: false, reason: `the commit changes this file in ${blocks.length} places` };
   const lines = base.split('\n');
   const chosen: { at: number; block: Block }[] = [];
   let outside = 0;
   let headerChanged = false;
-  for (const block of hunks.flatMap((h) => blocksOf(h))) {
+  for (const block of blocks) {
     const at = locate(lines, block);
     if (at < 0) {
       // Where it would be, by the diff's numbers: inside the function, a block that does not apply refuses.

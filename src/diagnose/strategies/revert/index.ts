@@ -23,6 +23,13 @@ export { type BoundaryFinder, type FunctionRange, heuristicBoundaries } from './
 export { revertInFunction } from './core.ts';
 export { DEFAULT_REVERT_WINDOW_HOURS, type RevertWindow, revertWindow } from './window.ts';
 
+/** Commits examined per incident (each is one git call and one diff). */
+const MAX_COMMITS = 8;
+/** A commit's diff of one source file bigger than this is not a change to revert in part. */
+const MAX_DIFF_CHARS = 4 * 1024 * 1024;
+/** Proposals per incident: each costs a sandbox run. */
+const MAX_PROPOSALS = 3;
+
 /** What the strategy asks of history. */
 export interface RevertHistory {
   /** Non-merge commits that changed `path` since `since` (seconds since the epoch), most recent first. */
@@ -46,11 +53,6 @@ export interface RevertOptions {
   /** Milliseconds since the epoch; the window ends now. */
   now?: () => number;
 }
-
-/** Commits examined per incident (each is one git call and one diff). */
-const MAX_COMMITS = 8;
-/** Proposals per incident: each costs a sandbox run. */
-const MAX_PROPOSALS = 3;
 
 const CONFIDENCE = { introducedCrashLine: 0.9, changedFunction: 0.8, cumulative: 0.75 } as const;
 
@@ -92,8 +94,8 @@ export function revertStrategy(opts: RevertOptions): Strategy {
       let cumulated = 0;
       for (const commit of commits) {
         const diff = await opts.history.fileDiff(commit.sha, path);
-        if (diff === undefined) {
-          notes.push(`revert: the diff of ${commit.sha.slice(0, 12)} cannot be read`);
+        if (diff === undefined || diff.length > MAX_DIFF_CHARS) {
+          notes.push(`revert: the diff of ${commit.sha.slice(0, 12)} cannot be read or is too big`);
           continue;
         }
         const alone = revertInFunction(text, diff, fn);
