@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { registerCanaryCommands } from './commands/canary.ts';
 import { registerDemoCommands } from './commands/demo.ts';
 import { registerHealCommands } from './commands/heal.ts';
+import { registerKnowledgeCommands } from './commands/knowledge.ts';
 import { registerPolicyCommands } from './commands/policy.ts';
 import { registerServeCommands } from './commands/serve.ts';
 import { errorMessage, SutureError } from './errors.ts';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerCanaryCommands(program);
   registerServeCommands(program);
   registerPolicyCommands(program);
+  registerKnowledgeCommands(program);
   return program;
 }
 

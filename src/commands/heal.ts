@@ -57,7 +57,7 @@ export function registerHealCommands(program: Command): void {
   program
     .command('verify')
     .description('verify one patch in the sandbox: reproduce, fixed, differential replay, tests, regression test')
-    .requiredOption('--repo <dir>', 'the application repo (HEAD is the base revision)')
+    .requiredOption('--repo <dir>', "the application repo (the base is the incident's revision, else HEAD)")
     .requiredOption('--incident <file>', 'crash report or Alertmanager v4 payload (JSON)')
     .requiredOption('--patch <file>', 'the patch to verify (unified diff, as git diff prints it)')
     .option('--config <file>', 'suture.yaml to use instead of the one at the repo root')

@@ -10,7 +10,11 @@
  * (a lookbehind), and no unbounded quantifier before a required literal can be re-scanned from another
  * start. The two structures a regular expression cannot scan in linear time — PEM blocks (find the END
  * without rescanning) and quoted key/value pairs at any JSON escaping depth — are small scanners.
+ *
+ * The known credential formats come from credentials.ts, the table the policy's secret scan reads too;
+ * here they run after the Authorization rules (which keep the scheme) and before the contextual ones.
  */
+import { AFTER_ESCAPE, CREDENTIAL_FORMATS, type CredentialFormat, isInert, re, TOKEN_START } from './credentials.ts';
 
 export interface Redaction {
   text: string;
@@ -59,14 +63,6 @@ export function isSecretKey(key: string): boolean {
     /^(?:(?:api|access|account|secret|private|signing|encryption|master)_key|client_secret|session_id)$/.test(pair) ||
     /^(?:card_(?:number|num|no)|cc_(?:number|num|no)|credit_card|security_code|account_number)$/.test(pair)
   );
-}
-
-/** Placeholder-like values that carry no secret (and our own masks). */
-function isInert(value: string): boolean {
-  // A value that is already a mask, or a pair ending in one (`Cookie: sid=[REDACTED:secret]`), is not
-  // redacted twice; a mask after something else (`hunter2-[REDACTED:…]`) does not make the rest harmless.
-  if (/^(?:[\w.-]{1,64}=)?\[REDACTED:[\w-]{1,32}(?:\]|$)/.test(value)) return true;
-  return /^(?:\*+$|<[\w -]*>$|\$\{|\{\{|%\(|null$|none$|true$|false$|undefined$|redacted$|xxx+$)/i.test(value);
 }
 
 /**
@@ -132,7 +128,6 @@ function cardNumbers(text: string, mask: string, hit: () => void): string {
   );
 }
 
-const PEM_HEADER = /-----BEGIN ((?:[A-Z0-9]+ ){0,6})PRIVATE KEY( BLOCK)?-----/g;
 const PEM_FOOTER = /-----END ((?:[A-Z0-9]+ ){0,6})PRIVATE KEY( BLOCK)?-----/y;
 const PEM_BASE64_LINES = /(?:(?:\r?\n|\\r?\\n)[A-Za-z0-9+/=]+)*/y;
 /** Keys are < 16 KiB: an END further away belongs to something else. */
@@ -143,11 +138,11 @@ const PEM_MAX = 16384;
  * (a truncated log line) up to its last base64 line. The next END marker is found once and reused by every
  * header before it, so many headers without an END cost one pass, not one 16 KiB scan each.
  */
-function privateKeys(text: string, mask: string, hit: () => void): string {
+function privateKeys(header: RegExp, text: string, mask: string, hit: () => void): string {
   let nextEnd = -2; // -2: not searched yet; -1: none left
   return splice(
     text,
-    PEM_HEADER,
+    header,
     (m) => {
       const headerEnd = m.index + m[0].length;
       if (nextEnd !== -1 && nextEnd < headerEnd) nextEnd = text.indexOf('-----END ', headerEnd);
@@ -217,19 +212,6 @@ function stringEnd(text: string, from: number, quote: string, depth: number): nu
   return i;
 }
 
-/** Builds a RegExp from a raw template, so the shared pieces below can be spliced into patterns. */
-const re =
-  (flags: string) =>
-  (parts: TemplateStringsArray, ...subs: string[]): RegExp =>
-    new RegExp(String.raw(parts, ...subs), flags);
-
-/**
- * Where a token or key may start: not inside a word — except right after an escaped newline, tab or CR
- * (`\n`, `\t`, `\r` as two characters in a JSON string), where the escape letter would otherwise glue the
- * secret to a word (`"msg":"\nghp_…"`).
- */
-const AFTER_ESCAPE = String.raw`(?<=\\[nrt])`;
-const TOKEN_START = String.raw`(?:(?<!\w)|${AFTER_ESCAPE})`;
 /** Keys also continue over `.` and `-`, and never start on an escape letter (`\npin` is the key `pin`). */
 const KEY_START = String.raw`(?:(?<![\w.\\-])|${AFTER_ESCAPE})`;
 
@@ -265,19 +247,24 @@ function keyedValues(
     );
 }
 
+/** A known credential format (credentials.ts) as a rule: the whole match masked, or only its `secret` group. */
+function formatRule(f: CredentialFormat): Rule {
+  if (f.pemBlock) return { kind: f.kind, scan: (text, mask, hit) => privateKeys(f.pattern, text, mask, hit) };
+  const scan: ScanRule['scan'] = (text, mask, hit) =>
+    splice(
+      text,
+      f.pattern,
+      (m) => {
+        const g = m.groups ?? {};
+        if (f.isCredential && !f.isCredential(g.secret ?? m[0])) return undefined;
+        return { from: m.index, to: m.index + m[0].length, text: `${g.pre ?? ''}${mask}${g.post ?? ''}` };
+      },
+      hit,
+    );
+  return { kind: f.kind, scan };
+}
+
 const RULES: Rule[] = [
-  { kind: 'private-key', scan: privateKeys },
-  {
-    kind: 'slack-webhook',
-    pattern: /https:\/\/hooks\.slack\.com\/(?:services|workflows|triggers)\/[A-Za-z0-9_/-]+/g,
-  },
-  {
-    // scheme://user:password@host — keep user and host. Anchored at `://` (the scheme only has to end in a
-    // scheme character): matching the scheme itself from every word start was quadratic on `a.b-a.b-…`.
-    kind: 'url-password',
-    pattern: /(?<=[a-z0-9+.-])(:\/\/)([^\s:@/"'\\]*):([^\s@/"'\\]+)@/gi,
-    replace: (mask, match, sep, user, pass) => (isInert(pass!) ? match : `${sep}${user}:${mask}@`),
-  },
   {
     // Authorization headers: plain, `key: value`, JSON (also escaped inside a JSON string); keep the scheme.
     kind: 'authorization',
@@ -298,31 +285,7 @@ const RULES: Rule[] = [
     replace: (mask, match, prefix, cred) =>
       isInert(cred!) || !(/\d/.test(cred!) || cred!.length >= 20) ? match : `${prefix}${mask}`,
   },
-  {
-    kind: 'jwt',
-    pattern: re('g')`(?:(?<![\w-])|${AFTER_ESCAPE})eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`,
-  },
-  {
-    // AWS secret access keys have no shape of their own: only in their well-known keys' context.
-    kind: 'aws-secret-key',
-    pattern: re(
-      'gi',
-    )`${TOKEN_START}((?:aws)?_?secret_?access_?key\\{0,7}["']?\s{0,16}[:=]\s{0,16}\\{0,7}["']?)([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])`,
-    replace: (mask, _m, prefix) => `${prefix}${mask}`,
-  },
-  {
-    kind: 'aws-access-key',
-    pattern: re('g')`${TOKEN_START}(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[A-Z0-9]{16}\b`,
-  },
-  {
-    kind: 'github-token',
-    pattern: re('g')`${TOKEN_START}(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b`,
-  },
-  { kind: 'gitlab-token', pattern: re('g')`${TOKEN_START}(?:glpat|gldt|glrt|glptt|glsoat|gloas)-[A-Za-z0-9_-]{20,}` },
-  { kind: 'slack-token', pattern: re('g')`${TOKEN_START}(?:xox[abposr]|xapp)-[A-Za-z0-9-]{10,}` },
-  { kind: 'stripe-key', pattern: re('g')`${TOKEN_START}(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}` },
-  { kind: 'google-api-key', pattern: re('g')`${TOKEN_START}AIza[A-Za-z0-9_-]{35}(?![\w-])` },
-  { kind: 'npm-token', pattern: re('g')`${TOKEN_START}npm_[A-Za-z0-9]{36}\b` },
+  ...CREDENTIAL_FORMATS.map(formatRule),
   { kind: 'card-number', scan: cardNumbers },
   // "key": "value", \"key\": \"value\" (JSON inside a JSON string, any depth), 'key': 'value' (Python reprs).
   { kind: 'secret', scan: quotedPairs },

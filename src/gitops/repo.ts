@@ -51,6 +51,25 @@ export async function resolveRev(repo: string, rev: string): Promise<string> {
   return r.stdout.trim();
 }
 
+/**
+ * The commit heal works from: the incident's revision (already shape-checked on intake) when it names one,
+ * else HEAD. A revision the repository does not hold is bad input: one line, exit 2.
+ */
+export async function resolveIncidentRevision(repo: string, revision: string | undefined): Promise<string> {
+  if (revision === undefined) return resolveRev(repo, 'HEAD');
+  try {
+    return await resolveRev(repo, revision);
+  } catch (err) {
+    if (err instanceof SutureError && err.code === 'BAD_INPUT') {
+      throw new SutureError(
+        'BAD_INPUT',
+        `the incident's revision ${revision} is not a commit in ${repo} (fetch it, or leave revision out to heal HEAD)`,
+      );
+    }
+    throw err;
+  }
+}
+
 export async function listFiles(repo: string, rev: string): Promise<string[]> {
   const out = await gitIn(await gitRepo(repo), ['ls-tree', '-r', '--name-only', '-z', '--end-of-options', rev]);
   return out.split('\0').filter(Boolean);

@@ -12,6 +12,7 @@ import type { HealthyOptions } from './healthy/index.ts';
 import { sameRequest, selectHealthy } from './healthy/select.ts';
 import { excerptLogs } from './logs.ts';
 import { buildPathIndex, innermostRepoFrame, mapTrace } from './paths.ts';
+import { alertRevision } from './revision.ts';
 import { sanitiseRequest } from './sanitise.ts';
 import {
   type AlertmanagerPayload,
@@ -78,7 +79,9 @@ function firstIssue(kind: string, error: z.ZodError): InputError {
   return new InputError(`${kind}: ${where}: ${issue.message}`);
 }
 
-type Normalised = Omit<Incident, 'id' | 'fingerprint' | 'trace' | 'summary'> & { summary?: string };
+/** An incident document validated and normalised, before the repo's files map its trace. */
+export type IncidentInput = Omit<Incident, 'id' | 'fingerprint' | 'trace' | 'summary'> & { summary?: string };
+type Normalised = IncidentInput;
 
 function fromCrashReport(r: CrashReport): Normalised {
   return {
@@ -91,6 +94,7 @@ function fromCrashReport(r: CrashReport): Normalised {
     requests: r.requests ?? [],
     healthyRequests: r.healthyRequests ?? [],
     labels: {},
+    ...(r.revision ? { revision: r.revision } : {}),
   };
 }
 
@@ -102,6 +106,8 @@ function fromAlertmanager(p: AlertmanagerPayload): Normalised {
   // The schema has checked that this alert names a valid service (and environment, when it names one).
   const service = firstLabel(labels, SERVICE_LABELS)![1];
   const annotations = { ...p.commonAnnotations, ...firing.annotations };
+  // The schema has checked its shape.
+  const revision = alertRevision(labels, annotations)?.[2];
   const logs = LOG_ANNOTATIONS.map((k) => annotations[k])
     .filter((v): v is string => Boolean(v))
     .join('\n');
@@ -116,6 +122,7 @@ function fromAlertmanager(p: AlertmanagerPayload): Normalised {
     healthyRequests: [],
     labels,
     ...(annotations.summary ? { summary: annotations.summary } : {}),
+    ...(revision ? { revision } : {}),
   };
 }
 
@@ -171,7 +178,18 @@ export function buildIncident(
   repoFiles: string[],
   healthy: HealthyOptions = { maxHealthy: DEFAULT_HEALTHY_SAMPLES },
 ): Incident {
-  const base = normaliseIncidentInput(raw);
+  return buildIncidentFrom(normaliseIncidentInput(raw), repoFiles, healthy);
+}
+
+/**
+ * buildIncident from a document already normalised: heal reads the revision from it first, and the
+ * revision decides which files `repoFiles` lists.
+ */
+export function buildIncidentFrom(
+  base: IncidentInput,
+  repoFiles: string[],
+  healthy: HealthyOptions = { maxHealthy: DEFAULT_HEALTHY_SAMPLES },
+): Incident {
   const index = buildPathIndex(repoFiles);
   const traces = extractTraces(base.logs).map((t) => mapTrace(t, index));
   const trace = chooseTrace(traces);

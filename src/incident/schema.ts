@@ -5,6 +5,7 @@
  * input and commit subjects the way suture.yaml's `service` is validated.
  */
 import { z } from 'zod';
+import { alertRevision, REVISION_MAX, revisionProblem } from './revision.ts';
 
 /** Size limits on intake; exceeding one is bad input with a one-line error naming the field. */
 export const LIMITS = {
@@ -94,6 +95,15 @@ export const crashReportSchema = z.object({
   logs: z.string(),
   requests: requestList.optional(),
   healthyRequests: requestList.optional(),
+  /** The commit the crashing version was built from; heal works from it (src/incident/revision.ts). */
+  revision: z
+    .string()
+    .max(REVISION_MAX, `revision must be at most ${REVISION_MAX} characters`)
+    .superRefine((v, ctx) => {
+      const problem = revisionProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
 });
 
 const labelMap = (valueMax: number, what: string) =>
@@ -150,6 +160,16 @@ export const alertmanagerSchema = z
           code: 'custom',
           path: ['alerts', i, 'labels'],
           message: 'no service label (service, app or job) on the alert',
+        });
+      }
+      // The revision heal will check out: labels and annotations of the alert a heal reads, validated alike.
+      const revision = alertRevision(merged, { ...p.commonAnnotations, ...alert.annotations });
+      const revisionIssue = revision && revisionProblem(revision[2]);
+      if (revision && revisionIssue) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['alerts', i, revision[0], revision[1]],
+          message: `the ${revision[1]} ${revision[0] === 'labels' ? 'label' : 'annotation'} ${revisionIssue}`,
         });
       }
       for (const [label, what] of [

@@ -71,4 +71,6 @@ export interface Incident {
   /** How `healthyRequests` was gathered; absent on incidents made by hand. */
   healthySources?: HealthySources;
   labels: Record<string, string>;
+  /** The commit the crashing version was built from, as the incident names it (validated shape, not resolved). */
+  revision?: string;
 }

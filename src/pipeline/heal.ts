@@ -7,6 +7,9 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { loadServiceConfig, type ServiceConfig } from '../config/service.ts';
 import { type Candidate, type Diagnosis, diagnose } from '../diagnose/index.ts';
+import { sourceMismatches } from '../diagnose/source-match.ts';
+import { type RevertWindow, revertWindow } from '../diagnose/strategies/revert/index.ts';
+import { errorMessage } from '../errors.ts';
 import { readRepoFile } from '../evidence/excerpts.ts';
 import { type Evidence, gatherEvidence } from '../evidence/index.ts';
 import { redactDeep } from '../evidence/redact.ts';
@@ -19,12 +22,14 @@ import {
   mergeFix,
   openRepo,
   pushBranch,
-  resolveRev,
+  resolveIncidentRevision,
 } from '../gitops/repo.ts';
 import { shortFingerprint } from '../incident/fingerprint.ts';
 import { describeHealthy, healthyOptions } from '../incident/healthy/index.ts';
-import { buildIncident, readIncidentFile } from '../incident/intake.ts';
+import { buildIncidentFrom, normaliseIncidentInput, readIncidentFile } from '../incident/intake.ts';
 import type { HealthySources, Incident } from '../incident/types.ts';
+import { knowledgeRecord } from '../knowledge/record.ts';
+import { recordHeal } from '../knowledge/store.ts';
 import { writeReport } from '../report/markdown.ts';
 import { installCleanupHandlers } from '../sandbox/docker.ts';
 import { repoIdentity } from '../sandbox/prepare.ts';
@@ -35,6 +40,7 @@ import { commitMessage } from './commit-message.ts';
 import { gateCandidate, type PolicyResult } from './gate.ts';
 import { mapLimit } from './limit.ts';
 import type { Progress } from './progress.ts';
+import { numberCandidates, orchestratorStrategies, repoRevertHours, runStrategies } from './strategies.ts';
 
 export type Mode = 'observe' | 'propose' | 'auto';
 export type HealStatus =
@@ -77,6 +83,8 @@ export interface HealResult {
     summary: string;
     /** Healthy samples gathered for differential replay, per source. */
     healthySources?: HealthySources;
+    /** The revision the incident named (heal worked from it). */
+    revision?: string;
   };
   diagnosis: Diagnosis | null;
   candidates: CandidateResult[];
@@ -87,6 +95,8 @@ export interface HealResult {
   canary: null | { decision: string; at: number; reason: string };
   report: string | null;
   timings: Record<string, number>;
+  /** What the strategies and checks noted on the way (why a strategy proposed nothing, a trace/code mismatch). */
+  notes: string[];
 }
 
 interface Context {
@@ -133,9 +143,11 @@ async function stage<T>(ctx: Context, name: string, fn: () => Promise<T>, descri
 
 /** Stage: intake. The repo, the base revision, suture.yaml and the incident, all validated. */
 async function intake(opts: HealOptions) {
-  const raw = await readIncidentFile(opts.incidentFile);
+  const input = normaliseIncidentInput(await readIncidentFile(opts.incidentFile));
   const repo = await openRepo(opts.repo);
-  const base = await resolveRev(repo, 'HEAD');
+  // The revision that crashed when the incident names one, else HEAD.
+  const base = await resolveIncidentRevision(repo, input.revision);
+  if (input.revision) opts.progress(`healing the incident's revision ${input.revision} (${base.slice(0, 12)})`);
   const files = await listFiles(repo, base);
   const tree = await exportTree(repo, base);
   let config: ServiceConfig;
@@ -143,7 +155,7 @@ async function intake(opts: HealOptions) {
   try {
     config = loadServiceConfig(tree, opts.configFile);
     // suture.yaml says how many healthy samples to keep and may name a capture of production traffic.
-    incident = buildIncident(raw, files, healthyOptions(tree, config.differential));
+    incident = buildIncidentFrom(input, files, healthyOptions(tree, config.differential));
   } catch (err) {
     await removeTree(tree);
     throw err;
@@ -152,7 +164,15 @@ async function intake(opts: HealOptions) {
   if (config.service !== incident.service) {
     opts.progress(`note: incident is for service ${incident.service}, suture.yaml says ${config.service}`);
   }
-  return { repo, base, files, incident, tree, config };
+  // The operator's revert window, which suture.yaml may shorten; a bad operator setting stops here.
+  let window: RevertWindow;
+  try {
+    window = revertWindow(process.env, repoRevertHours(config));
+  } catch (err) {
+    await removeTree(tree);
+    throw err;
+  }
+  return { repo, base, files, incident, tree, config, window };
 }
 
 function summaryOf(incident: Incident) {
@@ -163,6 +183,7 @@ function summaryOf(incident: Incident) {
     signal: incident.signal,
     summary: incident.summary,
     ...(incident.healthySources ? { healthySources: incident.healthySources } : {}),
+    ...(incident.revision ? { revision: incident.revision } : {}),
   };
 }
 
@@ -173,7 +194,7 @@ export async function heal(opts: HealOptions): Promise<HealResult> {
   const p = opts.progress;
   installCleanupHandlers();
 
-  const { repo, base, files, incident, tree, config } = await stage(
+  const { repo, base, files, incident, tree, config, window } = await stage(
     ctx,
     'intake',
     async () => {
@@ -196,7 +217,10 @@ export async function heal(opts: HealOptions): Promise<HealResult> {
     canary: null,
     report: null,
     timings: ctx.timings,
+    notes: [],
   };
+  // Every candidate, with its patch, for the knowledge store.
+  let proposed: Candidate[] = [];
   const finish = async (status: HealStatus, reason: string): Promise<HealResult> => {
     result.status = status;
     result.reason = reason;
@@ -213,6 +237,11 @@ export async function heal(opts: HealOptions): Promise<HealResult> {
       detail: `${status}: ${reason}`,
     });
     p(`${status}: ${reason}`);
+    try {
+      recordHeal(opts.stateDir, knowledgeRecord({ result, incident, base, candidates: proposed }));
+    } catch (err) {
+      p(`note: the knowledge store was not updated: ${errorMessage(err)}`);
+    }
     // The result quotes the incident (root cause, reasons, test output) and leaves the process.
     return redactDeep(result);
   };
@@ -224,19 +253,33 @@ export async function heal(opts: HealOptions): Promise<HealResult> {
     const evidence: Evidence = await stage(ctx, 'evidence', () =>
       gatherEvidence({ incident, treeDir: tree, repoDir: repo, rev: base }),
     );
+    const repair = {
+      incident,
+      evidence,
+      config,
+      repoFiles: files,
+      readFile: (path: string) => readRepoFile(tree, path),
+    };
     const { diagnosis, candidates } = await stage(
       ctx,
       'diagnose',
-      () =>
-        diagnose({
-          incident,
-          evidence,
-          config,
-          repoFiles: files,
-          readFile: (path) => readRepoFile(tree, path),
-        }),
+      async () => {
+        const diagnosed = await diagnose(repair);
+        // The trace quotes the crashing lines (Python): code that says otherwise is another revision's.
+        result.notes.push(...(await sourceMismatches(incident.trace!, repair.readFile)));
+        if (diagnosed.diagnosis.classification !== 'code-defect') return diagnosed;
+        const extra = await runStrategies(
+          orchestratorStrategies({ stateDir: opts.stateDir, repo, base, window }),
+          repair,
+        );
+        result.notes.push(...extra.notes);
+        const all = numberCandidates([...extra.candidates, ...diagnosed.candidates]);
+        const confidence = Math.max(diagnosed.diagnosis.confidence, ...all.map((c) => c.confidence));
+        return { diagnosis: { ...diagnosed.diagnosis, confidence }, candidates: all };
+      },
       (r) => `${r.diagnosis.classification}, ${r.candidates.length} candidate(s)`,
     );
+    proposed = candidates;
     result.diagnosis = diagnosis;
     result.candidates = candidates.map((c) => ({
       id: c.id,
@@ -245,6 +288,7 @@ export async function heal(opts: HealOptions): Promise<HealResult> {
       verdict: null,
       policy: null,
     }));
+    for (const note of result.notes) p(`note: ${note}`);
     p(`diagnosis: ${diagnosis.rootCause} (${diagnosis.classification}, confidence ${diagnosis.confidence})`);
     if (diagnosis.classification !== 'code-defect') return await finish('escalated', diagnosis.rootCause);
     if (candidates.length === 0)

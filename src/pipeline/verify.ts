@@ -2,9 +2,9 @@
 import { readFile, stat } from 'node:fs/promises';
 import { loadServiceConfig } from '../config/service.ts';
 import { InputError } from '../errors.ts';
-import { listFiles, openRepo, resolveRev } from '../gitops/repo.ts';
+import { listFiles, openRepo, resolveIncidentRevision } from '../gitops/repo.ts';
 import { describeHealthy, healthyOptions } from '../incident/healthy/index.ts';
-import { buildIncident, readIncidentFile } from '../incident/intake.ts';
+import { buildIncidentFrom, normaliseIncidentInput, readIncidentFile } from '../incident/intake.ts';
 import { installCleanupHandlers } from '../sandbox/docker.ts';
 import { applyPatchGuarded, patchShapeProblems } from '../sandbox/patch-guard.ts';
 import { repoIdentity } from '../sandbox/prepare.ts';
@@ -43,15 +43,16 @@ export async function verifyPatch(opts: {
   progress: Progress;
 }): Promise<Verdict> {
   installCleanupHandlers();
-  const raw = await readIncidentFile(opts.incidentFile);
+  const input = normaliseIncidentInput(await readIncidentFile(opts.incidentFile));
   const patch = await readPatchFile(opts.patchFile);
   const repo = await openRepo(opts.repo);
-  const base = await resolveRev(repo, 'HEAD');
+  // The patch is judged against the revision that crashed, as heal would have made it.
+  const base = await resolveIncidentRevision(repo, input.revision);
   const files = await listFiles(repo, base);
   const tree = await exportTree(repo, base);
   try {
     const config = loadServiceConfig(tree, opts.configFile);
-    const incident = buildIncident(raw, files, healthyOptions(tree, config.differential));
+    const incident = buildIncidentFrom(input, files, healthyOptions(tree, config.differential));
     opts.progress(describeHealthy(incident.healthySources, incident.healthyRequests.length));
     // A patch that does not apply, or would write anything but regular files, is bad input here (exit 2);
     // inside heal it only fails its candidate.

@@ -1,25 +1,12 @@
 /**
- * Secrets a change adds: well-known credential formats anywhere, credential-looking assignments, and
- * high-entropy strings (Shannon entropy per character above the configured threshold). Lockfiles are
- * exempt from the entropy check (integrity hashes), not from the known formats.
+ * Secrets a change adds: well-known credential formats anywhere (the table log redaction uses too,
+ * src/evidence/credentials.ts), credential-looking assignments, and high-entropy strings (Shannon entropy
+ * per character above the configured threshold). Lockfiles are exempt from the entropy check (integrity
+ * hashes), not from the known formats.
  */
+import { findCredential } from '../evidence/credentials.ts';
 import type { NumberedLine } from './lines.ts';
 import type { SecretFact } from './types.ts';
-
-const KNOWN: { kind: string; re: RegExp }[] = [
-  { kind: 'private key', re: /-----BEGIN ((RSA|EC|DSA|OPENSSH|PGP|ENCRYPTED) )?PRIVATE KEY( BLOCK)?-----/ },
-  { kind: 'AWS access key id', re: /\b(AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b/ },
-  { kind: 'GitHub token', re: /\b(gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{60,})\b/ },
-  { kind: 'GitLab token', re: /\bglpat-[A-Za-z0-9_-]{20,}\b/ },
-  { kind: 'Slack token', re: /\bxox[abposr]-[A-Za-z0-9-]{10,}\b/ },
-  { kind: 'Slack webhook', re: /hooks\.slack\.com\/services\/T[A-Za-z0-9_]+\/B[A-Za-z0-9_]+\/[A-Za-z0-9_]+/ },
-  { kind: 'Google API key', re: /\bAIza[0-9A-Za-z_-]{35}\b/ },
-  { kind: 'Stripe key', re: /\b[sr]k_(live|test)_[0-9A-Za-z]{20,}\b/ },
-  { kind: 'OpenAI key', re: /\bsk-(proj-)?[A-Za-z0-9_-]{32,}\b/ },
-  { kind: 'npm token', re: /\bnpm_[A-Za-z0-9]{36}\b/ },
-  { kind: 'JSON web token', re: /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/ },
-  { kind: 'credential in URL', re: /\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@'"]+:[^\s:/@'"$]{6,}@[^\s'"]+/ },
-];
 
 const ASSIGNMENT =
   /(?:secret|token|passw(?:or)?d|pwd|api[_-]?key|access[_-]?key|private[_-]?key|client[_-]?secret|auth|credential)[\w.-]*["']?\s*[:=]\s*["']([^"'\s]{12,})["']/i;
@@ -56,10 +43,10 @@ export function findSecrets(
 ): SecretFact[] {
   const found: SecretFact[] = [];
   for (const { line, text } of added) {
-    const known = KNOWN.find((k) => k.re.test(text));
+    const known = findCredential(text);
     if (known) {
-      const value = known.re.exec(text)![0];
-      found.push({ path, line, kind: known.kind, redacted: redact(value) });
+      // The whole match: for a keyed format its first characters are the key, not the credential's.
+      found.push({ path, line, kind: known.format.label, redacted: redact(known.match) });
       continue;
     }
     const assigned = ASSIGNMENT.exec(text);

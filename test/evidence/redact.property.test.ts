@@ -48,7 +48,12 @@ const SECRET_KEYS = [
 
 /** [kind, arbitrary of {text: what is planted, secret: what must not survive}] */
 const PLANTS: [string, fc.Arbitrary<{ text: string; secret: string }>][] = [
-  ['aws-access-key', chars(UPPER_DIGITS, 16, 16).map((s) => ({ text: `AKIA${s}`, secret: `AKIA${s}` }))],
+  [
+    'aws-access-key',
+    fc
+      .tuple(fc.constantFrom('AKIA', 'ASIA', 'ABIA', 'ACCA', 'AROA'), chars(UPPER_DIGITS, 16, 16))
+      .map(([p, s]) => ({ text: `${p}${s}`, secret: `${p}${s}` })),
+  ],
   ['aws-secret-key', chars(B64, 40, 40).map((s) => ({ text: `aws_secret_access_key=${s}`, secret: s }))],
   ['github-token', chars(ALNUM, 36, 36).map((s) => ({ text: `ghp_${s}`, secret: s }))],
   ['github-pat', chars(`${ALNUM}_`, 82, 82).map((s) => ({ text: `github_pat_${s}`, secret: s }))],
@@ -61,6 +66,12 @@ const PLANTS: [string, fc.Arbitrary<{ text: string; secret: string }>][] = [
   ['stripe-key', chars(ALNUM, 24, 24).map((s) => ({ text: `sk_live_${s}`, secret: s }))],
   ['google-api-key', chars(URLSAFE, 35, 35).map((s) => ({ text: `AIza${s}`, secret: `AIza${s}` }))],
   ['npm-token', chars(ALNUM, 36, 36).map((s) => ({ text: `npm_${s}`, secret: s }))],
+  [
+    'openai-key',
+    fc
+      .tuple(fc.constantFrom('sk-', 'sk-proj-', 'sk-svcacct-'), chars(ALNUM, 40, 120), fc.integer({ min: 0, max: 9 }))
+      .map(([p, s, d]) => ({ text: `${p}${s}${d}`, secret: `${s}${d}` })),
+  ],
   [
     'jwt',
     fc
@@ -237,6 +248,10 @@ const ADVERSARIAL = [
   'authorization\\"',
   'ghp_',
   'glpat-',
+  'sk-',
+  'sk-a',
+  'hooks.slack.com/services/',
+  'xapp-',
   'AKIA',
   'secret_access_key=',
   'password=',
@@ -285,6 +300,7 @@ describe('redact runs in linear time', () => {
       '}',
       'eyJ',
       'ghp_',
+      'sk-',
       '-----BEGIN ',
       'PRIVATE KEY-----',
       '-----END ',

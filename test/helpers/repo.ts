@@ -12,17 +12,27 @@ export function tempDir(prefix = 'suture-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
+const IDENTITY = {
+  GIT_AUTHOR_NAME: 't',
+  GIT_AUTHOR_EMAIL: 't@example.com',
+  GIT_COMMITTER_NAME: 't',
+  GIT_COMMITTER_EMAIL: 't@example.com',
+};
+
 export async function git(dir: string, ...args: string[]): Promise<string> {
-  const r = await execa('git', args, {
-    cwd: dir,
-    env: {
-      GIT_AUTHOR_NAME: 't',
-      GIT_AUTHOR_EMAIL: 't@example.com',
-      GIT_COMMITTER_NAME: 't',
-      GIT_COMMITTER_EMAIL: 't@example.com',
-    },
-  });
+  const r = await execa('git', args, { cwd: dir, env: IDENTITY });
   return r.stdout.trim();
+}
+
+/** Commits everything in `dir` with author and committer dates `hoursAgo` hours back; returns the commit id. */
+export async function commitDated(dir: string, hoursAgo: number, message: string): Promise<string> {
+  const date = `@${Math.floor(Date.now() / 1000 - hoursAgo * 3600)} +0000`;
+  await git(dir, 'add', '-A');
+  await execa('git', ['commit', '-q', '-m', message], {
+    cwd: dir,
+    env: { ...IDENTITY, GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date },
+  });
+  return git(dir, 'rev-parse', 'HEAD');
 }
 
 /** A fresh git repo holding a copy of a demo service (without its captured incident), one commit on main. */
