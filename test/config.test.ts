@@ -56,6 +56,14 @@ describe('suture.yaml', () => {
       expect(() => loadServiceConfig(dir)).toThrow(/llm/);
     }
   });
+  it('reads repair.revertWindowHours; anything else under repair is refused', () => {
+    const c = loadServiceConfig(
+      dirWith({ 'suture.yaml': 'service: a\nlanguage: python\nrepair: {revertWindowHours: 24}\n' }),
+    );
+    expect(c.repair).toEqual({ revertWindowHours: 24 });
+    const bad = dirWith({ 'suture.yaml': 'service: a\nlanguage: python\nrepair: {revertWindowHours: -1}\n' });
+    expect(() => loadServiceConfig(bad)).toThrow(/repair.revertWindowHours/);
+  });
   it.each([
     ['an absolute capture path', 'samples: /etc/passwd', /differential.samples: samples must be a path inside/],
     ['a capture path leaving the repo', 'samples: ../other/traffic.har', /differential.samples/],

@@ -77,6 +77,17 @@ const configSchema = z
     limits: limitsSchema.optional(),
     differential: differentialSchema.optional(),
     llm: llmSchema.optional(),
+    repair: z
+      .object({
+        // The repository may only shorten the operator's revert window (SUTURE_REVERT_WINDOW_HOURS).
+        revertWindowHours: z
+          .number()
+          .min(0)
+          .max(24 * 365),
+      })
+      .partial()
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -92,6 +103,8 @@ export interface DifferentialConfig {
 export interface ServiceConfig {
   /** suture.yaml's `llm` setting, as written (validated); the LLM strategy reads it. */
   llm?: z.infer<typeof llmSchema>;
+  /** Repair settings the repository may tighten (never loosen). */
+  repair?: { revertWindowHours?: number };
   service: string;
   language: Language;
   image: string;
@@ -202,5 +215,6 @@ export function loadServiceConfig(dir: string, file?: string): ServiceConfig {
       ignore: c.differential?.ignore ?? [],
     },
     ...(c.llm !== undefined ? { llm: c.llm } : {}),
+    ...(c.repair?.revertWindowHours !== undefined ? { repair: { revertWindowHours: c.repair.revertWindowHours } } : {}),
   };
 }

@@ -15,9 +15,9 @@ import type { Candidate, FileEdit, RepairContext } from '../diagnose/types.ts';
 import { errorMessage } from '../errors.ts';
 import { previousFixes } from '../knowledge/store.ts';
 
-/** suture.yaml's `repair.revertWindowHours`, once the config schema carries it. */
+/** suture.yaml's `repair.revertWindowHours` (it may only shorten the operator's window). */
 export function repoRevertHours(config: ServiceConfig): number | undefined {
-  return (config as ServiceConfig & { repair?: { revertWindowHours?: number } }).repair?.revertWindowHours;
+  return config.repair?.revertWindowHours;
 }
 
 /** The knowledge and revert strategies for one heal. */
