@@ -1,0 +1,70 @@
+/**
+ * JavaScript/TypeScript: `Reduce of empty array with no initial value`. Variants: the neutral value of
+ * what the reducer computes when the list is empty (fault site), a guard in the function, 400 in the
+ * handler when the list comes from the request.
+ */
+import type { Proposal } from '../../types.ts';
+import type { Fault } from '../fault.ts';
+import { isPure, nodeText, quoteStyle, startOf, ts, unwrap } from './ast.ts';
+import { chainAbove, follow, nearFault, operand, proposal, where } from './common.ts';
+import { defaultFor, kindOf, returnedExpressions } from './infer.ts';
+import { boundaryVariant, guardVariants, type JsTemplateContext } from './variants.ts';
+
+export function emptyJs(ctx: JsTemplateContext, fault: Extract<Fault, { kind: 'index' }>): Proposal[] {
+  if (fault.what !== 'reduce') return [];
+  const fr = ctx.frames[0]!;
+  const f = fr.file;
+  const calls = nearFault(
+    fr,
+    (n): n is ts.CallExpression =>
+      ts.isCallExpression(n) &&
+      n.arguments.length === 1 &&
+      ts.isPropertyAccessExpression(unwrap(n.expression)) &&
+      ['reduce', 'reduceRight'].includes((unwrap(n.expression) as ts.PropertyAccessExpression).name.text),
+  );
+  const out: Proposal[] = [];
+  for (const call of calls.slice(0, 1)) {
+    const list = (unwrap(call.expression) as ts.PropertyAccessExpression).expression;
+    if (!isPure(list)) continue;
+    const reducer = unwrap(call.arguments[0]!);
+    const returned =
+      ts.isArrowFunction(reducer) || ts.isFunctionExpression(reducer) ? returnedExpressions(reducer)[0] : undefined;
+    const chain = chainAbove(call);
+    const followed = follow(f, chain);
+    const dflt =
+      followed.chainDefault ?? defaultFor(returned ? kindOf(f, returned) : undefined, quoteStyle(f)) ?? 'undefined';
+    const text = operand(f, list);
+    const p = proposal(
+      f,
+      [
+        { start: startOf(f, call), end: startOf(f, call), text: `(${text}.length === 0 ? ${dflt} : ` },
+        { start: call.end, end: call.end, text: ')' },
+      ],
+      'template:empty-list:default',
+      `use ${dflt} when \`${nodeText(f, list)}\` is empty instead of reducing it (${where(f, call)})`,
+      0.7,
+    );
+    if (p) out.push(p);
+    out.push(
+      ...guardVariants({
+        file: f,
+        at: call,
+        value: list,
+        cond: (v) => `${v}.length === 0`,
+        what: `\`${nodeText(f, list)}\` is empty`,
+        strategy: 'template:empty-list',
+        confidence: 0.7,
+      }),
+    );
+    const b = boundaryVariant(ctx, {
+      file: f,
+      at: call,
+      value: list,
+      bad: 'empty',
+      strategy: 'template:empty-list',
+      confidence: 0.65,
+    });
+    if (b) out.push(b);
+  }
+  return out;
+}

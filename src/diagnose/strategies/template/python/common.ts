@@ -1,0 +1,108 @@
+/** Shared by the Python crash-class modules: the crash site, the chain around it, the value after it. */
+import type { Proposal } from '../../types.ts';
+import { fileEdit, type TextEdit } from '../edits.ts';
+import { type PyFile, type PyNode, quoteStyle } from './ast.ts';
+import { agreedKindPy, defaultForPy, flowsToFallbackPy, kindOfPy, nameFallsBack, usesOfPy } from './infer.ts';
+import type { PyFrame } from './lift.ts';
+
+/** The crash statement at the innermost frame and its expression nodes on the frame's line. */
+export function crashSite(fr: PyFrame): { stmt: PyNode; nodes: PyNode[] } | undefined {
+  const stmt = fr.file.statementAtLine(fr.frame.line);
+  if (!stmt) return undefined;
+  let nodes = fr.file.exprsAtLine(stmt, fr.frame.line);
+  if (nodes.length === 0) nodes = fr.file.exprsAtLine(stmt, fr.file.lineOf(stmt.s ?? 0));
+  return { stmt, nodes };
+}
+
+/** `a.b[0].c()` around `a.b`: what a short-circuit at `a.b` has to skip. */
+export function chainAbovePy(file: PyFile, n: PyNode): PyNode {
+  let cur = n;
+  for (;;) {
+    const p = file.parent(cur);
+    if (
+      p &&
+      ((p._t === 'Attribute' && p.value === cur) ||
+        (p._t === 'Subscript' && p.value === cur) ||
+        (p._t === 'Call' && p.func === cur))
+    ) {
+      cur = p;
+      continue;
+    }
+    return cur;
+  }
+}
+
+export interface FollowedPy {
+  /** The neutral default the chain's context needs (None when it needs none). */
+  dflt: string;
+  fallback: boolean;
+  blocked: boolean;
+  /** The chain is the whole right-hand side of an assignment or a return: no parentheses needed. */
+  whole: boolean;
+}
+
+/**
+ * Follows the value of `chain` (now possibly None) through its context: the name it is assigned to and
+ * that name's later uses, or the operation it feeds (iteration, len(), arithmetic, a format spec).
+ */
+export function followPy(file: PyFile, chain: PyNode, scope: PyNode | undefined): FollowedPy {
+  const q = quoteStyle(file);
+  const out: FollowedPy = { dflt: 'None', fallback: flowsToFallbackPy(file, chain), blocked: false, whole: false };
+  const p = file.parent(chain);
+  if (!p) return out;
+  if ((p._t === 'Assign' || p._t === 'AnnAssign') && p.value === chain) {
+    out.whole = true;
+    const targets = p._t === 'Assign' ? (p.targets as PyNode[]) : [p.target as PyNode];
+    if (targets.length !== 1 || targets[0]!._t !== 'Name') {
+      if (targets.length === 1 && ['Tuple', 'List'].includes(targets[0]!._t)) out.blocked = true;
+      return out;
+    }
+    const name = targets[0]!.id as string;
+    const uses = usesOfPy(file, scope ?? file.tree, name, p.e!);
+    out.fallback ||= uses.handled || nameFallsBack(file, scope ?? file.tree, name, p.e!);
+    if (uses.handled) return out;
+    const kind = agreedKindPy(uses.crashy);
+    if (kind === 'unknown') out.blocked = true;
+    else if (kind) out.dflt = defaultForPy(kind, q)!;
+    return out;
+  }
+  if (p._t === 'Return' || (p._t === 'Expr' && p.value === chain)) {
+    out.whole = p._t === 'Return';
+    return out;
+  }
+  if ((p._t === 'For' || p._t === 'AsyncFor' || p._t === 'comprehension') && p.iter === chain) out.dflt = '[]';
+  else if (p._t === 'Call' && (p.func as PyNode)._t === 'Name') {
+    const f = (p.func as PyNode).id as string;
+    if (['len', 'sum', 'sorted', 'list', 'tuple', 'set', 'min', 'max', 'any', 'all', 'enumerate', 'zip'].includes(f))
+      out.dflt = '[]';
+    if (['int', 'float', 'round', 'abs', 'Decimal'].includes(f)) out.dflt = '0';
+  } else if (p._t === 'BinOp') {
+    const other = (p.left === chain ? p.right : p.left) as PyNode;
+    const k = kindOfPy(file, other);
+    out.dflt = k === 'string' ? `${q}${q}` : k === 'list' ? '[]' : '0';
+  } else if (p._t === 'Compare') {
+    const ops = (p.ops as PyNode[]).map((o) => o._t);
+    const comps = p.comparators as PyNode[];
+    if (comps.includes(chain) && ['In', 'NotIn'].includes(ops[comps.indexOf(chain)]!)) out.dflt = '()';
+    else if (ops.some((o) => ['Lt', 'Gt', 'LtE', 'GtE'].includes(o))) out.dflt = '0';
+  } else if (p._t === 'AugAssign') out.dflt = '0';
+  else if (p._t === 'FormattedValue' && p.format_spec) out.dflt = '0';
+  return out;
+}
+
+/** `<chain> if <ok> else <default>` in place of the chain (parenthesised unless it is a whole value). */
+export function conditional(file: PyFile, chain: PyNode, ok: string, dflt: string, whole: boolean): TextEdit {
+  const text = `${file.text(chain)} if ${ok} else ${dflt}`;
+  return { start: chain.s!, end: chain.e!, text: whole ? text : `(${text})` };
+}
+
+export function proposalPy(
+  file: PyFile,
+  edits: TextEdit[],
+  strategy: string,
+  summary: string,
+  confidence: number,
+): Proposal | undefined {
+  const edit = fileEdit(file.path, file.source, edits);
+  return edit ? { strategy, summary, confidence, edits: [edit] } : undefined;
+}

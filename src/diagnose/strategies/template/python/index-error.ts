@@ -1,0 +1,168 @@
+/**
+ * Python: an index out of range or an empty sequence — `xs[0]` / `xs[-1]` / `xs[i]` (IndexError),
+ * `max([])` / `min([])` (ValueError), `statistics.mean([])`, `random.choice([])`, `next(it)`
+ * (StopIteration), `xs.pop()` on an empty list. Variants: the neutral default its context needs at the
+ * fault site (`xs[0] if xs else None`, `max(xs, default=0)`), a guard in the function, a skip in a loop,
+ * and 400 in the handler when the list is a field of the request.
+ */
+import type { Proposal } from '../../types.ts';
+import type { TextEdit } from '../edits.ts';
+import type { Fault } from '../fault.ts';
+import { intValue, isPure, type PyNode, sliceOf } from './ast.ts';
+import { chainAbovePy, conditional, crashSite, followPy, proposalPy } from './common.ts';
+import { boundaryVariantPy, guardVariantsPy, type PyTemplateContext, where } from './variants.ts';
+
+interface Site {
+  at: PyNode;
+  /** The sequence that is too short. */
+  seq: PyNode;
+  /** Python condition (given the sequence's text) under which the operation is safe. */
+  ok: (s: string) => string;
+  bad: (s: string) => string;
+  /** Empty is what makes it fail (so a 400 can say "must not be empty"). */
+  empty: boolean;
+  /** A fault-site edit other than the conditional (adding `default=`). */
+  special?: (dflt: string) => TextEdit[] | undefined;
+}
+
+const callName = (n: PyNode) => {
+  const f = n.func as PyNode;
+  return f._t === 'Name' ? (f.id as string) : f._t === 'Attribute' ? (f.attr as string) : '';
+};
+
+function sites(ctx: PyTemplateContext, what: Extract<Fault, { kind: 'index' }>['what']): Site[] {
+  const fr = ctx.frames[0]!;
+  const file = fr.file;
+  const cs = crashSite(fr);
+  if (!cs) return [];
+  const out: Site[] = [];
+  for (const n of cs.nodes) {
+    if (what === 'subscript' && n._t === 'Subscript' && (n.ctx as PyNode | undefined)?._t !== 'Store') {
+      const idx = sliceOf(n);
+      if (idx._t === 'Slice' || (idx._t === 'Constant' && idx.vt === 'str')) continue;
+      const k = intValue(idx);
+      const i = file.text(idx);
+      if (k === 0 || k === -1)
+        out.push({ at: n, seq: n.value as PyNode, ok: (s) => s, bad: (s) => `not ${s}`, empty: true });
+      else if (k !== undefined && k > 0)
+        out.push({
+          at: n,
+          seq: n.value as PyNode,
+          ok: (s) => `len(${s}) > ${k}`,
+          bad: (s) => `len(${s}) <= ${k}`,
+          empty: false,
+        });
+      else if (k !== undefined)
+        out.push({
+          at: n,
+          seq: n.value as PyNode,
+          ok: (s) => `len(${s}) >= ${-k}`,
+          bad: (s) => `len(${s}) < ${-k}`,
+          empty: false,
+        });
+      else if (isPure(idx))
+        out.push({
+          at: n,
+          seq: n.value as PyNode,
+          ok: (s) => `-len(${s}) <= ${i} < len(${s})`,
+          bad: (s) => `not -len(${s}) <= ${i} < len(${s})`,
+          empty: false,
+        });
+    }
+    if (n._t !== 'Call') continue;
+    const name = callName(n);
+    const args = n.args as PyNode[];
+    const kws = n.keywords as PyNode[];
+    if (
+      what === 'empty-call' &&
+      ['max', 'min'].includes(name) &&
+      (n.func as PyNode)._t === 'Name' &&
+      args.length === 1 &&
+      !kws.some((k) => k.arg === 'default')
+    ) {
+      const close = n.e! - 1;
+      out.push({
+        at: n,
+        seq: args[0]!,
+        ok: (s) => s,
+        bad: (s) => `not ${s}`,
+        empty: true,
+        special: (dflt) =>
+          file.source[close] === ')'
+            ? [{ start: args[0]!.e!, end: args[0]!.e!, text: `, default=${dflt}` }]
+            : undefined,
+      });
+    }
+    if (
+      what === 'empty-call' &&
+      ['mean', 'median', 'mode', 'stdev', 'variance', 'fmean', 'harmonic_mean'].includes(name) &&
+      args[0]
+    )
+      out.push({ at: n, seq: args[0]!, ok: (s) => s, bad: (s) => `not ${s}`, empty: true });
+    if (what === 'choice' && name === 'choice' && args[0])
+      out.push({ at: n, seq: args[0]!, ok: (s) => s, bad: (s) => `not ${s}`, empty: true });
+    if (what === 'pop' && name === 'pop' && (n.func as PyNode)._t === 'Attribute' && args.length === 0)
+      out.push({ at: n, seq: (n.func as PyNode).value as PyNode, ok: (s) => s, bad: (s) => `not ${s}`, empty: true });
+    if (what === 'next' && name === 'next' && (n.func as PyNode)._t === 'Name' && args.length === 1)
+      out.push({
+        at: n,
+        seq: args[0]!,
+        ok: () => '',
+        bad: () => '',
+        empty: false,
+        special: (dflt) => [{ start: args[0]!.e!, end: args[0]!.e!, text: `, ${dflt}` }],
+      });
+  }
+  return out.slice(0, 2);
+}
+
+export function indexErrorPy(ctx: PyTemplateContext, fault: Extract<Fault, { kind: 'index' }>): Proposal[] {
+  const file = ctx.frames[0]!.file;
+  const out: Proposal[] = [];
+  for (const site of sites(ctx, fault.what)) {
+    const s = file.text(site.seq);
+    const chain = site.at._t === 'Subscript' ? chainAbovePy(file, site.at) : site.at;
+    const f = followPy(file, chain, file.functionOf(site.at));
+    if (!f.blocked) {
+      const edits = site.special
+        ? site.special(f.dflt)
+        : isPure(site.seq)
+          ? [conditional(file, chain, site.ok(s), f.dflt, f.whole)]
+          : undefined;
+      const fix =
+        edits &&
+        proposalPy(
+          file,
+          edits,
+          'template:index:default',
+          `use ${f.dflt} when \`${s}\` is too short (${where(file, site.at)})`,
+          f.fallback ? 0.85 : 0.75,
+        );
+      if (fix) out.push(fix);
+    }
+    if (!site.bad(s)) continue;
+    out.push(
+      ...guardVariantsPy({
+        file,
+        at: site.at,
+        value: site.seq,
+        cond: site.bad,
+        what: site.empty ? `\`${s}\` is empty` : `\`${s}\` is too short`,
+        strategy: 'template:index',
+        confidence: 0.7,
+      }),
+    );
+    if (site.empty) {
+      const b = boundaryVariantPy(ctx, {
+        file,
+        at: site.at,
+        value: site.seq,
+        bad: 'empty',
+        strategy: 'template:index',
+        confidence: 0.7,
+      });
+      if (b) out.push(b);
+    }
+  }
+  return out;
+}
