@@ -8,6 +8,7 @@
 import type { StackFrame } from '../../../incident/types.ts';
 import type { RepairContext } from '../../types.ts';
 import type { Proposal, Strategy, StrategyOutcome } from '../types.ts';
+import { caretKey, caretSpans } from './carets.ts';
 import { crashClass, type Fault, faultOf } from './fault.ts';
 import { parseJs, scriptKind, syntaxError, usesModernSyntax } from './js/ast.ts';
 import { jsProposals } from './js/index.ts';
@@ -35,6 +36,26 @@ function repoFrames(frames: StackFrame[]): RepoFrame[] {
     .filter((f): f is RepoFrame => !f.external && !!f.repoPath && !!f.line)
     .reverse()
     .slice(0, MAX_FRAMES);
+}
+
+/**
+ * Python up to 3.11 runs a comprehension in a frame of its own (`<genexpr>`, `<listcomp>`); in the syntax
+ * tree it is part of the enclosing function. The enclosing frame takes the comprehension's line.
+ */
+function withoutComprehensions(frames: RepoFrame[]): RepoFrame[] {
+  const out: RepoFrame[] = [];
+  let pending: RepoFrame | undefined;
+  for (const f of frames) {
+    if (/^<(genexpr|listcomp|setcomp|dictcomp)>$/.test(f.function ?? '')) {
+      pending ??= f;
+      continue;
+    }
+    if (pending && out.length === 0 && f.repoPath === pending.repoPath)
+      out.push({ ...f, line: pending.line, code: pending.code });
+    else out.push(f);
+    pending = undefined;
+  }
+  return out;
 }
 
 /** Whitespace-insensitive: a trace's copy of a line against the repo's. */
@@ -128,7 +149,7 @@ export async function templateProposals(ctx: RepairContext, python: () => Python
     const level = pythonLevel(files);
     const pyFrames: PyFrame[] = [];
     const parsed = new Map<string, PyFile | null>();
-    for (const fr of frames) {
+    for (const fr of withoutComprehensions(frames)) {
       if (!parsed.has(fr.repoPath)) {
         const src = sources.get(fr.repoPath);
         const r = src !== undefined && /\.py$/.test(fr.repoPath) ? await parser.parse(src) : undefined;
@@ -140,6 +161,16 @@ export async function templateProposals(ctx: RepairContext, python: () => Python
       pyFrames.push({ file, frame: fr });
     }
     if (pyFrames.length === 0) return { proposals: [], notes };
+    // Python 3.11+ marks the failing sub-expression: it decides between candidates on one line.
+    const spans = caretSpans(ctx.incident.logs);
+    for (const pf of pyFrames) {
+      const span = spans.get(caretKey(pf.frame.line, pf.frame.code));
+      const lineText = pf.file.source.split(/\r?\n/)[pf.frame.line - 1];
+      if (!span || lineText === undefined) continue;
+      const lineStart = pf.file.offsetOfLine(pf.frame.line);
+      const indent = lineText.length - lineText.trimStart().length;
+      pf.span = { start: lineStart + indent + span.start, end: lineStart + indent + span.end };
+    }
     proposals = pythonProposals({ frames: pyFrames }, fault);
     const fv = featureVersion(level, parser.hostMinor);
     const kept: Proposal[] = [];

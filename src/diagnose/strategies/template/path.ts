@@ -28,10 +28,36 @@ export type Bad =
   | 'invalid-date'
   | 'unparseable'; // fails its parser (JSON, int(), fromisoformat, …)
 
+/** Where frameworks keep the request's fields (`request.args`, `req.body`, `ctx.request.body`). */
+const CONTAINERS = new Set([
+  'request',
+  'args',
+  'form',
+  'json',
+  'GET',
+  'POST',
+  'query',
+  'body',
+  'params',
+  'query_params',
+  'data',
+  'values',
+  'path_params',
+  'files',
+  'cookies',
+]);
+const REQUEST_ROOTS = /^(request|req|ctx|context|self)$/;
+
 /** `shipping.address`, `items[].qty`, `items[0]`: the field as an API user knows it (root left out). */
 export function fieldLabel(path: AccessPath): string {
   let out = '';
-  for (const s of path.steps) {
+  let steps = path.steps;
+  if (REQUEST_ROOTS.test(path.root)) {
+    let i = 0;
+    while (i < steps.length - 1 && steps[i]!.k === 'prop' && CONTAINERS.has((steps[i] as { name: string }).name)) i++;
+    steps = steps.slice(i);
+  }
+  for (const s of steps) {
     if (s.k === 'each') out += '[]';
     else if (s.k === 'key' && typeof s.key === 'number') out += `[${s.key}]`;
     else {
@@ -65,7 +91,7 @@ export function badMessage(path: AccessPath | undefined, bad: Bad, parser?: stri
     case 'invalid-date':
       return `${what} must be a valid date`;
     case 'unparseable':
-      return parser ? `${what} must be valid ${parser}` : `${what} is malformed`;
+      return parser ? `${what} must be ${parser}` : `${what} is malformed`;
   }
 }
 

@@ -14,7 +14,7 @@ import {
   unwrap,
   walk,
 } from './ast.ts';
-import { agreedKind, defaultFor, flowsToFallback, type Kind, usesOf } from './infer.ts';
+import { agreedKind, defaultFor, flowsToFallback, type Kind, kindOf, usesOf } from './infer.ts';
 import type { JsFrame } from './lift.ts';
 
 /** Nodes of the crash statement(s) at the innermost frame that satisfy `pred`, nearest to the position first. */
@@ -73,6 +73,14 @@ export interface Followed {
 }
 
 const ROOT_KINDS: Record<string, Kind> = { keys: 'object', values: 'object', entries: 'object', assign: 'object' };
+const ARITHMETIC = new Set([
+  ts.SyntaxKind.PlusToken,
+  ts.SyntaxKind.MinusToken,
+  ts.SyntaxKind.AsteriskToken,
+  ts.SyntaxKind.SlashToken,
+  ts.SyntaxKind.PercentToken,
+  ts.SyntaxKind.AsteriskAsteriskToken,
+]);
 
 /**
  * Follows the value of `chain` (now possibly undefined) through its context: a variable it initialises
@@ -109,7 +117,12 @@ export function follow(f: JsFile, chain: ts.Expression): Followed {
     }
     return out;
   }
-  if (ts.isForOfStatement(p) && p.expression === ctx) out.chainDefault = '[]';
+  if (ts.isBinaryExpression(p) && ARITHMETIC.has(p.operatorToken.kind)) {
+    // undefined in arithmetic is NaN, which answers null: the neutral number is 0.
+    const other = p.left === ctx ? p.right : p.left;
+    if (p.operatorToken.kind !== ts.SyntaxKind.PlusToken || kindOf(f, other) === 'number') out.chainDefault = '0';
+    else if (kindOf(f, other) === 'string') out.chainDefault = quote + quote;
+  } else if (ts.isForOfStatement(p) && p.expression === ctx) out.chainDefault = '[]';
   else if (ts.isSpreadElement(p) && !ts.isObjectLiteralExpression(p.parent)) out.chainDefault = '[]';
   else if (ts.isCallExpression(p) && p.arguments[0] === ctx) {
     const callee = unwrap(p.expression);
@@ -152,7 +165,7 @@ export function operand(f: JsFile, e: ts.Expression): string {
 /** The cast a TypeScript file needs for `?? {}` under a destructuring (`{}` has none of the names). */
 export function emptyFor(f: JsFile, chain: ts.Expression, empty: string): string {
   if (!/\.(c|m)?tsx?$/i.test(f.path) || empty !== '{}') return empty;
-  const text = nodeText(f, chain).replace(/\?\./g, '.');
+  const text = nodeText(f, chain).replace(/\?\./g, '.').replace(/!/g, '');
   if (!/^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/.test(text)) return '({} as any)';
   return `({} as NonNullable<typeof ${text}>)`;
 }

@@ -5,7 +5,7 @@
  */
 import type { Proposal } from '../../types.ts';
 import type { Fault } from '../fault.ts';
-import { isPure, nodeText, quoteStyle, startOf, ts, unwrap } from './ast.ts';
+import { isPure, type JsFile, nodeText, quoteStyle, startOf, ts, unwrap } from './ast.ts';
 import { chainAbove, follow, nearFault, operand, proposal, where } from './common.ts';
 import { defaultFor, kindOf, returnedExpressions } from './infer.ts';
 import { boundaryVariant, guardVariants, type JsTemplateContext } from './variants.ts';
@@ -25,10 +25,23 @@ export function emptyJs(ctx: JsTemplateContext, fault: Extract<Fault, { kind: 'i
   const out: Proposal[] = [];
   for (const call of calls.slice(0, 1)) {
     const list = (unwrap(call.expression) as ts.PropertyAccessExpression).expression;
-    if (!isPure(list)) continue;
     const reducer = unwrap(call.arguments[0]!);
     const returned =
       ts.isArrowFunction(reducer) || ts.isFunctionExpression(reducer) ? returnedExpressions(reducer)[0] : undefined;
+    // The reducer's identity as the initial value: the same result for every non-empty list.
+    const identity = returned && identityOf(f, reducer as ts.FunctionLikeDeclaration, returned);
+    if (identity) {
+      const at = call.arguments[0]!.end;
+      const p = proposal(
+        f,
+        [{ start: at, end: at, text: `, ${identity}` }],
+        'template:empty-list:initial-value',
+        `start the reduction at ${identity}, the reducer's identity, so an empty \`${nodeText(f, list)}\` reduces to it (${where(f, call)})`,
+        0.75,
+      );
+      if (p) out.push(p);
+    }
+    if (!isPure(list)) continue;
     const chain = chainAbove(call);
     const followed = follow(f, chain);
     const dflt =
@@ -67,4 +80,28 @@ export function emptyJs(ctx: JsTemplateContext, fault: Extract<Fault, { kind: 'i
     if (b) out.push(b);
   }
   return out;
+}
+
+/** The identity element of a reducer `(acc, x) => acc + x` / `Math.max(acc, x)` / `acc * x`, when it is one. */
+function identityOf(f: JsFile, fn: ts.FunctionLikeDeclaration, body: ts.Expression): string | undefined {
+  const acc = fn.parameters[0];
+  if (!acc || !ts.isIdentifier(acc.name)) return undefined;
+  const name = acc.name.text;
+  const e = unwrap(body);
+  const isAcc = (x: ts.Expression) => ts.isIdentifier(unwrap(x)) && (unwrap(x) as ts.Identifier).text === name;
+  if (ts.isCallExpression(e) && e.arguments.some(isAcc)) {
+    const callee = nodeText(f, e.expression);
+    if (callee === 'Math.max') return '-Infinity';
+    if (callee === 'Math.min') return 'Infinity';
+  }
+  if (ts.isBinaryExpression(e) && (isAcc(e.left) || isAcc(e.right))) {
+    const other = isAcc(e.left) ? e.right : e.left;
+    if (e.operatorToken.kind === ts.SyntaxKind.AsteriskToken) return '1';
+    if (e.operatorToken.kind === ts.SyntaxKind.PlusToken) {
+      const k = kindOf(f, other);
+      if (k === 'string') return quoteStyle(f).repeat(2);
+      if (k === 'number' || ts.isPropertyAccessExpression(unwrap(other)) || ts.isIdentifier(unwrap(other))) return '0';
+    }
+  }
+  return undefined;
 }

@@ -103,11 +103,19 @@ export function handlerAround(f: JsFile, node: ts.Node): JsHandler | undefined {
   return undefined;
 }
 
-const STATUS_4XX = (n: ts.Node) => ts.isNumericLiteral(n) && Number(n.text) >= 400 && Number(n.text) < 500;
+const STATUS = (n: ts.Node, any: boolean) =>
+  ts.isNumericLiteral(n) && Number(n.text) >= (any ? 200 : 400) && Number(n.text) < (any ? 600 : 500);
 const MESSAGE_KEYS = /^(error|message|msg|detail|details|reason|description|title)$/;
 
-/** A statement in the code that answers 4xx with a message, to copy: its numeric status and its message. */
-function ownAnswer(f: JsFile, stmt: ts.Statement): { status: ts.Node; message: ts.StringLiteral } | undefined {
+/**
+ * A statement in the code that answers with a status and a message, to copy: its numeric status and its
+ * message. `any`: any status when the message sits under a key like `error`; else 4xx ones only.
+ */
+function ownAnswer(
+  f: JsFile,
+  stmt: ts.Statement,
+  any = false,
+): { status: ts.Node; message: ts.StringLiteral } | undefined {
   if (!ts.isReturnStatement(stmt) && !ts.isExpressionStatement(stmt)) return undefined;
   const expr = stmt.expression;
   if (!expr || !ts.isCallExpression(unwrap(expr))) return undefined;
@@ -116,7 +124,7 @@ function ownAnswer(f: JsFile, stmt: ts.Statement): { status: ts.Node; message: t
   const strings: ts.StringLiteral[] = [];
   walk(expr, (n) => {
     if (isFunctionLike(n)) return false;
-    if (!status && STATUS_4XX(n)) status = n;
+    if (!status && STATUS(n, any)) status = n;
     if (ts.isPropertyAssignment(n) && MESSAGE_KEYS.test(n.name.getText(f.sf)) && ts.isStringLiteral(n.initializer))
       keyed ??= n.initializer;
     if (ts.isStringLiteral(n) && !(ts.isPropertyAssignment(n.parent) && n.parent.name === n)) strings.push(n);
@@ -124,7 +132,8 @@ function ownAnswer(f: JsFile, stmt: ts.Statement): { status: ts.Node; message: t
   });
   if (!status) return undefined;
   // A message: a keyed one, else a lone string argument that is not a header or content type.
-  const message = keyed ?? strings.filter((s) => !/^[\w-]+\/[\w.+-]+$|^content-|^[a-z-]+$/i.test(s.text)).pop();
+  const message =
+    keyed ?? (any ? undefined : strings.filter((s) => !/^[\w-]+\/[\w.+-]+$|^content-|^[a-z-]+$/i.test(s.text)).pop());
   return message ? { status, message } : undefined;
 }
 
@@ -155,8 +164,12 @@ export function answer400(
     });
   collect(h.fn);
   collect(f.sf);
-  for (const stmt of candidates) {
-    const own = ownAnswer(f, stmt);
+  // The code's own 4xx answers first, then any answer of its with an error message (its 500 handler).
+  for (const [stmt, any] of [
+    ...candidates.map((c) => [c, false] as const),
+    ...candidates.map((c) => [c, true] as const),
+  ]) {
+    const own = ownAnswer(f, stmt, any);
     if (!own) continue;
     if (!freeNames(stmt).every((n) => scope.has(n) || n === 'undefined' || n === 'JSON')) continue;
     const start = startOf(f, stmt);

@@ -59,6 +59,8 @@ export const ARRAY_METHODS = new Set([
   'fill',
 ]);
 
+const NUMBER_METHODS = new Set(['toFixed', 'toPrecision', 'toExponential']);
+
 export function isStringMethod(name: string): boolean {
   return STRING_METHODS.has(name);
 }
@@ -249,6 +251,7 @@ function crashyUse(x: ts.Node): Kind | 'unknown' | undefined {
     const m = p.name.text;
     if (STRING_METHODS.has(m)) return 'string';
     if (ARRAY_METHODS.has(m)) return 'array';
+    if (NUMBER_METHODS.has(m)) return 'number';
     if (m === 'length') return 'array';
     return 'object';
   }

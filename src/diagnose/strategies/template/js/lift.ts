@@ -255,6 +255,16 @@ export function liftToHandler(frames: JsFrame[], value: ts.Expression, at: ts.No
       const anchor = anchorFor(node, rooted.path.root, handler.fn);
       if (anchor) return { file, handler, path: rooted.path, anchor, hops: i };
     }
+    // Frames still inside the parameter's function (a callback in it) are not its caller.
+    const fnOf = rooted.param?.fn;
+    while (
+      fnOf &&
+      frames[i + 1] &&
+      frames[i + 1]!.file === file &&
+      frames[i + 1]!.pos >= fnOf.pos &&
+      frames[i + 1]!.pos < fnOf.end
+    )
+      i++;
     const caller = frames[i + 1];
     if (!rooted.param || !caller) return undefined;
     const call = callAt(caller.file, caller.pos, functionName(rooted.param.fn));

@@ -28,7 +28,11 @@ interface Site {
 }
 
 const printedMatches = (f: JsFile, e: ts.Expression, printed: string | undefined) =>
-  printed === undefined || nodeText(f, e).replace(/\s+/g, '').replace(/\?\./g, '.') === printed.replace(/\s+/g, '');
+  printed === undefined ||
+  nodeText(f, unwrap(e))
+    .replace(/\s+/g, '')
+    .replace(/\?\./g, '.')
+    .replace(/!(?=[.[]|$)/g, '') === printed.replace(/\s+/g, '');
 
 /** `a.b` / `a[0]` / `a['b']` reading or writing `property` of the value `a`. */
 function accessSites(ctx: JsTemplateContext, fault: NullishFault): Site[] {
@@ -186,7 +190,7 @@ function iterationSites(ctx: JsTemplateContext, fault: NullishFault): Site[] {
     fix: (file, modern) => {
       const start = startOf(file, value);
       const text = operand(file, value);
-      const paren = ts.isSpreadElement(value.parent) || ts.isCallExpression(value.parent);
+      const paren = ts.isSpreadElement(value.parent);
       const replacement = modern ? `${text} ?? ${empty}` : `${text} || ${empty}`;
       return {
         edits: [{ start, end: value.end, text: paren ? `(${replacement})` : replacement }],

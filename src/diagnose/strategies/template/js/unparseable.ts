@@ -25,7 +25,7 @@ import {
 } from './ast.ts';
 import { nearFault, proposal, where } from './common.ts';
 import { answer400, handlerAround } from './http.ts';
-import { liftToHandler } from './lift.ts';
+import { liftToHandler, pathOf } from './lift.ts';
 import { boundaryAt, insertBefore, type JsTemplateContext } from './variants.ts';
 
 interface ParseSite {
@@ -44,10 +44,10 @@ function calleeName(n: ts.CallExpression | ts.NewExpression): string {
 }
 
 const PARSERS: Record<ParseWhat, { match: (n: ts.Node) => boolean; throws: boolean; parser: string } | undefined> = {
-  json: { match: (n) => ts.isCallExpression(n) && calleeName(n) === 'JSON.parse', throws: true, parser: 'JSON' },
+  json: { match: (n) => ts.isCallExpression(n) && calleeName(n) === 'JSON.parse', throws: true, parser: 'valid JSON' },
   bigint: { match: (n) => ts.isCallExpression(n) && calleeName(n) === 'BigInt', throws: true, parser: 'an integer' },
-  url: { match: (n) => ts.isNewExpression(n) && calleeName(n) === 'URL', throws: true, parser: 'a URL' },
-  date: { match: (n) => ts.isNewExpression(n) && calleeName(n) === 'Date', throws: false, parser: 'a date' },
+  url: { match: (n) => ts.isNewExpression(n) && calleeName(n) === 'URL', throws: true, parser: 'a valid URL' },
+  date: { match: (n) => ts.isNewExpression(n) && calleeName(n) === 'Date', throws: false, parser: 'a valid date' },
   number: {
     match: (n) =>
       ts.isCallExpression(n) &&
@@ -131,13 +131,17 @@ function catchInPlace(ctx: JsTemplateContext, site: ParseSite, message: string):
   );
 }
 
-function pathText(path: AccessPath): string | undefined {
+/** The path as an expression that is undefined, not an error, when a step is missing (where `?.` parses). */
+function pathText(path: AccessPath, modern: boolean): string | undefined {
   let out = path.root;
-  for (const s of path.steps) {
-    if (s.k === 'each' || s.k === 'get') return undefined;
-    out += s.k === 'prop' ? `.${s.name}` : `[${JSON.stringify(s.key)}]`;
-  }
-  return out;
+  const q = modern ? '?.' : '';
+  path.steps.forEach((s, i) => {
+    const opt = i > 0 || !/^(req|request|ctx|context)$/.test(path.root) ? q : '';
+    if (s.k === 'prop') out += opt ? `${opt}${s.name}` : `.${s.name}`;
+    else if (s.k === 'key') out += `${opt}[${JSON.stringify(s.key)}]`;
+    else out = '';
+  });
+  return out || undefined;
 }
 
 /** In the handler, before the call that leads to the parse: check the (lifted) input parses. */
@@ -150,7 +154,7 @@ function checkInHandler(ctx: JsTemplateContext, site: ParseSite, what: ParseWhat
     | { file: JsFile; anchor: ts.Statement; handler: NonNullable<ReturnType<typeof handlerAround>>; hops: number }
     | undefined;
   if (lifted) {
-    inputText = pathText(lifted.path);
+    inputText = pathText(lifted.path, ctx.modern);
     path = lifted.path;
     target = { file: lifted.file, anchor: lifted.anchor, handler: lifted.handler, hops: lifted.hops };
   } else {
@@ -159,6 +163,7 @@ function checkInHandler(ctx: JsTemplateContext, site: ParseSite, what: ParseWhat
     const stmt = statementOf(site.parse);
     if (!handler || !stmt || !isListedStatement(stmt) || !reusable(site.input)) return undefined;
     inputText = nodeText(f, site.input);
+    path = pathOf(site.input)?.path;
     target = { file: f, anchor: stmt, handler, hops: 0 };
   }
   if (!inputText || !target) return undefined;

@@ -163,11 +163,12 @@ export function pathCondition(path: AccessPath, bad: Bad, modern: boolean, item 
   const prefix = eachAt < 0 ? path.steps : path.steps.slice(0, eachAt);
   const access = (root: string, steps: AccessPath['steps'], optional: boolean) => {
     let out = root;
-    for (const s of steps) {
-      const q = optional ? '?.' : '';
-      if (s.k === 'prop') out += optional ? `?.${s.name}` : `.${s.name}`;
-      else if (s.k === 'key') out += `${q}[${JSON.stringify(s.key)}]`;
-    }
+    steps.forEach((s, i) => {
+      // The framework's request object is always there: no `?.` right after it.
+      const opt = optional && !(i === 0 && /^(req|request|ctx|context)$/.test(root));
+      if (s.k === 'prop') out += opt ? `?.${s.name}` : `.${s.name}`;
+      else if (s.k === 'key') out += `${opt ? '?.' : ''}[${JSON.stringify(s.key)}]`;
+    });
     return out;
   };
   // Old syntax: test every prefix for null before reading through it.
@@ -197,13 +198,17 @@ export function pathCondition(path: AccessPath, bad: Bad, modern: boolean, item 
     }
   };
   const whole = (root: string, steps: AccessPath['steps']) => {
+    // Type checks (Array.isArray, typeof) are false for null and undefined already.
+    const typed = bad !== 'nullish' && bad !== 'missing' && bad !== 'zero';
     if (modern) {
       const v = access(root, steps, true);
-      return bad === 'nullish' ? `${v} == null` : `${v} == null || ${test(v)}`;
+      if (typed) return test(v);
+      return bad === 'nullish' || bad === 'missing' ? `${v} == null` : `${v} == null || ${test(v)}`;
     }
     const chain = [...guardChain(root, steps), `${access(root, steps, false)} == null`];
     const v = access(root, steps, false);
-    return bad === 'nullish' ? chain.join(' || ') : [...chain, test(v)].join(' || ');
+    if (bad === 'nullish' || bad === 'missing') return chain.join(' || ');
+    return [...chain.slice(0, typed ? -1 : undefined), test(v)].join(' || ');
   };
   if (eachAt < 0) return whole(path.root, prefix);
   const rest = path.steps.slice(eachAt + 1);

@@ -89,6 +89,11 @@ export class PyFile {
     return this.source.slice(n.s ?? 0, n.e ?? 0);
   }
 
+  /** Offset of the start of a 1-based line. */
+  offsetOfLine(line: number): number {
+    return this.lineStarts[line - 1] ?? this.source.length;
+  }
+
   lineOf(offset: number): number {
     let lo = 0;
     let hi = this.lineStarts.length - 1;
@@ -202,7 +207,18 @@ export function intValue(n: PyNode): number | undefined {
   return undefined;
 }
 
-const PURE_CALLS = new Set(['len', 'str', 'getattr', 'isinstance', 'abs']);
+const PURE_CALLS = new Set([
+  'len',
+  'str',
+  'getattr',
+  'isinstance',
+  'abs',
+  'sorted',
+  'list',
+  'tuple',
+  'set',
+  'reversed',
+]);
 const PURE_METHODS = new Set(['get', 'match', 'search', 'fullmatch']);
 
 /** Side-effect free and cheap to evaluate twice: names, attributes, constant subscripts, `.get()`, len(). */

@@ -90,10 +90,19 @@ export function followPy(file: PyFile, chain: PyNode, scope: PyNode | undefined)
   return out;
 }
 
-/** `<chain> if <ok> else <default>` in place of the chain (parenthesised unless it is a whole value). */
+/**
+ * `<chain> if <ok> else <default>` in place of the chain: parenthesised unless it stands alone (a whole
+ * assigned or returned value, a call argument, a keyword value).
+ */
 export function conditional(file: PyFile, chain: PyNode, ok: string, dflt: string, whole: boolean): TextEdit {
   const text = `${file.text(chain)} if ${ok} else ${dflt}`;
-  return { start: chain.s!, end: chain.e!, text: whole ? text : `(${text})` };
+  const p = file.parent(chain);
+  const alone =
+    whole ||
+    (p?._t === 'Call' && (p.args as PyNode[]).includes(chain)) ||
+    p?._t === 'keyword' ||
+    ((p?._t === 'Return' || p?._t === 'Assign' || p?._t === 'AnnAssign') && p.value === chain);
+  return { start: chain.s!, end: chain.e!, text: alone ? text : `(${text})` };
 }
 
 export function proposalPy(
@@ -105,4 +114,56 @@ export function proposalPy(
 ): Proposal | undefined {
   const edit = fileEdit(file.path, file.source, edits);
   return edit ? { strategy, summary, confidence, edits: [edit] } : undefined;
+}
+
+/**
+ * Candidates by the trace's caret span (Python 3.11+): those exactly at it, else those inside it, else
+ * all of them (no span, or it matches none).
+ */
+export function bySpan<T>(fr: PyFrame, sites: T[], nodeOf: (s: T) => PyNode): T[] {
+  const span = fr.span;
+  if (!span) return sites;
+  const exact = sites.filter((s) => nodeOf(s).s === span.start && nodeOf(s).e === span.end);
+  if (exact.length) return exact;
+  const inside = sites.filter((s) => (nodeOf(s).s ?? -1) >= span.start && (nodeOf(s).e ?? -1) <= span.end);
+  return inside.length ? inside : sites;
+}
+
+/**
+ * Later reads of the same value the same way in the function (`order["shipping"]["address"]` again two
+ * lines down): they fail for the same input, so a complete fault-site fix covers them too. Only when the
+ * value's root name is not assigned in between.
+ */
+export function siblings(file: PyFile, at: PyNode, same: (n: PyNode) => boolean, root: string | undefined): PyNode[] {
+  const fn = file.functionOf(at);
+  if (!fn || !root) return [];
+  const later = file.descendants(fn, { functions: false }).filter((n) => (n.s ?? 0) >= at.e! && same(n));
+  const reassigned = file
+    .descendants(fn, { functions: false })
+    .find(
+      (n) => n._t === 'Name' && n.id === root && (n.ctx as PyNode | undefined)?._t === 'Store' && (n.s ?? 0) >= at.e!,
+    );
+  return later.filter((n) => !reassigned || (n.s ?? 0) < reassigned.s!);
+}
+
+/** The variable a pure value starts at (`order` in `order["a"].b`). */
+export function rootName(n: PyNode): string | undefined {
+  let cur = n;
+  for (;;) {
+    if (cur._t === 'Name') return cur.id as string;
+    if (cur._t === 'Attribute' || cur._t === 'Subscript') cur = cur.value as PyNode;
+    else if (cur._t === 'Call' && (cur.func as PyNode)._t === 'Attribute') cur = (cur.func as PyNode).value as PyNode;
+    else return undefined;
+  }
+}
+
+/** Drops edits nested in (or overlapping) an earlier one. */
+export function disjoint(edits: TextEdit[]): TextEdit[] {
+  const out: TextEdit[] = [];
+  for (const e of [...edits].sort((a, b) => a.start - b.start)) {
+    const prev = out[out.length - 1];
+    if (prev && e.start < prev.end) continue;
+    out.push(e);
+  }
+  return out;
 }

@@ -77,19 +77,22 @@ export function handlerAroundPy(file: PyFile, node: PyNode): PyHandler | undefin
 const MESSAGE_KEYS = /^(error|message|msg|detail|details|reason|description|title)$/;
 const STATUS_KWARGS = /^(status|status_code|code)$/;
 
-function is4xx(n: PyNode): boolean {
+function isStatus(n: PyNode, low: number): boolean {
   const v = constValue(n);
-  return typeof v === 'number' && v >= 400 && v < 500;
+  return typeof v === 'number' && v >= low && v < (low === 400 ? 500 : 600);
 }
 
-/** A statement answering 4xx with a message in the code: where its status and its message are. */
-function ownAnswer(file: PyFile, stmt: PyNode): { status: PyNode; message: PyNode } | undefined {
+/**
+ * A statement answering with a status and a message in the code: where its status and its message are.
+ * `any`: any status (200–599) when the message sits under a key like "error"; else only 4xx ones.
+ */
+function ownAnswer(file: PyFile, stmt: PyNode, any = false): { status: PyNode; message: PyNode } | undefined {
   if (!['Return', 'Expr', 'Raise'].includes(stmt._t)) return undefined;
   const root = (stmt._t === 'Raise' ? stmt.exc : stmt.value) as PyNode | null;
   if (!root) return undefined;
   const nodes = [root, ...file.descendants(root, { functions: false })];
   const status = nodes.find((n) => {
-    if (!is4xx(n)) return false;
+    if (!isStatus(n, any ? 200 : 400)) return false;
     const p = file.parent(n);
     return p?._t === 'Call' || p?._t === 'Tuple' || (p?._t === 'keyword' && STATUS_KWARGS.test(p.arg as string));
   });
@@ -112,7 +115,7 @@ function ownAnswer(file: PyFile, stmt: PyNode): { status: PyNode; message: PyNod
     )
       message = n.value as PyNode;
   }
-  if (!message) {
+  if (!message && !any) {
     const strings = nodes.filter((n) => n._t === 'Constant' && n.vt === 'str' && file.parent(n)?._t === 'Call');
     message = strings.filter((s) => !/^[\w-]+\/[\w.+-]+$|^[A-Za-z-]+$/.test(s.value as string)).pop();
   }
@@ -132,8 +135,12 @@ export function answer400Py(
   const statements = [h.fn, file.tree].flatMap((root) =>
     file.descendants(root).filter((n) => n._t === 'Return' || n._t === 'Expr' || n._t === 'Raise'),
   );
-  for (const stmt of statements) {
-    const own = ownAnswer(file, stmt);
+  // The code's own 4xx answers first, then any answer of its with an error message (its 500 handler).
+  for (const [stmt, any] of [
+    ...statements.map((st) => [st, false] as const),
+    ...statements.map((st) => [st, true] as const),
+  ]) {
+    const own = ownAnswer(file, stmt, any);
     if (!own) continue;
     if (!loadedNames(file, stmt).every((n) => scope.has(n) || isBuiltin(n))) continue;
     const base = stmt.s!;

@@ -8,8 +8,8 @@
 import type { Proposal } from '../../types.ts';
 import type { TextEdit } from '../edits.ts';
 import type { Fault } from '../fault.ts';
-import { intValue, isPure, type PyNode, sliceOf } from './ast.ts';
-import { chainAbovePy, conditional, crashSite, followPy, proposalPy } from './common.ts';
+import { intValue, isPure, type PyFile, type PyNode, sliceOf } from './ast.ts';
+import { bySpan, chainAbovePy, conditional, crashSite, disjoint, followPy, proposalPy } from './common.ts';
 import { boundaryVariantPy, guardVariantsPy, type PyTemplateContext, where } from './variants.ts';
 
 interface Site {
@@ -32,11 +32,14 @@ const callName = (n: PyNode) => {
 
 function sites(ctx: PyTemplateContext, what: Extract<Fault, { kind: 'index' }>['what']): Site[] {
   const fr = ctx.frames[0]!;
-  const file = fr.file;
   const cs = crashSite(fr);
   if (!cs) return [];
+  return bySpan(fr, sitesIn(fr.file, cs.nodes, what), (x) => x.at).slice(0, 2);
+}
+
+function sitesIn(file: PyFile, nodes: PyNode[], what: Extract<Fault, { kind: 'index' }>['what']): Site[] {
   const out: Site[] = [];
-  for (const n of cs.nodes) {
+  for (const n of nodes) {
     if (what === 'subscript' && n._t === 'Subscript' && (n.ctx as PyNode | undefined)?._t !== 'Store') {
       const idx = sliceOf(n);
       if (idx._t === 'Slice' || (idx._t === 'Constant' && idx.vt === 'str')) continue;
@@ -113,7 +116,7 @@ function sites(ctx: PyTemplateContext, what: Extract<Fault, { kind: 'index' }>['
         special: (dflt) => [{ start: args[0]!.e!, end: args[0]!.e!, text: `, ${dflt}` }],
       });
   }
-  return out.slice(0, 2);
+  return out;
 }
 
 export function indexErrorPy(ctx: PyTemplateContext, fault: Extract<Fault, { kind: 'index' }>): Proposal[] {
@@ -124,11 +127,23 @@ export function indexErrorPy(ctx: PyTemplateContext, fault: Extract<Fault, { kin
     const chain = site.at._t === 'Subscript' ? chainAbovePy(file, site.at) : site.at;
     const f = followPy(file, chain, file.functionOf(site.at));
     if (!f.blocked) {
-      const edits = site.special
-        ? site.special(f.dflt)
-        : isPure(site.seq)
-          ? [conditional(file, chain, site.ok(s), f.dflt, f.whole)]
-          : undefined;
+      const fixOne = (x: Site): TextEdit[] | undefined => {
+        const c = x.at._t === 'Subscript' ? chainAbovePy(file, x.at) : x.at;
+        const d = x === site ? f : followPy(file, c, file.functionOf(x.at));
+        if (d.blocked) return undefined;
+        if (x.special) return x.special(d.dflt);
+        return isPure(x.seq) ? [conditional(file, c, x.ok(file.text(x.seq)), d.dflt, d.whole)] : undefined;
+      };
+      // The same empty sequence read the same way later in the function (max, then min) fails too.
+      const fn = file.functionOf(site.at);
+      const after = fn ? file.descendants(fn, { functions: false }).filter((n) => (n.s ?? 0) >= site.at.e!) : [];
+      const later = site.empty
+        ? [...sitesIn(file, after, 'empty-call'), ...sitesIn(file, after, 'subscript')].filter(
+            (x) => x.empty && file.text(x.seq) === s,
+          )
+        : [];
+      const parts = [site, ...later].map(fixOne);
+      const edits = parts.every((x) => x !== undefined) ? disjoint(parts.flat() as TextEdit[]) : undefined;
       const fix =
         edits &&
         proposalPy(

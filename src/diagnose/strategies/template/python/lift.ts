@@ -20,6 +20,8 @@ import { handlerAroundPy, type PyHandler } from './http.ts';
 export interface PyFrame {
   file: PyFile;
   frame: StackFrame & { line: number };
+  /** The failing sub-expression's offsets, when the trace marks it (Python 3.11+ carets). */
+  span?: { start: number; end: number };
 }
 
 export interface RootedPy {
@@ -28,6 +30,7 @@ export interface RootedPy {
 }
 
 const COMPREHENSIONS = new Set(['ListComp', 'SetComp', 'GeneratorExp', 'DictComp']);
+const SAME_ELEMENTS = new Set(['sorted', 'list', 'tuple', 'reversed', 'set', 'frozenset']);
 
 /** Statements inside `fn` (not nested functions) that bind `name`. */
 function assignmentsTo(file: PyFile, fn: PyNode, name: string): PyNode[] {
@@ -68,6 +71,9 @@ export function pathOfPy(file: PyFile, e: PyNode, depth = 0): RootedPy | undefin
     case 'Call': {
       const f = e.func as PyNode;
       const args = e.args as PyNode[];
+      // sorted(x), list(x), …: empty exactly when x is (what a length check asks).
+      if (f._t === 'Name' && SAME_ELEMENTS.has(f.id as string) && args.length >= 1)
+        return pathOfPy(file, args[0]!, depth + 1);
       if (
         f._t !== 'Attribute' ||
         f.attr !== 'get' ||
@@ -199,6 +205,16 @@ export function liftToHandlerPy(frames: PyFrame[], value: PyNode, at: PyNode): L
       const anchor = anchorFor(file, node, rooted.path.root, handler.fn);
       if (anchor && rooted.path.root !== 'self') return { file, handler, path: rooted.path, anchor, hops: i };
     }
+    // Frames still inside the parameter's function (a lambda or comprehension in it) are not its caller.
+    const fnOf = rooted.param?.fn;
+    while (
+      fnOf &&
+      frames[i + 1] &&
+      frames[i + 1]!.file === file &&
+      file.offsetOfLine(frames[i + 1]!.frame.line) >= (fnOf.s ?? 0) &&
+      file.offsetOfLine(frames[i + 1]!.frame.line) < (fnOf.e ?? 0)
+    )
+      i++;
     const caller = frames[i + 1];
     if (!rooted.param || !caller) return undefined;
     const call = callAt(caller.file, caller.frame.line, rooted.param.fn.name as string);

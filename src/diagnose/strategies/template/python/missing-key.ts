@@ -9,7 +9,17 @@ import type { Proposal } from '../../types.ts';
 import type { TextEdit } from '../edits.ts';
 import type { Fault } from '../fault.ts';
 import { constValue, isPure, type PyNode, sliceOf } from './ast.ts';
-import { chainAbovePy, conditional, crashSite, followPy, proposalPy } from './common.ts';
+import {
+  bySpan,
+  chainAbovePy,
+  conditional,
+  crashSite,
+  disjoint,
+  followPy,
+  proposalPy,
+  rootName,
+  siblings,
+} from './common.ts';
 import { boundaryVariantPy, guardVariantsPy, type PyTemplateContext, where } from './variants.ts';
 
 export function missingKeyPy(ctx: PyTemplateContext, fault: Extract<Fault, { kind: 'missing-key' }>): Proposal[] {
@@ -24,21 +34,48 @@ export function missingKeyPy(ctx: PyTemplateContext, fault: Extract<Fault, { kin
   if (!constant) subs = reads.filter((n) => ['Name', 'Attribute'].includes(sliceOf(n)._t));
   const out: Proposal[] = [];
   const fn = file.functionOf(cs.stmt);
+  subs = bySpan(fr, subs, (s) => s);
+  /** `.get()` for a lone read, a short-circuit for a longer chain; undefined when no default fits. */
+  const fixOne = (sub: PyNode): { edits: TextEdit[]; fallback: boolean } | undefined => {
+    const mapping = sub.value as PyNode;
+    const keyNode = sliceOf(sub);
+    const chain = chainAbovePy(file, sub);
+    const f = followPy(file, chain, fn);
+    if (f.blocked) return undefined;
+    const [m, key] = [file.text(mapping), file.text(keyNode)];
+    if (chain === sub)
+      return {
+        edits: [{ start: sub.s!, end: sub.e!, text: `${m}.get(${key}${f.dflt === 'None' ? '' : `, ${f.dflt}`})` }],
+        fallback: f.fallback,
+      };
+    if (isPure(mapping) && isPure(keyNode))
+      return { edits: [conditional(file, chain, `${key} in ${m}`, f.dflt, f.whole)], fallback: f.fallback };
+    return undefined;
+  };
   for (const sub of subs.slice(0, 2)) {
     const mapping = sub.value as PyNode;
     const keyNode = sliceOf(sub);
     const key = file.text(keyNode);
     const m = file.text(mapping);
-    const chain = chainAbovePy(file, sub);
-    const f = followPy(file, chain, fn);
-    let edits: TextEdit[] | undefined;
-    if (!f.blocked) {
-      if (chain === sub) {
-        edits = [{ start: sub.s!, end: sub.e!, text: `${m}.get(${key}${f.dflt === 'None' ? '' : `, ${f.dflt}`})` }];
-      } else if (isPure(mapping) && isPure(keyNode)) {
-        edits = [conditional(file, chain, `${key} in ${m}`, f.dflt, f.whole)];
-      }
-    }
+    const first = fixOne(sub);
+    // The same key read again later from the same mapping fails the same way.
+    const more = first
+      ? siblings(
+          file,
+          sub,
+          (n) =>
+            n._t === 'Subscript' &&
+            (n.ctx as PyNode | undefined)?._t !== 'Store' &&
+            file.text(n.value as PyNode) === m &&
+            file.text(sliceOf(n)) === key,
+          rootName(mapping),
+        ).map(fixOne)
+      : [];
+    const edits =
+      first && !more.some((x) => x === undefined)
+        ? disjoint([...first.edits, ...more.flatMap((x) => x!.edits)])
+        : undefined;
+    const f = { fallback: first?.fallback ?? false };
     const fix =
       edits &&
       proposalPy(

@@ -9,7 +9,7 @@ import type { Proposal } from '../../types.ts';
 import type { TextEdit } from '../edits.ts';
 import type { Fault } from '../fault.ts';
 import { isPure, type PyNode, quoteStyle } from './ast.ts';
-import { crashSite, followPy, proposalPy } from './common.ts';
+import { bySpan, crashSite, followPy, proposalPy } from './common.ts';
 import { defaultForPy } from './infer.ts';
 import { boundaryVariantPy, guardVariantsPy, type PyTemplateContext, where } from './variants.ts';
 
@@ -108,7 +108,7 @@ function operands(ctx: PyTemplateContext, fault: OperandFault): { node: PyNode; 
       out.push({ node: n.value as PyNode, at: n, test: false });
   }
   const seen = new Set<string>();
-  return out.filter((o) => {
+  return bySpan(fr, out, (o) => o.at).filter((o) => {
     const k = `${o.node.s}:${o.node.e}`;
     if (seen.has(k)) return false;
     seen.add(k);

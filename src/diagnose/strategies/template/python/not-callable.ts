@@ -6,7 +6,7 @@
 import type { Proposal } from '../../types.ts';
 import type { Fault } from '../fault.ts';
 import { isPure, type PyNode } from './ast.ts';
-import { conditional, crashSite, proposalPy } from './common.ts';
+import { bySpan, conditional, crashSite, proposalPy } from './common.ts';
 import { guardVariantsPy, type PyTemplateContext, where, wrapStatement } from './variants.ts';
 
 export function notCallablePy(ctx: PyTemplateContext, fault: Extract<Fault, { kind: 'not-callable' }>): Proposal[] {
@@ -25,7 +25,7 @@ export function notCallablePy(ctx: PyTemplateContext, fault: Extract<Fault, { ki
     return f._t === 'Attribute' && isPure(f);
   });
   const out: Proposal[] = [];
-  for (const call of calls.slice(0, 1)) {
+  for (const call of bySpan(fr, calls, (c) => c).slice(0, 1)) {
     const f = call.func as PyNode;
     const t = file.text(f);
     const p = file.parent(call);

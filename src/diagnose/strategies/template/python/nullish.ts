@@ -8,8 +8,18 @@
 import type { Proposal } from '../../types.ts';
 import type { TextEdit } from '../edits.ts';
 import type { Fault } from '../fault.ts';
-import { isPure, type PyFile, type PyNode, sliceOf } from './ast.ts';
-import { chainAbovePy, conditional, crashSite, followPy, proposalPy } from './common.ts';
+import { isNode, isPure, type PyFile, type PyNode, sliceOf } from './ast.ts';
+import {
+  bySpan,
+  chainAbovePy,
+  conditional,
+  crashSite,
+  disjoint,
+  followPy,
+  proposalPy,
+  rootName,
+  siblings,
+} from './common.ts';
 import { boundaryVariantPy, guardVariantsPy, type PyTemplateContext, where, wrapStatement } from './variants.ts';
 
 type NullishFault = Extract<Fault, { kind: 'nullish' }>;
@@ -110,7 +120,7 @@ function sites(ctx: PyTemplateContext, fault: NullishFault): Site[] {
         out.push({ at: stmt, value: stmt.value as PyNode, kind: 'unpack' });
       break;
   }
-  // Values that cannot be None are not the culprit; calls and names first.
+  // Values that cannot be None are not the culprit.
   const seen = new Set<string>();
   return out
     .filter((s) => !NEVER_NONE.has(s.value._t))
@@ -119,8 +129,7 @@ function sites(ctx: PyTemplateContext, fault: NullishFault): Site[] {
       if (seen.has(key)) return false;
       seen.add(key);
       return true;
-    })
-    .slice(0, 2);
+    });
 }
 
 /** `x.get("k")` read through as a mapping next: `(x.get("k") or {})` keeps the rest of the chain. */
@@ -142,40 +151,131 @@ function getThenMapping(file: PyFile, site: Site): boolean {
   );
 }
 
+/** The fault-site edit for one access on a possibly-None value, or undefined when none is complete. */
+function accessFix(
+  file: PyFile,
+  site: Site,
+  fn: PyNode | undefined,
+): { edits: TextEdit[]; fallback: boolean } | undefined {
+  const v = file.text(site.value);
+  const chain = chainAbovePy(file, site.at);
+  const f = followPy(file, chain, fn);
+  if (f.blocked) return undefined;
+  if (getThenMapping(file, site) && f.dflt === 'None')
+    return { edits: [{ start: site.value.s!, end: site.value.e!, text: `(${v} or {})` }], fallback: f.fallback };
+  if (!isPure(site.value)) return undefined;
+  return { edits: [conditional(file, chain, `${v} is not None`, f.dflt, f.whole)], fallback: f.fallback };
+}
+
+function fixFor(
+  file: PyFile,
+  site: Site,
+  fn: PyNode | undefined,
+): { edits: TextEdit[]; fallback: boolean } | undefined {
+  const v = file.text(site.value);
+  if (site.kind === 'access') {
+    const first = accessFix(file, site, fn);
+    if (!first) return undefined;
+    // The same value read again later in the function fails the same way.
+    const more = siblings(
+      file,
+      site.at,
+      (n) => (n._t === 'Attribute' || n._t === 'Subscript') && isNode(n.value) && file.text(n.value as PyNode) === v,
+      rootName(site.value),
+    ).map((n) => accessFix(file, { at: n, value: n.value as PyNode, kind: 'access' }, fn));
+    if (more.some((m) => m === undefined)) return undefined;
+    return { edits: disjoint([...first.edits, ...more.flatMap((m) => m!.edits)]), fallback: first.fallback };
+  }
+  if (site.kind === 'iterate') {
+    const p = file.parent(site.value);
+    const bare = p?._t === 'For' || p?._t === 'AsyncFor' || p?._t === 'comprehension' || p?._t === 'Call';
+    const empty = p?._t === 'Compare' ? '()' : '[]';
+    return {
+      edits: [{ start: site.value.s!, end: site.value.e!, text: bare ? `${v} or ${empty}` : `(${v} or ${empty})` }],
+      fallback: false,
+    };
+  }
+  if (site.kind === 'set' && isPure(site.value)) {
+    const stmt = file.statementOf(site.at);
+    const edits = stmt && wrapStatement(file, stmt, [`if ${v} is not None:`]);
+    return edits ? { edits, fallback: false } : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Without a caret span, `a.get("x").get("y").z` leaves open which link was None: one fix checks every
+ * candidate of the chain, innermost first, so the `and` never reads through a None.
+ */
+function combined(file: PyFile, sites: Site[], fn: PyNode | undefined): Site[] | undefined {
+  const access = sites.filter((s) => s.kind === 'access');
+  if (access.length < 2 || access.length !== sites.length) return undefined;
+  const chain = chainAbovePy(file, access[0]!.at);
+  if (!access.every((s) => chainAbovePy(file, s.at) === chain && isPure(s.value))) return undefined;
+  void fn;
+  return [...access].sort((a, b) => a.value.e! - a.value.s! - (b.value.e! - b.value.s!));
+}
+
 export function nullishPy(ctx: PyTemplateContext, fault: NullishFault): Proposal[] {
-  const file = ctx.frames[0]!.file;
+  const fr = ctx.frames[0]!;
+  const file = fr.file;
   const out: Proposal[] = [];
-  for (const site of sites(ctx, fault)) {
+  const found = bySpan(fr, sites(ctx, fault), (s) => (s.kind === 'iterate' ? s.value : s.at));
+  const chainOf = combined(file, found, file.functionOf(found[0]?.at ?? file.tree));
+  if (chainOf) {
+    const fn = file.functionOf(chainOf[0]!.at);
+    const chain = chainAbovePy(file, chainOf[0]!.at);
+    const f = followPy(file, chain, fn);
+    const values = chainOf.map((s) => file.text(s.value));
+    if (!f.blocked) {
+      const p = proposalPy(
+        file,
+        [conditional(file, chain, values.map((v) => `${v} is not None`).join(' and '), f.dflt, f.whole)],
+        'template:nullish:default',
+        `read through ${values.map((v) => `\`${v}\``).join(', ')} only when none is None, with a neutral default for what follows (${where(file, chain)})`,
+        f.fallback ? 0.85 : 0.7,
+      );
+      if (p) out.push(p);
+    }
+    out.push(
+      ...guardVariantsPy({
+        file,
+        at: chainOf[0]!.at,
+        value: chainOf[0]!.value,
+        cond: () => values.map((v) => `${v} is None`).join(' or '),
+        what: `${values.map((v) => `\`${v}\``).join(' or ')} is None`,
+        strategy: 'template:nullish',
+        confidence: 0.7,
+      }),
+    );
+    for (const site of chainOf) {
+      const b = boundaryVariantPy(ctx, {
+        file,
+        at: site.at,
+        value: site.value,
+        bad: 'nullish',
+        strategy: 'template:nullish',
+        confidence: 0.75,
+      });
+      if (b) {
+        out.push(b);
+        break;
+      }
+    }
+    return out;
+  }
+  for (const site of found.slice(0, 2)) {
     const v = file.text(site.value);
     const fn = file.functionOf(site.at);
-    let fallback = false;
-    let edits: TextEdit[] | undefined;
-    if (site.kind === 'access') {
-      const chain = chainAbovePy(file, site.at);
-      const f = followPy(file, chain, fn);
-      fallback = f.fallback;
-      if (!f.blocked) {
-        if (getThenMapping(file, site) && f.dflt === 'None')
-          edits = [{ start: site.value.s!, end: site.value.e!, text: `(${v} or {})` }];
-        else if (isPure(site.value)) edits = [conditional(file, chain, `${v} is not None`, f.dflt, f.whole)];
-      }
-    } else if (site.kind === 'iterate') {
-      const p = file.parent(site.value);
-      const bare = p?._t === 'For' || p?._t === 'AsyncFor' || p?._t === 'comprehension' || p?._t === 'Call';
-      const empty = p?._t === 'Compare' ? '()' : '[]';
-      edits = [{ start: site.value.s!, end: site.value.e!, text: bare ? `${v} or ${empty}` : `(${v} or ${empty})` }];
-    } else if (site.kind === 'set' && isPure(site.value)) {
-      const stmt = file.statementOf(site.at);
-      edits = stmt && wrapStatement(file, stmt, [`if ${v} is not None:`]);
-    }
+    const fixed = fixFor(file, site, fn);
     const fix =
-      edits &&
+      fixed &&
       proposalPy(
         file,
-        edits,
+        fixed.edits,
         'template:nullish:default',
         `use \`${v}\` only when it is not None, with a neutral default for what follows (${where(file, site.at)})`,
-        fallback ? 0.85 : 0.7,
+        fixed.fallback ? 0.85 : 0.7,
       );
     if (fix) out.push(fix);
     out.push(
@@ -195,7 +295,7 @@ export function nullishPy(ctx: PyTemplateContext, fault: NullishFault): Proposal
       value: site.value,
       bad: 'nullish',
       strategy: 'template:nullish',
-      confidence: fallback ? 0.6 : 0.8,
+      confidence: fixed?.fallback ? 0.6 : 0.8,
     });
     if (b) out.push(b);
   }

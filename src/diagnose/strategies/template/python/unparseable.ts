@@ -9,22 +9,22 @@ import { indentUnit } from '../edits.ts';
 import type { Fault, ParseWhat } from '../fault.ts';
 import { type AccessPath, badMessage, fieldLabel } from '../path.ts';
 import { isBuiltin, isPure, namesInScope, type PyNode, pyString, quoteStyle } from './ast.ts';
-import { crashSite, proposalPy } from './common.ts';
+import { bySpan, crashSite, proposalPy } from './common.ts';
 import { answer400Py, handlerAroundPy } from './http.ts';
-import { liftToHandlerPy } from './lift.ts';
+import { liftToHandlerPy, pathOfPy } from './lift.ts';
 import { boundaryAtPy, type PyTemplateContext, where, wrapStatement } from './variants.ts';
 
 const PARSERS: Partial<Record<ParseWhat, { names: RegExp; parser: string; exc: string }>> = {
-  json: { names: /^((simple|or|u)?json\.)?loads?$/, parser: 'JSON', exc: 'ValueError' },
+  json: { names: /^((simple|or|u)?json\.)?loads?$/, parser: 'valid JSON', exc: 'ValueError' },
   int: { names: /^int$/, parser: 'an integer', exc: 'ValueError' },
   float: { names: /^float$/, parser: 'a number', exc: 'ValueError' },
   decimal: { names: /^(decimal\.)?Decimal$/, parser: 'a number', exc: '(ValueError, ArithmeticError)' },
   date: {
     names: /(^|\.)(fromisoformat|strptime|isoparse|parse)$/,
-    parser: 'a date',
+    parser: 'a valid date',
     exc: 'ValueError',
   },
-  uuid: { names: /^(uuid\.)?UUID$/, parser: 'a UUID', exc: 'ValueError' },
+  uuid: { names: /^(uuid\.)?UUID$/, parser: 'a valid UUID', exc: 'ValueError' },
 };
 
 function pathText(path: AccessPath, q: "'" | '"'): string | undefined {
@@ -49,13 +49,14 @@ export function unparseablePy(ctx: PyTemplateContext, fault: Extract<Fault, { ki
   );
   const out: Proposal[] = [];
   const unit = indentUnit(file.source);
-  for (const call of calls.slice(0, 1)) {
+  for (const call of bySpan(fr, calls, (c) => c).slice(0, 1)) {
     const input = (call.args as PyNode[])[0]!;
     // 1. Where the handler itself parses: catch the parser's error around that statement.
     const handler = handlerAroundPy(file, call);
     const stmt = file.statementOf(call);
     if (handler && stmt && !['For', 'While', 'If', 'With', 'Try'].includes(stmt._t)) {
-      const message = badMessage(undefined, 'unparseable', spec.parser);
+      const own = pathOfPy(file, input)?.path;
+      const message = badMessage(own && fieldLabel(own) ? own : undefined, 'unparseable', spec.parser);
       const ans = answer400Py(file, handler, stmt, message);
       const edits = wrapStatement(
         file,
@@ -97,7 +98,8 @@ export function unparseablePy(ctx: PyTemplateContext, fault: Extract<Fault, { ki
     const argAt = input.s! - call.s!;
     const parseText = callText.slice(0, argAt) + inputText + callText.slice(argAt + (input.e! - input.s!));
     if (parseText.includes('\n')) continue;
-    const path = target.path && fieldLabel(target.path) ? target.path : { root: inputText, steps: [] };
+    const own = target.path ?? pathOfPy(file, input)?.path;
+    const path = own && fieldLabel(own) ? own : { root: inputText, steps: [] };
     const p = boundaryAtPy(
       target.file,
       target.anchor,

@@ -60,6 +60,18 @@ export function wrapStatement(
   return [{ start: lineStart, end: stmt.e!, text }];
 }
 
+/** The negation of a simple condition written the way a person would (`k in d`, `x is not None`, `x`). */
+export function negatePy(cond: string): string {
+  if (/ or | and /.test(cond)) return `not (${cond})`;
+  let m = /^(.+) not in (.+)$/.exec(cond);
+  if (m) return `${m[1]} in ${m[2]}`;
+  m = /^(.+) is None$/.exec(cond);
+  if (m) return `${m[1]} is not None`;
+  m = /^not (.+)$/.exec(cond);
+  if (m && !/\s/.test(m[1]!.replace(/\([^()]*\)|\[[^[\]]*\]/g, ''))) return m[1]!;
+  return `not (${cond})`;
+}
+
 export interface PyGuardSite {
   file: PyFile;
   at: PyNode;
@@ -96,7 +108,7 @@ export function guardVariantsPy(site: PyGuardSite): Proposal[] {
       const last = gens[gens.length - 1]!;
       const ifs = last.ifs as PyNode[];
       const endAt = (ifs.length ? ifs[ifs.length - 1]! : (last.iter as PyNode)).e!;
-      const edit = fileEdit(file.path, file.source, [{ start: endAt, end: endAt, text: ` if not (${cond})` }]);
+      const edit = fileEdit(file.path, file.source, [{ start: endAt, end: endAt, text: ` if ${negatePy(cond)}` }]);
       if (edit)
         out.push({
           strategy: `${site.strategy}:skip`,

@@ -6,7 +6,7 @@
  */
 import type { Proposal } from '../../types.ts';
 import { isPure, type PyNode } from './ast.ts';
-import { conditional, crashSite, proposalPy } from './common.ts';
+import { bySpan, conditional, crashSite, proposalPy } from './common.ts';
 import { boundaryVariantPy, guardVariantsPy, type PyTemplateContext, where, wrapStatement } from './variants.ts';
 
 const DIVISION = new Set(['Div', 'FloorDiv', 'Mod']);
@@ -25,7 +25,7 @@ export function zeroDivisionPy(ctx: PyTemplateContext): Proposal[] {
     (n) => n._t === 'BinOp' && DIVISION.has((n.op as PyNode)._t) && !nonZeroConstant(n.right as PyNode),
   );
   const aug = site.stmt._t === 'AugAssign' && DIVISION.has((site.stmt.op as PyNode)._t) ? [site.stmt] : [];
-  for (const div of [...divisions, ...aug].slice(0, 2)) {
+  for (const div of bySpan(fr, [...divisions, ...aug], (d) => d).slice(0, 2)) {
     const divisor = (div._t === 'AugAssign' ? div.value : div.right) as PyNode;
     if (!isPure(divisor)) continue;
     const d = file.text(divisor);
