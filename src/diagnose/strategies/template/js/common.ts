@@ -15,7 +15,7 @@ import {
   walk,
 } from './ast.ts';
 import { agreedKind, defaultFor, flowsToFallback, type Kind, kindOf, usesOf } from './infer.ts';
-import type { JsFrame } from './lift.ts';
+import { callerCall, type JsFrame } from './lift.ts';
 
 /** Nodes of the crash statement(s) at the innermost frame that satisfy `pred`, nearest to the position first. */
 export function nearFault<T extends ts.Node>(
@@ -86,7 +86,7 @@ const ARITHMETIC = new Set([
  * Follows the value of `chain` (now possibly undefined) through its context: a variable it initialises
  * and that variable's later uses, names bound by destructuring it, a loop or spread over it.
  */
-export function follow(f: JsFile, chain: ts.Expression): Followed {
+export function follow(f: JsFile, chain: ts.Expression, frames?: JsFrame[]): Followed {
   const out: Followed = { edits: [], fallback: flowsToFallback(chain), blocked: false };
   const quote = quoteStyle(f);
   let ctx: ts.Node = chain;
@@ -96,26 +96,41 @@ export function follow(f: JsFile, chain: ts.Expression): Followed {
   if (!p) return out;
   if (ts.isVariableDeclaration(p) && p.initializer === ctx) {
     if (ts.isIdentifier(p.name)) {
-      const uses = usesOf(scope, p.name.text, p.end);
+      const uses = usesOf(scope, p.name.text, p.end, f);
       out.fallback ||= uses.handled || usesFallBack(scope, p.name.text, p.end);
       if (uses.handled) return out;
-      const kind = agreedKind(uses.crashy);
-      if (kind === 'unknown') out.blocked = true;
-      else if (kind) out.chainDefault = defaultFor(kind, quote);
+      const kind = agreedKind(uses.crashy) ?? agreedKind(uses.soft);
+      if (kind === 'unknown' && uses.crashy.length) out.blocked = true;
+      else if (kind && kind !== 'unknown') out.chainDefault = defaultFor(kind, quote);
       return out;
     }
     const pattern = p.name;
     out.chainDefault = ts.isObjectBindingPattern(pattern) ? '{}' : '[]';
+    // The missing object was expected only if every name taken from it tolerates being absent.
+    let tolerant = 0;
+    let names = 0;
     for (const el of pattern.elements) {
-      if (ts.isOmittedExpression(el) || el.dotDotDotToken || el.initializer || !ts.isIdentifier(el.name)) continue;
-      const uses = usesOf(scope, el.name.text, p.end);
-      out.fallback ||= uses.handled || usesFallBack(scope, el.name.text, p.end);
-      if (uses.handled) continue;
-      const kind = agreedKind(uses.crashy);
-      if (kind === 'unknown') out.blocked = true;
-      else if (kind) out.edits.push({ start: el.name.end, end: el.name.end, text: ` = ${defaultFor(kind, quote)}` });
+      if (ts.isOmittedExpression(el) || el.dotDotDotToken || !ts.isIdentifier(el.name)) continue;
+      names++;
+      const uses = usesOf(scope, el.name.text, p.end, f);
+      if (el.initializer || uses.handled || usesFallBack(scope, el.name.text, p.end)) tolerant++;
+      if (el.initializer || uses.handled) continue;
+      const kind = agreedKind(uses.crashy) ?? agreedKind(uses.soft);
+      if (kind === 'unknown' && uses.crashy.length) out.blocked = true;
+      else if (kind && kind !== 'unknown')
+        out.edits.push({ start: el.name.end, end: el.name.end, text: ` = ${defaultFor(kind, quote)}` });
     }
+    out.fallback ||= names > 0 && tolerant === names;
     return out;
+  }
+  const returned = ts.isReturnStatement(p) || (ts.isArrowFunction(p) && p.body === ctx);
+  if (returned && frames) {
+    // Returned: what the caller does with it decides the default (one call up).
+    const up = callerCall(frames, enclosingFunction(chain));
+    if (up) {
+      const g = follow(up.file, up.call);
+      return { ...out, chainDefault: g.chainDefault, blocked: g.blocked, fallback: out.fallback || g.fallback };
+    }
   }
   if (ts.isBinaryExpression(p) && ARITHMETIC.has(p.operatorToken.kind)) {
     // undefined in arithmetic is NaN, which answers null: the neutral number is 0.

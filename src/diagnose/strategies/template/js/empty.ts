@@ -43,7 +43,7 @@ export function emptyJs(ctx: JsTemplateContext, fault: Extract<Fault, { kind: 'i
     }
     if (!isPure(list)) continue;
     const chain = chainAbove(call);
-    const followed = follow(f, chain);
+    const followed = follow(f, chain, ctx.frames);
     const dflt =
       followed.chainDefault ?? defaultFor(returned ? kindOf(f, returned) : undefined, quoteStyle(f)) ?? 'undefined';
     const text = operand(f, list);

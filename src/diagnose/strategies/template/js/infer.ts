@@ -176,13 +176,15 @@ function constDeclaration(f: JsFile, name: string): ts.VariableDeclaration | und
 export interface Uses {
   /** Kinds implied by uses that throw on a missing value (v.trim(), v.map(), [...v], v.x). */
   crashy: (Kind | 'unknown')[];
+  /** Kinds implied by uses that do not throw but print or compute garbage (`${v}` → "undefined", v * 2 → NaN). */
+  soft: Kind[];
   /** The code tests for the missing value or falls back (v ?? x, v || x, v == null, if (v), v?.x). */
   handled: boolean;
 }
 
 /** How the identifier `name` is used in `scope` after offset `after` (until it is assigned again). */
-export function usesOf(scope: ts.Node, name: string, after: number): Uses {
-  const out: Uses = { crashy: [], handled: false };
+export function usesOf(scope: ts.Node, name: string, after: number, f?: JsFile): Uses {
+  const out: Uses = { crashy: [], soft: [], handled: false };
   const refs = descendants(
     scope,
     (n) =>
@@ -204,8 +206,37 @@ export function usesOf(scope: ts.Node, name: string, after: number): Uses {
     }
     const kind = crashyUse(x);
     if (kind) out.crashy.push(kind);
+    else {
+      const soft = softUse(x, f);
+      if (soft) out.soft.push(soft);
+    }
   }
   return out;
+}
+
+/** A use that does not throw on undefined but turns it into text or NaN. */
+function softUse(x: ts.Node, f: JsFile | undefined): Kind | undefined {
+  const p = x.parent!;
+  if (ts.isTemplateSpan(p) && p.expression === x) return 'string';
+  if (ts.isBinaryExpression(p)) {
+    const op = p.operatorToken.kind;
+    if (
+      [
+        ts.SyntaxKind.MinusToken,
+        ts.SyntaxKind.AsteriskToken,
+        ts.SyntaxKind.SlashToken,
+        ts.SyntaxKind.PercentToken,
+      ].includes(op)
+    )
+      return 'number';
+    if (op === ts.SyntaxKind.PlusToken) {
+      const other = unwrap(p.left === x ? p.right : p.left);
+      const k = f ? kindOf(f, other) : undefined;
+      if (k === 'string' || ts.isStringLiteral(other) || ts.isTemplateExpression(other)) return 'string';
+      if (ts.isNumericLiteral(other)) return 'number';
+    }
+  }
+  return undefined;
 }
 
 /** The use tests for or falls back on a missing value. */

@@ -177,7 +177,11 @@ export function pathOf(e: ts.Expression, depth = 0): Rooted | undefined {
 }
 
 /** The call at a caller's frame position that invokes the function named `callee`. */
-function callAt(f: JsFile, pos: number, callee: string | undefined): ts.CallExpression | ts.NewExpression | undefined {
+export function callAt(
+  f: JsFile,
+  pos: number,
+  callee: string | undefined,
+): ts.CallExpression | ts.NewExpression | undefined {
   if (!callee) return undefined;
   const line = f.sf.getLineAndCharacterOfPosition(pos).line;
   let best: ts.CallExpression | ts.NewExpression | undefined;
@@ -285,3 +289,18 @@ export function liftToHandler(frames: JsFrame[], value: ts.Expression, at: ts.No
 }
 
 export { offsetOf };
+
+/** The call that invoked `fn` (the innermost frame's function), in the first frame outside it. */
+export function callerCall(
+  frames: JsFrame[],
+  fn: ts.FunctionLikeDeclaration | undefined,
+): { file: JsFile; call: ts.CallExpression | ts.NewExpression } | undefined {
+  if (!fn || !frames[0]) return undefined;
+  const inner = frames[0].file;
+  for (const fr of frames.slice(1)) {
+    if (fr.file === inner && fr.pos >= fn.pos && fr.pos < fn.end) continue;
+    const call = callAt(fr.file, fr.pos, functionName(fn));
+    return call ? { file: fr.file, call } : undefined;
+  }
+  return undefined;
+}

@@ -15,6 +15,7 @@ import type { Fault } from '../fault.ts';
 import { isPure, type JsFile, nodeText, quoteStyle, startOf, ts, unwrap } from './ast.ts';
 import { chainAbove, emptyFor, follow, nearFault, operand, proposal, where } from './common.ts';
 import { agreedKind, defaultFor, usesOf } from './infer.ts';
+import type { JsFrame } from './lift.ts';
 import { boundaryVariant, guardVariants, type JsTemplateContext } from './variants.ts';
 
 type NullishFault = Extract<Fault, { kind: 'nullish' }>;
@@ -59,7 +60,7 @@ function accessSites(ctx: JsTemplateContext, fault: NullishFault): Site[] {
         n.parent.operatorToken.kind === ts.SyntaxKind.EqualsToken;
       return fault.use === 'set' ? isTarget : !isTarget;
     })
-    .map((n) => ({ at: n, value: n.expression, fix: (file, modern) => accessFix(file, n, fault, modern) }));
+    .map((n) => ({ at: n, value: n.expression, fix: (file, modern) => accessFix(file, n, fault, modern, ctx.frames) }));
 }
 
 function accessFix(
@@ -67,6 +68,7 @@ function accessFix(
   n: ts.PropertyAccessExpression | ts.ElementAccessExpression,
   fault: NullishFault,
   modern: boolean,
+  frames: JsFrame[],
 ): { edits: TextEdit[]; fallback: boolean } | undefined {
   const value = n.expression;
   if (fault.use === 'set') {
@@ -77,7 +79,7 @@ function accessFix(
     return { edits: [{ start, end: start, text: `if (${operand(f, value)} != null) ` }], fallback: false };
   }
   const chain = chainAbove(n);
-  const followed = follow(f, chain);
+  const followed = follow(f, chain, frames);
   if (followed.blocked) return undefined;
   const edits: TextEdit[] = [...followed.edits];
   const dflt = followed.chainDefault && emptyFor(f, chain, followed.chainDefault);
@@ -121,7 +123,7 @@ function destructureSites(ctx: JsTemplateContext, fault: NullishFault): Site[] {
       value: d.initializer!,
       fix: (f, modern) => {
         const init = d.initializer!;
-        const followed = follow(f, init);
+        const followed = follow(f, init, ctx.frames);
         if (followed.blocked) return undefined;
         const empty = emptyFor(f, init, ts.isObjectBindingPattern(d.name) ? '{}' : '[]');
         // `x = a, b` would bind only `a`: a comma or conditional initialiser gets parentheses.
@@ -264,6 +266,7 @@ export function nullishJs(ctx: JsTemplateContext, fault: NullishFault): Proposal
           what: `${valueText} is missing`,
           strategy: 'template:nullish',
           confidence: 0.7,
+          frames: ctx.frames,
         }),
       );
     }

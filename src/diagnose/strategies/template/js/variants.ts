@@ -20,9 +20,10 @@ import {
   unwrap,
   usesSemicolons,
 } from './ast.ts';
+import { follow } from './common.ts';
 import { answer400, asHandler } from './http.ts';
 import { returnDefault } from './infer.ts';
-import { type JsFrame, liftToHandler, pathOf } from './lift.ts';
+import { callerCall, type JsFrame, liftToHandler, pathOf } from './lift.ts';
 
 export interface JsTemplateContext {
   frames: JsFrame[];
@@ -82,6 +83,8 @@ export interface GuardSite {
   what: string;
   strategy: string;
   confidence: number;
+  /** The stack, innermost first: what the caller does with the return value sets the early return's. */
+  frames?: JsFrame[];
 }
 
 /**
@@ -99,7 +102,12 @@ export function guardVariants(site: GuardSite): Proposal[] {
   const stmt = statementOf(site.at);
   if (!stmt && !(ts.isArrowFunction(fn) && !ts.isBlock(fn.body))) return [];
   const cond = site.cond(valueText);
-  const dflt = returnDefault(f, fn, quote);
+  let dflt = returnDefault(f, fn, quote);
+  if ((dflt === 'undefined' || dflt === '') && site.frames) {
+    const up = callerCall(site.frames, fn);
+    const g = up && follow(up.file, up.call);
+    if (g?.chainDefault && !g.blocked) dflt = g.chainDefault;
+  }
   const out: Proposal[] = [];
   const name = fn.name && ts.isIdentifier(fn.name) ? fn.name.text : 'the function';
   const where = `${f.path}:${lineOf(f, startOf(f, site.at))}`;

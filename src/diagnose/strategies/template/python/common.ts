@@ -3,7 +3,7 @@ import type { Proposal } from '../../types.ts';
 import { fileEdit, type TextEdit } from '../edits.ts';
 import { type PyFile, type PyNode, quoteStyle } from './ast.ts';
 import { agreedKindPy, defaultForPy, flowsToFallbackPy, kindOfPy, nameFallsBack, usesOfPy } from './infer.ts';
-import type { PyFrame } from './lift.ts';
+import { callerCall, type PyFrame } from './lift.ts';
 
 /** The crash statement at the innermost frame and its expression nodes on the frame's line. */
 export function crashSite(fr: PyFrame): { stmt: PyNode; nodes: PyNode[] } | undefined {
@@ -45,7 +45,7 @@ export interface FollowedPy {
  * Follows the value of `chain` (now possibly None) through its context: the name it is assigned to and
  * that name's later uses, or the operation it feeds (iteration, len(), arithmetic, a format spec).
  */
-export function followPy(file: PyFile, chain: PyNode, scope: PyNode | undefined): FollowedPy {
+export function followPy(file: PyFile, chain: PyNode, scope: PyNode | undefined, frames?: PyFrame[]): FollowedPy {
   const q = quoteStyle(file);
   const out: FollowedPy = { dflt: 'None', fallback: flowsToFallbackPy(file, chain), blocked: false, whole: false };
   const p = file.parent(chain);
@@ -68,6 +68,12 @@ export function followPy(file: PyFile, chain: PyNode, scope: PyNode | undefined)
   }
   if (p._t === 'Return' || (p._t === 'Expr' && p.value === chain)) {
     out.whole = p._t === 'Return';
+    // Returned: what the caller does with it decides the default (one call up).
+    const up = p._t === 'Return' && frames ? callerCall(frames, scope) : undefined;
+    if (up) {
+      const g = followPy(up.file, up.call, up.file.functionOf(up.call));
+      return { ...g, whole: true, fallback: out.fallback || g.fallback };
+    }
     return out;
   }
   if ((p._t === 'For' || p._t === 'AsyncFor' || p._t === 'comprehension') && p.iter === chain) out.dflt = '[]';

@@ -125,11 +125,11 @@ export function indexErrorPy(ctx: PyTemplateContext, fault: Extract<Fault, { kin
   for (const site of sites(ctx, fault.what)) {
     const s = file.text(site.seq);
     const chain = site.at._t === 'Subscript' ? chainAbovePy(file, site.at) : site.at;
-    const f = followPy(file, chain, file.functionOf(site.at));
+    const f = followPy(file, chain, file.functionOf(site.at), ctx.frames);
     if (!f.blocked) {
       const fixOne = (x: Site): TextEdit[] | undefined => {
         const c = x.at._t === 'Subscript' ? chainAbovePy(file, x.at) : x.at;
-        const d = x === site ? f : followPy(file, c, file.functionOf(x.at));
+        const d = x === site ? f : followPy(file, c, file.functionOf(x.at), ctx.frames);
         if (d.blocked) return undefined;
         if (x.special) return x.special(d.dflt);
         return isPure(x.seq) ? [conditional(file, c, x.ok(file.text(x.seq)), d.dflt, d.whole)] : undefined;
@@ -163,6 +163,7 @@ export function indexErrorPy(ctx: PyTemplateContext, fault: Extract<Fault, { kin
         value: site.seq,
         cond: site.bad,
         what: site.empty ? `\`${s}\` is empty` : `\`${s}\` is too short`,
+        frames: ctx.frames,
         strategy: 'template:index',
         confidence: 0.7,
       }),

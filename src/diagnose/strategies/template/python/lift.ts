@@ -136,7 +136,7 @@ function nameRoot(file: PyFile, n: PyNode, depth: number): RootedPy | undefined 
 }
 
 /** The call on a caller's frame line that invokes the function named `callee`. */
-function callAt(file: PyFile, line: number, callee: string): PyNode | undefined {
+export function callAt(file: PyFile, line: number, callee: string): PyNode | undefined {
   const calls = file.all.filter((n) => {
     if (n._t !== 'Call' || n.s === undefined || n.e === undefined) return false;
     if (file.lineOf(n.s) > line || file.lineOf(n.e) < line) return false;
@@ -225,6 +225,19 @@ export function liftToHandlerPy(frames: PyFrame[], value: PyNode, at: PyNode): L
     rooted = { ...up, path: { root: up.path.root, steps: [...up.path.steps, ...rooted.path.steps] } };
     file = caller.file;
     node = call;
+  }
+  return undefined;
+}
+
+/** The call that invoked `fn` (the innermost frame's function), in the first frame outside it. */
+export function callerCall(frames: PyFrame[], fn: PyNode | undefined): { file: PyFile; call: PyNode } | undefined {
+  if (!fn || fn._t === 'Lambda' || !frames[0]) return undefined;
+  const inner = frames[0].file;
+  for (const fr of frames.slice(1)) {
+    const at = fr.file.offsetOfLine(fr.frame.line);
+    if (fr.file === inner && at >= (fn.s ?? 0) && at < (fn.e ?? 0)) continue;
+    const call = callAt(fr.file, fr.frame.line, fn.name as string);
+    return call ? { file: fr.file, call } : undefined;
   }
   return undefined;
 }

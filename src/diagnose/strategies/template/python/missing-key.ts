@@ -40,7 +40,7 @@ export function missingKeyPy(ctx: PyTemplateContext, fault: Extract<Fault, { kin
     const mapping = sub.value as PyNode;
     const keyNode = sliceOf(sub);
     const chain = chainAbovePy(file, sub);
-    const f = followPy(file, chain, fn);
+    const f = followPy(file, chain, fn, ctx.frames);
     if (f.blocked) return undefined;
     const [m, key] = [file.text(mapping), file.text(keyNode)];
     if (chain === sub)
@@ -94,6 +94,7 @@ export function missingKeyPy(ctx: PyTemplateContext, fault: Extract<Fault, { kin
           value: mapping,
           cond: (x) => `${key} not in ${x}`,
           what: `\`${m}\` has no ${key}`,
+          frames: ctx.frames,
           strategy: 'template:missing-key',
           confidence: 0.7,
         }),

@@ -135,7 +135,7 @@ export function noneOperandPy(ctx: PyTemplateContext, fault: OperandFault): Prop
     const t = file.text(o.node);
     if (o.test) tests.set(o.at, [...(tests.get(o.at) ?? []), `${t} is not None`]);
     else if (fault.use === 'convert') {
-      const f = followPy(file, o.at, file.functionOf(o.at));
+      const f = followPy(file, o.at, file.functionOf(o.at), ctx.frames);
       const d = f.dflt === 'None' ? '0' : f.dflt;
       edits.push({ start: o.at.s!, end: o.at.e!, text: `(${file.text(o.at)} if ${t} is not None else ${d})` });
     } else edits.push({ start: o.node.s!, end: o.node.e!, text: `(${t} if ${t} is not None else ${dflt})` });
@@ -163,6 +163,7 @@ export function noneOperandPy(ctx: PyTemplateContext, fault: OperandFault): Prop
         value: first.node,
         cond: () => texts.map((t) => `${t} is None`).join(' or '),
         what: `${texts.map((t) => `\`${t}\``).join(' or ')} is None`,
+        frames: ctx.frames,
         strategy: 'template:none-operand',
         confidence: 0.7,
       }),

@@ -58,6 +58,7 @@ export function notCallablePy(ctx: PyTemplateContext, fault: Extract<Fault, { ki
         value: f,
         cond: (v) => `${v} is None`,
         what: `\`${t}\` is None`,
+        frames: ctx.frames,
         strategy: 'template:not-callable',
         confidence: 0.55,
       }),

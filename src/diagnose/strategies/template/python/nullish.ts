@@ -20,6 +20,7 @@ import {
   rootName,
   siblings,
 } from './common.ts';
+import type { PyFrame } from './lift.ts';
 import { boundaryVariantPy, guardVariantsPy, type PyTemplateContext, where, wrapStatement } from './variants.ts';
 
 type NullishFault = Extract<Fault, { kind: 'nullish' }>;
@@ -156,10 +157,11 @@ function accessFix(
   file: PyFile,
   site: Site,
   fn: PyNode | undefined,
+  frames: PyFrame[],
 ): { edits: TextEdit[]; fallback: boolean } | undefined {
   const v = file.text(site.value);
   const chain = chainAbovePy(file, site.at);
-  const f = followPy(file, chain, fn);
+  const f = followPy(file, chain, fn, frames);
   if (f.blocked) return undefined;
   if (getThenMapping(file, site) && f.dflt === 'None')
     return { edits: [{ start: site.value.s!, end: site.value.e!, text: `(${v} or {})` }], fallback: f.fallback };
@@ -171,10 +173,11 @@ function fixFor(
   file: PyFile,
   site: Site,
   fn: PyNode | undefined,
+  frames: PyFrame[],
 ): { edits: TextEdit[]; fallback: boolean } | undefined {
   const v = file.text(site.value);
   if (site.kind === 'access') {
-    const first = accessFix(file, site, fn);
+    const first = accessFix(file, site, fn, frames);
     if (!first) return undefined;
     // The same value read again later in the function fails the same way.
     const more = siblings(
@@ -182,7 +185,7 @@ function fixFor(
       site.at,
       (n) => (n._t === 'Attribute' || n._t === 'Subscript') && isNode(n.value) && file.text(n.value as PyNode) === v,
       rootName(site.value),
-    ).map((n) => accessFix(file, { at: n, value: n.value as PyNode, kind: 'access' }, fn));
+    ).map((n) => accessFix(file, { at: n, value: n.value as PyNode, kind: 'access' }, fn, frames));
     if (more.some((m) => m === undefined)) return undefined;
     return { edits: disjoint([...first.edits, ...more.flatMap((m) => m!.edits)]), fallback: first.fallback };
   }
@@ -225,7 +228,7 @@ export function nullishPy(ctx: PyTemplateContext, fault: NullishFault): Proposal
   if (chainOf) {
     const fn = file.functionOf(chainOf[0]!.at);
     const chain = chainAbovePy(file, chainOf[0]!.at);
-    const f = followPy(file, chain, fn);
+    const f = followPy(file, chain, fn, ctx.frames);
     const values = chainOf.map((s) => file.text(s.value));
     if (!f.blocked) {
       const p = proposalPy(
@@ -244,6 +247,7 @@ export function nullishPy(ctx: PyTemplateContext, fault: NullishFault): Proposal
         value: chainOf[0]!.value,
         cond: () => values.map((v) => `${v} is None`).join(' or '),
         what: `${values.map((v) => `\`${v}\``).join(' or ')} is None`,
+        frames: ctx.frames,
         strategy: 'template:nullish',
         confidence: 0.7,
       }),
@@ -267,7 +271,7 @@ export function nullishPy(ctx: PyTemplateContext, fault: NullishFault): Proposal
   for (const site of found.slice(0, 2)) {
     const v = file.text(site.value);
     const fn = file.functionOf(site.at);
-    const fixed = fixFor(file, site, fn);
+    const fixed = fixFor(file, site, fn, ctx.frames);
     const fix =
       fixed &&
       proposalPy(
@@ -285,6 +289,7 @@ export function nullishPy(ctx: PyTemplateContext, fault: NullishFault): Proposal
         value: site.value,
         cond: (x) => `${x} is None`,
         what: `\`${v}\` is None`,
+        frames: ctx.frames,
         strategy: 'template:nullish',
         confidence: 0.7,
       }),

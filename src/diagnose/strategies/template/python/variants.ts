@@ -7,9 +7,10 @@ import type { Proposal } from '../../types.ts';
 import { eolOf, fileEdit, indentUnit, lineIndent, type TextEdit } from '../edits.ts';
 import { type AccessPath, type Bad, badMessage, fieldLabel } from '../path.ts';
 import { boundNames, FUNCTIONS, isPure, loadedNames, type PyFile, type PyNode, pyString, quoteStyle } from './ast.ts';
+import { followPy } from './common.ts';
 import { answer400Py, asHandlerPy, type PyHandler } from './http.ts';
 import { returnDefaultPy } from './infer.ts';
-import { liftToHandlerPy, type PyFrame } from './lift.ts';
+import { callerCall, liftToHandlerPy, type PyFrame } from './lift.ts';
 
 export interface PyTemplateContext {
   frames: PyFrame[];
@@ -81,6 +82,8 @@ export interface PyGuardSite {
   what: string;
   strategy: string;
   confidence: number;
+  /** The stack, innermost first: what the caller does with the return value sets the early return's. */
+  frames?: PyFrame[];
 }
 
 export function where(file: PyFile, n: PyNode): string {
@@ -124,7 +127,12 @@ export function guardVariantsPy(site: PyGuardSite): Proposal[] {
   if (!fn || fn._t === 'Lambda' || !stmt || asHandlerPy(file, fn)) return out;
   // Names the statement binds before evaluating the value (a for loop's target) are not yet bound.
   if (['For', 'AsyncFor'].includes(stmt._t) && boundNames(stmt.target as PyNode).some((b) => names.has(b))) return out;
-  const dflt = returnDefaultPy(file, fn);
+  let dflt = returnDefaultPy(file, fn);
+  if ((dflt === 'None' || dflt === '') && site.frames) {
+    const up = callerCall(site.frames, fn);
+    const g = up && followPy(up.file, up.call, up.file.functionOf(up.call));
+    if (g && !g.blocked && g.dflt !== 'None') dflt = g.dflt;
+  }
   const ret = dflt ? `return ${dflt}` : 'return';
   const guard = insertBeforePy(file, stmt, [`if ${cond}:`, `${unit}${ret}`]);
   const edit = guard && fileEdit(file.path, file.source, guard);

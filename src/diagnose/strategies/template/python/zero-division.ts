@@ -52,6 +52,7 @@ export function zeroDivisionPy(ctx: PyTemplateContext): Proposal[] {
         value: divisor,
         cond: (v) => `${v} == 0`,
         what: `\`${d}\` is zero`,
+        frames: ctx.frames,
         strategy: 'template:zero-division',
         confidence: 0.85,
       }),
