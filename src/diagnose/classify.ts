@@ -269,6 +269,8 @@ function configurationOf(
     if (CONFIG_TYPES.some((re) => re.test(t.exceptionType))) return describe(t);
     if (!RUNTIME_MESSAGE.test(t.message) && CONFIG_MESSAGES.some((re) => re.test(t.message))) return describe(t);
     if (CONFIG_FILE.test(t.message)) return `a configuration file is missing or unreadable (${describe(t)})`;
+    if (DB_CONFIG_MESSAGES.test(t.message))
+      return `the database refuses the configured credentials or names (${describe(t)})`;
   }
   const t = trace;
   if (!t || !ENV_SENSITIVE_TYPES.test(t.exceptionType)) return undefined;

@@ -45,6 +45,7 @@ const CONTAINERS = new Set([
   'path_params',
   'files',
   'cookies',
+  'payload',
 ]);
 const REQUEST_ROOTS = /^(request|req|ctx|context|self)$/;
 

@@ -173,11 +173,12 @@ function followBindings(f: JsFile, prm: ts.ParameterDeclaration): TextEdit[] | u
   const pattern = prm.name as ts.ObjectBindingPattern;
   for (const el of pattern.elements) {
     if (el.dotDotDotToken || el.initializer || !ts.isIdentifier(el.name)) continue;
-    const uses = usesOf(fn, el.name.text, prm.end);
+    const uses = usesOf(fn, el.name.text, prm.end, f);
     if (uses.handled) continue;
-    const kind = agreedKind(uses.crashy);
-    if (kind === 'unknown') return undefined;
-    if (kind) edits.push({ start: el.name.end, end: el.name.end, text: ` = ${defaultFor(kind, quoteStyle(f))}` });
+    const kind = agreedKind(uses.crashy) ?? agreedKind(uses.soft);
+    if (kind === 'unknown' && uses.crashy.length) return undefined;
+    if (kind && kind !== 'unknown')
+      edits.push({ start: el.name.end, end: el.name.end, text: ` = ${defaultFor(kind, quoteStyle(f))}` });
   }
   return edits;
 }
