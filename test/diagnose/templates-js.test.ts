@@ -40,8 +40,12 @@ const express = (method: string, path: string, body: unknown) =>
   `import { app } from './app.js';\nconst r = await app.handle(${JSON.stringify(method)}, ${JSON.stringify(path)}, ${JSON.stringify(body)});\nconsole.log(r.statusCode, JSON.stringify(r.body));\nprocess.exit(r.statusCode >= 500 ? 1 : 0);\n`;
 
 /** A node:http server on a real socket; exits 1 on a 5xx. */
-const http = (body: string) =>
-  `import { server } from './server.js';\nawait new Promise((r) => server.listen(0, '127.0.0.1', r));\nconst { port } = server.address();\nconst res = await fetch(\`http://127.0.0.1:\${port}/x\`, { method: 'POST', body: ${JSON.stringify(body)} });\nconsole.log(res.status, await res.text());\nserver.close();\nprocess.exit(res.status >= 500 ? 1 : 0);\n`;
+const http = (body: string, path = '/x') =>
+  `import { server } from './server.js';\nawait new Promise((r) => server.listen(0, '127.0.0.1', r));\nconst { port } = server.address();\nconst res = await fetch(\`http://127.0.0.1:\${port}${path}\`, { method: 'POST', body: ${JSON.stringify(body)} });\nconsole.log(res.status, await res.text());\nserver.close();\nprocess.exit(res.status >= 500 ? 1 : 0);\n`;
+
+/** A node:http server whose handler reads the query string (`url`) and answers with its own send(). */
+const query = (handlerBody: string) =>
+  `import http from 'node:http';\n\nfunction send(res, status, body) {\n  res.writeHead(status, { 'content-type': 'application/json' });\n  res.end(JSON.stringify(body));\n}\n\nexport const server = http.createServer((req, res) => {\n  const url = new URL(req.url, 'http://x');\n  try {\n${handlerBody}\n  } catch (err) {\n    console.error(err.stack);\n    send(res, 500, { error: 'internal' });\n  }\n});\n`;
 
 interface Case {
   name: string;
@@ -245,6 +249,46 @@ const CASES: Case[] = [
       driver: http('{"filter": {"from": "last tuesday"}}'),
     },
     fixes: { 'template:unparseable:validate': /^400 \{"error":"filter\.from must be a valid date"\}$/ },
+  },
+  {
+    name: 'node:http: parseInt of a query parameter gives NaN, which new Array() rejects',
+    scenario: {
+      language: 'node',
+      files: {
+        'package.json': '{"type": "module"}',
+        'server.js': query(
+          "    const size = parseInt(url.searchParams.get('size'), 10);\n    send(res, 200, { slots: new Array(size).fill(0) });",
+        ),
+      },
+      driver: http('{}', '/x?size=abc'),
+    },
+    fixes: {
+      'template:unparseable:check': /^400 \{"error":"size must be a number"\}$/,
+      'template:unparseable:validate': /^400 /,
+    },
+  },
+  {
+    name: 'node:http: BigInt() of a malformed id',
+    scenario: {
+      language: 'node',
+      files: {
+        'package.json': '{"type": "module"}',
+        'server.js': query(
+          "    const id = BigInt(url.searchParams.get('id'));\n    send(res, 200, { next: String(id + 1n) });",
+        ),
+      },
+      driver: http('{}', '/x?id=12a'),
+    },
+    fixes: { 'template:unparseable:catch': /^400 \{"error":"id must be an integer"\}$/ },
+  },
+  {
+    name: 'BigInt division by zero',
+    scenario: {
+      language: 'node',
+      files: { 'mod.js': 'export function share(total, parts) {\n  return total / parts;\n}\n' },
+      driver: "import { share } from './mod.js';\nconsole.log(String(share(10n, 0n)));\n",
+    },
+    fixes: { 'template:zero-division:default': /^0$/ },
   },
   {
     name: 'a Babel 6 / Node 10 toolchain gets explicit checks, never ?. or ??',

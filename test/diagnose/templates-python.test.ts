@@ -213,6 +213,15 @@ const CASES: Case[] = [
     },
     fixes: { 'template:index:default': /^null$/, 'template:index:guard': /^null$/ },
   },
+  {
+    name: 'index: [-1] of a sorted() call (evaluated once)',
+    scenario: {
+      language: 'python',
+      files: { 'rows.py': 'def newest(rows):\n    return sorted(rows, key=lambda r: r["updated"])[-1]\n' },
+      driver: call('from rows import newest', 'newest([])'),
+    },
+    fixes: { 'template:index:default': /^null$/ },
+  },
   // None as an operand
   {
     name: 'unsupported operand: None + int',
@@ -316,6 +325,34 @@ const CASES: Case[] = [
       'template:unparseable:catch': /^400 \{"error":"since must be a valid date"\}$/,
       'template:unparseable:validate': /^400 /,
     },
+  },
+  {
+    name: 'Flask: int() of a query parameter',
+    scenario: {
+      language: 'python',
+      files: {
+        'app.py':
+          'from flask import Flask, jsonify, request\n\napp = Flask(__name__)\nITEMS = list(range(100))\n\n\n@app.get("/items")\ndef items():\n    limit = int(request.args.get("limit", "10"))\n    return jsonify(ITEMS[:limit])\n',
+      },
+      driver: flask('GET', '/items?limit=ten', ''),
+    },
+    fixes: {
+      'template:unparseable:catch': /^400 \{"error":"limit must be an integer"\}$/,
+      'template:unparseable:validate': /^400 /,
+    },
+  },
+  {
+    name: 'Flask: Decimal() of a field one call below the view',
+    scenario: {
+      language: 'python',
+      files: {
+        'app.py':
+          'from flask import Flask, jsonify, request\n\nfrom money import add_vat\n\napp = Flask(__name__)\n\n\n@app.post("/vat")\ndef vat():\n    body = request.get_json()\n    return jsonify({"gross": str(add_vat(body["net"]))})\n',
+        'money.py': 'from decimal import Decimal\n\n\ndef add_vat(net):\n    return Decimal(net) * Decimal("1.19")\n',
+      },
+      driver: flask('POST', '/vat', '{"net": "12,50"}'),
+    },
+    fixes: { 'template:unparseable:validate': /^400 \{"error":"net must be a number"\}$/ },
   },
   {
     name: 'Flask: an empty list reaching [0], validated at the handler',

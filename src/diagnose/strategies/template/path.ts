@@ -46,8 +46,9 @@ const CONTAINERS = new Set([
   'files',
   'cookies',
   'payload',
+  'searchParams',
 ]);
-const REQUEST_ROOTS = /^(request|req|ctx|context|self)$/;
+const REQUEST_ROOTS = /^(request|req|ctx|context|self|url)$/;
 
 /** `shipping.address`, `items[].qty`, `items[0]`: the field as an API user knows it (root left out). */
 export function fieldLabel(path: AccessPath): string {

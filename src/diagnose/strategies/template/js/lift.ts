@@ -112,6 +112,14 @@ export function pathOf(e: ts.Expression, depth = 0): Rooted | undefined {
     const inner = pathOf(x.expression, depth + 1);
     return inner && { ...inner, path: { ...inner.path, steps: [...inner.path.steps, step] } };
   }
+  // `params.get('id')` on URLSearchParams, Headers, Map: a keyed read like an index.
+  if (ts.isCallExpression(x) && ts.isPropertyAccessExpression(x.expression) && x.expression.name.text === 'get') {
+    const a = x.arguments[0] && unwrap(x.arguments[0]);
+    if (x.arguments.length !== 1 || !a || !(ts.isStringLiteral(a) || ts.isNoSubstitutionTemplateLiteral(a)))
+      return undefined;
+    const inner = pathOf(x.expression.expression, depth + 1);
+    return inner && { ...inner, path: { ...inner.path, steps: [...inner.path.steps, { k: 'get', key: a.text }] } };
+  }
   if (x.kind === ts.SyntaxKind.ThisKeyword) return { path: { root: 'this', steps: [] } };
   if (!ts.isIdentifier(x)) return undefined;
   const decl = declarationOf(x.text, x);

@@ -139,6 +139,7 @@ function pathText(path: AccessPath, modern: boolean): string | undefined {
     const opt = i > 0 || !/^(req|request|ctx|context)$/.test(path.root) ? q : '';
     if (s.k === 'prop') out += opt ? `${opt}${s.name}` : `.${s.name}`;
     else if (s.k === 'key') out += `${opt}[${JSON.stringify(s.key)}]`;
+    else if (s.k === 'get') out += `${opt || '.'}get(${JSON.stringify(s.key)})`;
     else out = '';
   });
   return out || undefined;
@@ -233,11 +234,49 @@ function reusable(e: ts.Expression): boolean {
   return ok;
 }
 
+/**
+ * `const size = parseInt(q, 10)` in the handler: check the name right after it (`Number.isNaN(size)`), no
+ * second evaluation of the input needed.
+ */
+function checkAfter(ctx: JsTemplateContext, site: ParseSite, what: ParseWhat): Proposal | undefined {
+  const f = ctx.frames[0]!.file;
+  const decl = site.parse.parent;
+  if (
+    site.throws ||
+    !decl ||
+    !ts.isVariableDeclaration(decl) ||
+    !ts.isIdentifier(decl.name) ||
+    decl.initializer !== site.parse
+  )
+    return undefined;
+  const stmt = statementOf(decl);
+  const handler = handlerAround(f, site.parse);
+  if (!stmt || !handler || !isListedStatement(stmt)) return undefined;
+  const name = decl.name.text;
+  const path = pathOf(site.input)?.path;
+  const bad = what === 'date' ? 'invalid-date' : 'not-number';
+  const message = badMessage(path && fieldLabel(path) ? path : undefined, bad, site.parser);
+  const semi = usesSemicolons(f) ? ';' : '';
+  const ans = answer400(f, handler, stmt, message, quoteStyle(f), semi === ';');
+  const unit = indentUnit(f.source);
+  const cond = what === 'date' ? `Number.isNaN(${name}.getTime())` : `Number.isNaN(${name})`;
+  const indent = /[ \t]*$/.exec(f.source.slice(0, startOf(f, stmt)))![0];
+  const lines = [`if (${cond}) {`, ...ans.lines.map((l) => unit + l), '}'];
+  return proposal(
+    f,
+    [{ start: stmt.end, end: stmt.end, text: `\n${lines.map((l) => indent + l).join('\n')}` }],
+    'template:unparseable:check',
+    `answer 400 (${message}) right after the ${handler.framework} handler parses its input (${where(f, stmt)})`,
+    0.85,
+  );
+}
+
 export function unparseableJs(ctx: JsTemplateContext, fault: Extract<Fault, { kind: 'parse' }>): Proposal[] {
   const out: Proposal[] = [];
   for (const site of sites(ctx, fault.what).slice(0, 1)) {
-    const message = badMessage(undefined, 'unparseable', site.parser);
-    const inPlace = catchInPlace(ctx, site, message);
+    const own = pathOf(site.input)?.path;
+    const message = badMessage(own && fieldLabel(own) ? own : undefined, 'unparseable', site.parser);
+    const inPlace = catchInPlace(ctx, site, message) ?? checkAfter(ctx, site, fault.what);
     if (inPlace) out.push(inPlace);
     const check = checkInHandler(ctx, site, fault.what);
     if (check) out.push(check);

@@ -176,6 +176,7 @@ export function pathCondition(path: AccessPath, bad: Bad, modern: boolean, item 
       const opt = optional && !(i === 0 && /^(req|request|ctx|context)$/.test(root));
       if (s.k === 'prop') out += opt ? `?.${s.name}` : `.${s.name}`;
       else if (s.k === 'key') out += `${opt ? '?.' : ''}[${JSON.stringify(s.key)}]`;
+      else if (s.k === 'get') out += `${opt ? '?.' : '.'}get(${JSON.stringify(s.key)})`;
     });
     return out;
   };

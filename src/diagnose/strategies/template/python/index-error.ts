@@ -45,7 +45,21 @@ function sitesIn(file: PyFile, nodes: PyNode[], what: Extract<Fault, { kind: 'in
       if (idx._t === 'Slice' || (idx._t === 'Constant' && idx.vt === 'str')) continue;
       const k = intValue(idx);
       const i = file.text(idx);
-      if (k === 0 || k === -1)
+      if ((k === 0 || k === -1) && (n.value as PyNode)._t === 'Call') {
+        // `sorted(xs)[-1]` evaluates its sequence once: `(sorted(xs) or [default])[-1]`.
+        const seq = n.value as PyNode;
+        out.push({
+          at: n,
+          seq,
+          ok: (s) => s,
+          bad: (s) => `not ${s}`,
+          empty: true,
+          special: (dflt) =>
+            chainAbovePy(file, n) === n
+              ? [{ start: n.s!, end: n.e!, text: `(${file.text(seq)} or [${dflt}])[${k}]` }]
+              : undefined,
+        });
+      } else if (k === 0 || k === -1)
         out.push({ at: n, seq: n.value as PyNode, ok: (s) => s, bad: (s) => `not ${s}`, empty: true });
       else if (k !== undefined && k > 0)
         out.push({

@@ -8,7 +8,7 @@ import type { Proposal } from '../../types.ts';
 import { indentUnit } from '../edits.ts';
 import type { Fault, ParseWhat } from '../fault.ts';
 import { type AccessPath, badMessage, fieldLabel } from '../path.ts';
-import { isBuiltin, isPure, namesInScope, type PyNode, pyString, quoteStyle } from './ast.ts';
+import { isBuiltin, isPure, namesInScope, type PyFile, type PyNode, pyString, quoteStyle } from './ast.ts';
 import { bySpan, crashSite, proposalPy } from './common.ts';
 import { answer400Py, handlerAroundPy } from './http.ts';
 import { liftToHandlerPy, pathOfPy } from './lift.ts';
@@ -93,7 +93,10 @@ export function unparseablePy(ctx: PyTemplateContext, fault: Extract<Fault, { ki
     const inputText = target.path ? pathText(target.path, q) : file.text(input);
     const calleeRoot = /^[A-Za-z_]\w*/.exec(file.text(call.func as PyNode))?.[0] ?? '';
     const scope = namesInScope(target.file, target.anchor);
-    if (!inputText || !(scope.has(calleeRoot) || isBuiltin(calleeRoot))) continue;
+    // A parser the handler's module does not import: import it there the way the crashing module does.
+    const importLine =
+      scope.has(calleeRoot) || isBuiltin(calleeRoot) || target.file === file ? undefined : importOf(file, calleeRoot);
+    if (!inputText || !(scope.has(calleeRoot) || isBuiltin(calleeRoot) || importLine)) continue;
     const callText = file.text(call);
     const argAt = input.s! - call.s!;
     const parseText = callText.slice(0, argAt) + inputText + callText.slice(argAt + (input.e! - input.s!));
@@ -108,9 +111,23 @@ export function unparseablePy(ctx: PyTemplateContext, fault: Extract<Fault, { ki
       { bad: 'unparseable', strategy: 'template:unparseable', confidence: 0.8, parser: spec.parser },
       target.hops,
       undefined,
-      ['try:', `${unit}${parseText}`, `except ${spec.exc}:`],
+      ['try:', ...(importLine ? [`${unit}${importLine}`] : []), `${unit}${parseText}`, `except ${spec.exc}:`],
     );
     if (p) out.push(p);
   }
   return out;
+}
+
+/** The module-level import statement that binds `name` in `file` (one line), if any. */
+function importOf(file: PyFile, name: string): string | undefined {
+  for (const st of file.tree.body as PyNode[]) {
+    if (st._t !== 'Import' && st._t !== 'ImportFrom') continue;
+    if ((st.level as number | undefined) && (st.level as number) > 0) continue;
+    const binds = (st.names as PyNode[]).some(
+      (a) => ((a.asname as string | null) ?? (a.name as string)).split('.')[0] === name,
+    );
+    const text = file.text(st);
+    if (binds && !text.includes('\n')) return text;
+  }
+  return undefined;
 }
