@@ -3,6 +3,7 @@
  * text that replaces them, so the rest of the file keeps its bytes (comments, formatting, line endings).
  */
 import type { FileEdit } from '../../types.ts';
+import type { Proposal } from '../types.ts';
 
 export interface TextEdit {
   start: number;
@@ -65,4 +66,28 @@ export function indentUnit(source: string): string {
 /** Re-indents every line of `text` after the first by `extra` (for wrapping a statement in a block). */
 export function reindent(text: string, extra: string): string {
   return text.replace(/(\r?\n)([ \t]*)(?=\S)/g, `$1${extra}$2`);
+}
+
+/** One proposal editing one file; undefined when the edits overlap or change nothing. */
+export function proposalFor(
+  file: { path: string; source: string },
+  edits: TextEdit[],
+  strategy: string,
+  summary: string,
+  confidence: number,
+): Proposal | undefined {
+  const edit = fileEdit(file.path, file.source, edits);
+  return edit ? { strategy, summary, confidence, edits: [edit] } : undefined;
+}
+
+/**
+ * A string literal for `s` that JavaScript and Python read the same way: ASCII only (everything else
+ * escaped), in the file's quote style. `s` is made of the source's own names and the templates' words.
+ */
+export function stringLiteral(s: string, quote: "'" | '"'): string {
+  const json = JSON.stringify(s)
+    .slice(1, -1)
+    .replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (quote === '"') return `"${json}"`;
+  return `'${json.replace(/\\"/g, '"').replace(/'/g, "\\'")}'`;
 }

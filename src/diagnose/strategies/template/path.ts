@@ -100,3 +100,28 @@ export function badMessage(path: AccessPath | undefined, bad: Bad, parser?: stri
 export function samePath(a: AccessPath, b: AccessPath): boolean {
   return a.root === b.root && JSON.stringify(a.steps) === JSON.stringify(b.steps);
 }
+
+/** How a value is bad, in a summary's words. */
+export function badWords(bad: Bad): string {
+  switch (bad) {
+    case 'nullish':
+    case 'missing':
+      return 'missing';
+    case 'empty':
+      return 'empty';
+    case 'zero':
+      return 'zero';
+    case 'not-array':
+      return 'not a list';
+    case 'not-string':
+      return 'not a string';
+    case 'not-function':
+      return 'not callable';
+    case 'not-number':
+      return 'not a number';
+    case 'invalid-date':
+      return 'not a date';
+    case 'unparseable':
+      return 'malformed';
+  }
+}

@@ -3,6 +3,7 @@
  * running), positions, and the small structural questions the templates ask of a syntax tree.
  */
 import ts from 'typescript';
+import { stringLiteral } from '../edits.ts';
 
 export interface JsFile {
   path: string;
@@ -259,13 +260,7 @@ export function freeNames(e: ts.Node): string[] {
 }
 
 /** A JavaScript string literal for `s`, in the file's quote style, ASCII only. */
-export function jsString(s: string, quote: "'" | '"'): string {
-  const json = JSON.stringify(s)
-    .slice(1, -1)
-    .replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  if (quote === '"') return `"${json}"`;
-  return `'${json.replace(/\\"/g, '"').replace(/'/g, "\\'")}'`;
-}
+export const jsString = stringLiteral;
 
 export function quoteStyle(f: JsFile): "'" | '"' {
   const single = (f.source.match(/'[^'\n]*'/g) ?? []).length;

@@ -1,6 +1,6 @@
 /** Shared by the JavaScript crash-class modules: finding the crash site and following the value after it. */
 import type { Proposal } from '../../types.ts';
-import { fileEdit, type TextEdit } from '../edits.ts';
+import { proposalFor, type TextEdit } from '../edits.ts';
 import {
   enclosingFunction,
   isFunctionLike,
@@ -192,8 +192,7 @@ export function proposal(
   summary: string,
   confidence: number,
 ): Proposal | undefined {
-  const edit = fileEdit(f.path, f.source, edits);
-  return edit ? { strategy, summary, confidence, edits: [edit] } : undefined;
+  return proposalFor(f, edits, strategy, summary, confidence);
 }
 
 export function where(f: JsFile, n: ts.Node): string {

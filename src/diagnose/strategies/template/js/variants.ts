@@ -5,7 +5,7 @@
  */
 import type { Proposal } from '../../types.ts';
 import { fileEdit, indentUnit, lineIndent, type TextEdit } from '../edits.ts';
-import { type AccessPath, type Bad, badMessage, fieldLabel } from '../path.ts';
+import { type AccessPath, type Bad, badMessage, badWords, fieldLabel } from '../path.ts';
 import {
   enclosingFunction,
   isListedStatement,
@@ -277,30 +277,6 @@ export function boundaryAt(
     confidence: site.confidence,
     edits: [edit],
   };
-}
-
-export function badWords(bad: Bad): string {
-  switch (bad) {
-    case 'nullish':
-    case 'missing':
-      return 'missing';
-    case 'empty':
-      return 'empty';
-    case 'zero':
-      return 'zero';
-    case 'not-array':
-      return 'not a list';
-    case 'not-string':
-      return 'not a string';
-    case 'not-function':
-      return 'not callable';
-    case 'not-number':
-      return 'not a number';
-    case 'invalid-date':
-      return 'not a date';
-    case 'unparseable':
-      return 'malformed';
-  }
 }
 
 export { unwrap };

@@ -3,6 +3,7 @@
  * stdlib `ast` fields), with the structural questions the templates ask: parents, statements, functions,
  * names, purity.
  */
+import { stringLiteral } from '../edits.ts';
 
 export interface PyNode {
   _t: string;
@@ -265,13 +266,9 @@ export function boundNames(target: PyNode): string[] {
   return [];
 }
 
-/** A Python string literal for `s`: double-quoted, ASCII only (valid in every Python version). */
+/** A Python string literal for `s`: ASCII only, valid in every Python version. */
 export function pyString(s: string, quote: "'" | '"' = '"'): string {
-  const json = JSON.stringify(s)
-    .slice(1, -1)
-    .replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  if (quote === '"') return `"${json}"`;
-  return `'${json.replace(/\\"/g, '"').replace(/'/g, "\\'")}'`;
+  return stringLiteral(s, quote);
 }
 
 export function quoteStyle(file: PyFile): "'" | '"' {

@@ -1,6 +1,6 @@
 /** Shared by the Python crash-class modules: the crash site, the chain around it, the value after it. */
 import type { Proposal } from '../../types.ts';
-import { fileEdit, type TextEdit } from '../edits.ts';
+import { proposalFor, type TextEdit } from '../edits.ts';
 import { type PyFile, type PyNode, quoteStyle } from './ast.ts';
 import { agreedKindPy, defaultForPy, flowsToFallbackPy, kindOfPy, nameFallsBack, usesOfPy } from './infer.ts';
 import { callerCall, type PyFrame } from './lift.ts';
@@ -118,8 +118,7 @@ export function proposalPy(
   summary: string,
   confidence: number,
 ): Proposal | undefined {
-  const edit = fileEdit(file.path, file.source, edits);
-  return edit ? { strategy, summary, confidence, edits: [edit] } : undefined;
+  return proposalFor(file, edits, strategy, summary, confidence);
 }
 
 /**

@@ -11,7 +11,7 @@ import type { Fault } from '../fault.ts';
 import { isPure, type PyNode, quoteStyle } from './ast.ts';
 import { bySpan, crashSite, followPy, proposalPy } from './common.ts';
 import { defaultForPy } from './infer.ts';
-import { boundaryVariantPy, guardVariantsPy, type PyTemplateContext, where } from './variants.ts';
+import { firstBoundaryPy, guardVariantsPy, type PyTemplateContext, where } from './variants.ts';
 
 type OperandFault = Extract<Fault, { kind: 'nullish' }>;
 
@@ -169,19 +169,12 @@ export function noneOperandPy(ctx: PyTemplateContext, fault: OperandFault): Prop
       }),
     );
   }
-  for (const o of found) {
-    const b = boundaryVariantPy(ctx, {
-      file,
-      at: o.at,
-      value: o.node,
-      bad: 'nullish',
-      strategy: 'template:none-operand',
-      confidence: 0.75,
-    });
-    if (b) {
-      out.push(b);
-      break;
-    }
-  }
+  out.push(
+    ...firstBoundaryPy(
+      ctx,
+      found.map((o) => ({ at: o.at, value: o.node })),
+      { file, bad: 'nullish', strategy: 'template:none-operand', confidence: 0.75 },
+    ),
+  );
   return out;
 }

@@ -21,7 +21,14 @@ import {
   siblings,
 } from './common.ts';
 import type { PyFrame } from './lift.ts';
-import { boundaryVariantPy, guardVariantsPy, type PyTemplateContext, where, wrapStatement } from './variants.ts';
+import {
+  boundaryVariantPy,
+  firstBoundaryPy,
+  guardVariantsPy,
+  type PyTemplateContext,
+  where,
+  wrapStatement,
+} from './variants.ts';
 
 type NullishFault = Extract<Fault, { kind: 'nullish' }>;
 
@@ -252,20 +259,9 @@ export function nullishPy(ctx: PyTemplateContext, fault: NullishFault): Proposal
         confidence: 0.7,
       }),
     );
-    for (const site of chainOf) {
-      const b = boundaryVariantPy(ctx, {
-        file,
-        at: site.at,
-        value: site.value,
-        bad: 'nullish',
-        strategy: 'template:nullish',
-        confidence: 0.75,
-      });
-      if (b) {
-        out.push(b);
-        break;
-      }
-    }
+    out.push(
+      ...firstBoundaryPy(ctx, chainOf, { file, bad: 'nullish', strategy: 'template:nullish', confidence: 0.75 }),
+    );
     return out;
   }
   for (const site of found.slice(0, 2)) {

@@ -5,7 +5,7 @@
  */
 import type { Proposal } from '../../types.ts';
 import { eolOf, fileEdit, indentUnit, lineIndent, type TextEdit } from '../edits.ts';
-import { type AccessPath, type Bad, badMessage, fieldLabel } from '../path.ts';
+import { type AccessPath, type Bad, badMessage, badWords, fieldLabel } from '../path.ts';
 import { boundNames, FUNCTIONS, isPure, loadedNames, type PyFile, type PyNode, pyString, quoteStyle } from './ast.ts';
 import { followPy } from './common.ts';
 import { answer400Py, asHandlerPy, type PyHandler } from './http.ts';
@@ -230,6 +230,19 @@ export function boundaryVariantPy(ctx: PyTemplateContext, site: PyBoundarySite):
   return boundaryAtPy(lifted.file, lifted.anchor, lifted.handler, path, site, lifted.hops);
 }
 
+/** The first of several candidate values (the trace does not say which) whose path lifts to a handler. */
+export function firstBoundaryPy(
+  ctx: PyTemplateContext,
+  candidates: { at: PyNode; value: PyNode }[],
+  site: Omit<PyBoundarySite, 'at' | 'value'>,
+): Proposal[] {
+  for (const c of candidates) {
+    const b = boundaryVariantPy(ctx, { ...site, at: c.at, value: c.value });
+    if (b) return [b];
+  }
+  return [];
+}
+
 export function boundaryAtPy(
   file: PyFile,
   anchor: PyNode,
@@ -253,26 +266,8 @@ export function boundaryAtPy(
   const label = fieldLabel(path) || 'the request body';
   return {
     strategy: `${site.strategy}:validate`,
-    summary: `answer 400 (${message}) in the ${handler.framework} handler ${handler.fn.name as string}() when ${label} is ${badWordsPy(site.bad)} (${where(file, anchor)}${hops ? `, ${hops} call(s) above the crash` : ''})`,
+    summary: `answer 400 (${message}) in the ${handler.framework} handler ${handler.fn.name as string}() when ${label} is ${badWords(site.bad)} (${where(file, anchor)}${hops ? `, ${hops} call(s) above the crash` : ''})`,
     confidence: site.confidence,
     edits: [edit],
   };
-}
-
-function badWordsPy(bad: Bad): string {
-  switch (bad) {
-    case 'nullish':
-    case 'missing':
-      return 'missing';
-    case 'empty':
-      return 'empty';
-    case 'zero':
-      return 'zero';
-    case 'not-array':
-      return 'not a list';
-    case 'unparseable':
-      return 'malformed';
-    default:
-      return 'invalid';
-  }
 }
