@@ -352,3 +352,24 @@ const PY_BUILTINS = new Set([
 export function isBuiltin(name: string): boolean {
   return PY_BUILTINS.has(name);
 }
+
+/** Expressions that never evaluate to None (displays, operators, comparisons, literals other than None). */
+const NEVER_NONE = new Set([
+  'List',
+  'Dict',
+  'Tuple',
+  'Set',
+  'JoinedStr',
+  'BinOp',
+  'ListComp',
+  'DictComp',
+  'SetComp',
+  'GeneratorExp',
+  'Compare',
+  'BoolOp',
+]);
+
+export function canBeNone(n: PyNode): boolean {
+  if (n._t === 'Constant') return n.vt === 'NoneType';
+  return !NEVER_NONE.has(n._t);
+}

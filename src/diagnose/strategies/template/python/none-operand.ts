@@ -8,7 +8,7 @@
 import type { Proposal } from '../../types.ts';
 import type { TextEdit } from '../edits.ts';
 import type { Fault } from '../fault.ts';
-import { isPure, type PyNode, quoteStyle } from './ast.ts';
+import { canBeNone, isPure, type PyNode, quoteStyle } from './ast.ts';
 import { bySpan, crashSite, followPy, proposalPy } from './common.ts';
 import { defaultForPy } from './infer.ts';
 import { firstBoundaryPy, guardVariantsPy, type PyTemplateContext, where } from './variants.ts';
@@ -31,23 +31,10 @@ const OPS: Record<string, string> = {
   '>>': 'RShift',
 };
 const CMP: Record<string, string> = { '<': 'Lt', '>': 'Gt', '<=': 'LtE', '>=': 'GtE' };
-const NEVER_NONE = new Set([
-  'Constant',
-  'List',
-  'Dict',
-  'Tuple',
-  'Set',
-  'JoinedStr',
-  'BinOp',
-  'ListComp',
-  'Compare',
-  'BoolOp',
-]);
 const NUMERIC_CALLS = new Set(['len', 'str', 'int', 'float', 'sum', 'round', 'abs', 'max', 'min']);
 
-function canBeNone(n: PyNode): boolean {
-  if (n._t === 'Constant') return n.vt === 'NoneType';
-  if (NEVER_NONE.has(n._t)) return false;
+function operandCanBeNone(n: PyNode): boolean {
+  if (!canBeNone(n)) return false;
   if (n._t === 'Call' && (n.func as PyNode)._t === 'Name' && NUMERIC_CALLS.has((n.func as PyNode).id as string))
     return false;
   return true;
@@ -62,9 +49,9 @@ function operands(ctx: PyTemplateContext, fault: OperandFault): { node: PyNode; 
   const out: { node: PyNode; at: PyNode; test: boolean }[] = [];
   const op = (fault.operator ?? '').replace(/=$/, '');
   const take = (side: 'left' | 'right', l: PyNode, r: PyNode, at: PyNode, test = false) => {
-    if ((fault.side === 'left' || fault.side === 'both') && side === 'left' && canBeNone(l))
+    if ((fault.side === 'left' || fault.side === 'both') && side === 'left' && operandCanBeNone(l))
       out.push({ node: l, at, test });
-    if ((fault.side === 'right' || fault.side === 'both') && side === 'left' && canBeNone(r))
+    if ((fault.side === 'right' || fault.side === 'both') && side === 'left' && operandCanBeNone(r))
       out.push({ node: r, at, test });
   };
   const isTest = (n: PyNode) => {
@@ -83,7 +70,7 @@ function operands(ctx: PyTemplateContext, fault: OperandFault): { node: PyNode; 
         n._t === 'AugAssign' &&
         (n.op as PyNode)._t === OPS[op] &&
         fault.side === 'right' &&
-        canBeNone(n.value as PyNode)
+        operandCanBeNone(n.value as PyNode)
       )
         out.push({ node: n.value as PyNode, at: n, test: false });
       if (n._t === 'Compare' && CMP[op]) {
@@ -92,7 +79,7 @@ function operands(ctx: PyTemplateContext, fault: OperandFault): { node: PyNode; 
           if (o._t === CMP[op]) take('left', items[i]!, items[i + 1]!, n, isTest(n));
         });
       }
-      if (op === 'unary' && n._t === 'UnaryOp' && canBeNone(n.operand as PyNode))
+      if (op === 'unary' && n._t === 'UnaryOp' && operandCanBeNone(n.operand as PyNode))
         out.push({ node: n.operand as PyNode, at: n, test: false });
     }
     if (
@@ -102,9 +89,9 @@ function operands(ctx: PyTemplateContext, fault: OperandFault): { node: PyNode; 
       ['int', 'float'].includes((n.func as PyNode).id as string)
     ) {
       const a = (n.args as PyNode[])[0];
-      if (a && canBeNone(a)) out.push({ node: a, at: n, test: false });
+      if (a && operandCanBeNone(a)) out.push({ node: a, at: n, test: false });
     }
-    if (fault.use === 'format' && n._t === 'FormattedValue' && n.format_spec && canBeNone(n.value as PyNode))
+    if (fault.use === 'format' && n._t === 'FormattedValue' && n.format_spec && operandCanBeNone(n.value as PyNode))
       out.push({ node: n.value as PyNode, at: n, test: false });
   }
   const seen = new Set<string>();

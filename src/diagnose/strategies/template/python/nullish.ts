@@ -8,7 +8,7 @@
 import type { Proposal } from '../../types.ts';
 import type { TextEdit } from '../edits.ts';
 import type { Fault } from '../fault.ts';
-import { isNode, isPure, type PyFile, type PyNode, sliceOf } from './ast.ts';
+import { canBeNone, isNode, isPure, type PyFile, type PyNode, sliceOf } from './ast.ts';
 import {
   bySpan,
   chainAbovePy,
@@ -32,19 +32,6 @@ import {
 
 type NullishFault = Extract<Fault, { kind: 'nullish' }>;
 
-const NEVER_NONE = new Set([
-  'Constant',
-  'List',
-  'Dict',
-  'Tuple',
-  'Set',
-  'JoinedStr',
-  'BinOp',
-  'ListComp',
-  'DictComp',
-  'SetComp',
-  'Compare',
-]);
 const ITERATING = new Set([
   'sorted',
   'list',
@@ -131,7 +118,7 @@ function sites(ctx: PyTemplateContext, fault: NullishFault): Site[] {
   // Values that cannot be None are not the culprit.
   const seen = new Set<string>();
   return out
-    .filter((s) => !NEVER_NONE.has(s.value._t))
+    .filter((s) => canBeNone(s.value))
     .filter((s) => {
       const key = `${s.value.s}:${s.value.e}`;
       if (seen.has(key)) return false;
