@@ -101,10 +101,13 @@ export async function templateProposals(ctx: RepairContext, python: () => Python
   const inner = frames[0]!;
   const innerSource = sources.get(inner.repoPath);
   if (innerSource === undefined) return { proposals: [], notes: [`templates: ${inner.repoPath} cannot be read`] };
-  // The trace quotes the crashing line: when the repo's line differs, it is not the code that crashed.
+  // The trace quotes the crashing line: when the repo has no such line there, it is not the code that
+  // crashed. (Nearby lines count: Python 3.13 quotes a multi-line statement from its first line.)
   for (const fr of frames) {
-    const src = sources.get(fr.repoPath)?.split(/\r?\n/)[fr.line - 1];
-    if (fr.code !== undefined && src !== undefined && squash(fr.code) !== squash(src)) {
+    const lines = sources.get(fr.repoPath)?.split(/\r?\n/);
+    if (fr.code === undefined || !lines) continue;
+    const near = squash(lines.slice(Math.max(0, fr.line - 4), fr.line + 3).join(''));
+    if (!near.includes(squash(fr.code))) {
       return {
         proposals: [],
         notes: [

@@ -21,7 +21,7 @@ import {
   usesSemicolons,
 } from './ast.ts';
 import { follow } from './common.ts';
-import { answer400, asHandler } from './http.ts';
+import { answer400, asHandler, handlerAround } from './http.ts';
 import { returnDefault } from './infer.ts';
 import { callerCall, type JsFrame, liftToHandler, pathOf } from './lift.ts';
 
@@ -95,6 +95,9 @@ export function guardVariants(site: GuardSite): Proposal[] {
   const { file: f } = site;
   const fn = enclosingFunction(site.at);
   if (!fn || !isPure(site.value) || asHandler(f, fn)) return [];
+  // A callback inside a handler that answers the request itself (req.on('end', …)) must answer, not return.
+  const handler = handlerAround(f, site.at);
+  if (handler && new RegExp(`\\b${handler.responder}\\s*\\.`).test(nodeText(f, fn))) return [];
   const semi = usesSemicolons(f) ? ';' : '';
   const quote = quoteStyle(f);
   const valueText = nodeText(f, site.value);
