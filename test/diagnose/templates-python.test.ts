@@ -222,6 +222,46 @@ const CASES: Case[] = [
     },
     fixes: { 'template:index:default': /^null$/ },
   },
+  {
+    name: 'index: next() over a generator that finds nothing (a bare generator argument)',
+    scenario: {
+      language: 'python',
+      files: {
+        'users.py': 'def first_admin(users):\n    admin = next(u for u in users if u["admin"])\n    return admin\n',
+      },
+      driver: call('from users import first_admin', 'first_admin([])'),
+    },
+    fixes: { 'template:index:default': /^null$/ },
+  },
+  {
+    name: 'index: random.choice() of an empty list, read further',
+    scenario: {
+      language: 'python',
+      files: { 'pick.py': 'import random\n\n\ndef pick(xs):\n    return random.choice(xs)["id"]\n' },
+      driver: call('from pick import pick', 'pick([])'),
+    },
+    fixes: { 'template:index:default': /^null$/, 'template:index:guard': /^null$/ },
+  },
+  {
+    name: 'missing key: a lookup table without the requested id',
+    scenario: {
+      language: 'python',
+      files: { 'prices.py': 'PRICES = {"a": 1.5}\n\n\ndef price(sku, n):\n    return PRICES[sku] * n\n' },
+      driver: call('from prices import price', 'price("zz", 2)'),
+    },
+    fixes: { 'template:missing-key:get': /^0$/, 'template:missing-key:guard': /^0$/ },
+  },
+  {
+    name: 'None: item assignment into a missing mapping',
+    scenario: {
+      language: 'python',
+      files: {
+        'meta.py': 'def mark(order):\n    meta = order.get("meta")\n    meta["seen"] = True\n    return order\n',
+      },
+      driver: call('from meta import mark', 'mark({})'),
+    },
+    fixes: { 'template:nullish:default': /^\{\}$/ },
+  },
   // None as an operand
   {
     name: 'unsupported operand: None + int',
@@ -426,6 +466,28 @@ describe('FastAPI and Django handlers answer 400 their way', () => {
     expect(v?.edits[0]?.after).toContain(
       '    if not isinstance(payload, dict) or "shipping" not in payload:\n        from fastapi import HTTPException\n        raise HTTPException(status_code=400, detail="shipping is required")\n',
     );
+  });
+
+  it.each([
+    [
+      'DRF',
+      'from rest_framework.decorators import api_view\nfrom rest_framework.response import Response\n\n\n@api_view(["POST"])\ndef create(request):\n    return Response({"total": request.data["amount"] * 2})\n',
+      'return Response({"error": "amount is required"}, status=400)',
+    ],
+    [
+      'aiohttp',
+      'from aiohttp import web\n\n\nasync def create(request):\n    body = await request.json()\n    return web.json_response({"total": body["amount"] * 2})\n',
+      'return web.json_response({"error": "amount is required"}, status=400)',
+    ],
+  ])('%s answers 400 with its own response type', async (_name, source, expected) => {
+    const { templateProposals } = await import('../../src/diagnose/strategies/template/index.ts');
+    const { contextFor } = await import('./harness.ts');
+    const line = source.split('\n').findIndex((l) => l.includes('["amount"]')) + 1;
+    const code = source.split('\n')[line - 1]!.trim();
+    const logs = tb('views.py', line, 'create', code, "KeyError: 'amount'");
+    const { proposals } = await templateProposals(contextFor('python', { 'views.py': source }, logs), sharedParser);
+    const v = proposals.find((p) => p.strategy === 'template:missing-key:validate');
+    expect(v?.edits[0]?.after, proposals.map((p) => p.strategy).join(', ')).toContain(expected);
   });
 
   it('Django returns JsonResponse with status 400 when the view module imports it', async () => {

@@ -105,9 +105,7 @@ function sitesIn(file: PyFile, nodes: PyNode[], what: Extract<Fault, { kind: 'in
         bad: (s) => `not ${s}`,
         empty: true,
         special: (dflt) =>
-          file.source[close] === ')'
-            ? [{ start: args[0]!.e!, end: args[0]!.e!, text: `, default=${dflt}` }]
-            : undefined,
+          file.source[close] === ')' && chainAbovePy(file, n) === n ? addArgument(file, n, `default=${dflt}`) : undefined,
       });
     }
     if (
@@ -127,7 +125,7 @@ function sitesIn(file: PyFile, nodes: PyNode[], what: Extract<Fault, { kind: 'in
         ok: () => '',
         bad: () => '',
         empty: false,
-        special: (dflt) => [{ start: args[0]!.e!, end: args[0]!.e!, text: `, ${dflt}` }],
+        special: (dflt) => (chainAbovePy(file, n) === n ? addArgument(file, n, dflt) : undefined),
       });
   }
   return out;
@@ -138,11 +136,11 @@ export function indexErrorPy(ctx: PyTemplateContext, fault: Extract<Fault, { kin
   const out: Proposal[] = [];
   for (const site of sites(ctx, fault.what)) {
     const s = file.text(site.seq);
-    const chain = site.at._t === 'Subscript' ? chainAbovePy(file, site.at) : site.at;
+    const chain = chainAbovePy(file, site.at);
     const f = followPy(file, chain, file.functionOf(site.at), ctx.frames);
     if (!f.blocked) {
       const fixOne = (x: Site): TextEdit[] | undefined => {
-        const c = x.at._t === 'Subscript' ? chainAbovePy(file, x.at) : x.at;
+        const c = chainAbovePy(file, x.at);
         const d = x === site ? f : followPy(file, c, file.functionOf(x.at), ctx.frames);
         if (d.blocked) return undefined;
         if (x.special) return x.special(d.dflt);
@@ -195,4 +193,19 @@ export function indexErrorPy(ctx: PyTemplateContext, fault: Extract<Fault, { kin
     }
   }
   return out;
+}
+
+/**
+ * One more argument for a call (`next(it)` → `next(it, None)`). A lone generator argument has no
+ * parentheses of its own (`next(u for u in users)`): it gets them, or the call would not parse.
+ */
+function addArgument(file: PyFile, call: PyNode, text: string): TextEdit[] {
+  const args = call.args as PyNode[];
+  const last = args[args.length - 1]!;
+  if (args.length === 1 && last._t === 'GeneratorExp' && last.e === call.e) {
+    const open = file.source.indexOf('(', (call.func as PyNode).e!);
+    const inner = file.source.slice(open + 1, call.e! - 1);
+    return [{ start: open, end: call.e!, text: `((${inner}), ${text})` }];
+  }
+  return [{ start: last.e!, end: last.e!, text: `, ${text}` }];
 }
