@@ -105,7 +105,9 @@ function sitesIn(file: PyFile, nodes: PyNode[], what: Extract<Fault, { kind: 'in
         bad: (s) => `not ${s}`,
         empty: true,
         special: (dflt) =>
-          file.source[close] === ')' && chainAbovePy(file, n) === n ? addArgument(file, n, `default=${dflt}`) : undefined,
+          file.source[close] === ')' && chainAbovePy(file, n) === n
+            ? addArgument(file, n, `default=${dflt}`)
+            : undefined,
       });
     }
     if (
