@@ -37,6 +37,8 @@ export class PythonParser {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stderr = '';
+    // A helper that failed to start or died: the 'error'/'close' handlers report it, not a stray EPIPE.
+    proc.stdin.on('error', () => undefined);
     proc.stderr.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-2000);
     });
