@@ -1,80 +1,107 @@
 /**
- * Diagnose: evidence → a `Diagnosis` and candidate patches. This first engine is template-based (one
- * template per crash class); the revert and LLM strategies plug in as further producers of `Candidate`s.
+ * Diagnose: evidence → a `Diagnosis` and candidate patches. Classification comes first (classify.ts): only
+ * a defect in the repo's code is patched; a downed dependency, exhausted resources or missing configuration
+ * end escalated with what a human should check. Code defects go to the repair strategies behind `Strategy`
+ * (the templates on the syntax tree here; revert and LLM plug in beside them), each proposal becoming a
+ * candidate with the shared regression test. Verification, not diagnosis, decides which one is a fix.
  */
 import { innermostRepoFrame } from '../incident/paths.ts';
-import type { ParsedTrace } from '../incident/types.ts';
+import { extractTraces } from '../incident/stacktrace/index.ts';
+import type { Incident, ParsedTrace, StackFrame } from '../incident/types.ts';
+import { classify } from './classify.ts';
 import { makeGitPatch } from './patch.ts';
 import { regressionTest } from './regression-test.ts';
-import { missingKey } from './templates/missing-key.ts';
-import { missingProperty } from './templates/missing-property.ts';
-import { zeroDivision } from './templates/zero-division.ts';
-import type { Candidate, Diagnosis, RepairContext, Template } from './types.ts';
+import { templateStrategy } from './strategies/template/index.ts';
+import type { Proposal } from './strategies/types.ts';
+import type { Candidate, Diagnosis, RepairContext } from './types.ts';
 
 export type { Candidate, Diagnosis, RepairContext } from './types.ts';
 
-export const TEMPLATES: Template[] = [zeroDivision, missingProperty, missingKey];
+const sameTrace = (a: ParsedTrace, b: ParsedTrace) =>
+  a.exceptionType === b.exceptionType && a.message === b.message && a.frames.length === b.frames.length;
 
-/** Exceptions that mean a dependency failed, not the service's own code: restart-and-page, not patch. */
-const DEPENDENCY = [
-  /ConnectionError$/,
-  /ConnectionRefusedError$/,
-  /ConnectionResetError$/,
-  /TimeoutError$/,
-  /^socket\.timeout$/,
-  /OperationalError$/,
-  /^requests\.exceptions\./,
-  /^urllib3\.exceptions\./,
-  /^(redis|psycopg2?|pymongo|sqlalchemy)\.exc(eptions)?\./,
-  /^FetchError$/,
-  /^AbortError$/,
-];
-const DEPENDENCY_MESSAGE = /\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|connection refused)\b/i;
-
-function classify(trace: ParsedTrace | undefined): Diagnosis['classification'] {
-  if (!trace) return 'unknown';
-  for (let t: ParsedTrace | undefined = trace; t; t = t.cause) {
-    if (DEPENDENCY.some((re) => re.test(t!.exceptionType)) || DEPENDENCY_MESSAGE.test(t.message)) {
-      return 'dependency-failure';
+/** Exceptions printed around the incident's trace (it was raised during, or wrapped by, them). */
+export function outerExceptions(incident: Incident): ParsedTrace[] {
+  const trace = incident.trace;
+  if (!trace) return [];
+  for (const top of extractTraces(incident.logs)) {
+    const chain: ParsedTrace[] = [];
+    for (let t: ParsedTrace | undefined = top; t; t = t.cause) {
+      if (sameTrace(t, trace)) return chain.reverse();
+      chain.push(t);
     }
   }
-  return innermostRepoFrame(trace) ? 'code-defect' : 'unknown';
+  return [];
+}
+
+/** The source lines the trace's in-repo frames point at (the trace's own copy, else the repo's). */
+async function frameLines(ctx: RepairContext): Promise<(f: StackFrame) => string | undefined> {
+  const files = new Map<string, string[] | undefined>();
+  for (let t = ctx.incident.trace; t; t = t.cause) {
+    for (const f of t.frames) {
+      if (f.external || !f.repoPath || files.has(f.repoPath)) continue;
+      files.set(f.repoPath, (await ctx.readFile(f.repoPath))?.split(/\r?\n/));
+    }
+  }
+  return (f) => f.code ?? (f.repoPath && f.line ? files.get(f.repoPath)?.[f.line - 1] : undefined);
+}
+
+function candidateOf(p: Proposal, id: string, test: ReturnType<typeof regressionTest>): Candidate {
+  const t = p.test ?? test;
+  return {
+    id,
+    strategy: p.strategy,
+    summary: p.summary,
+    confidence: p.confidence,
+    patch: makeGitPatch(t ? [...p.edits, t] : p.edits),
+    ...(t ? { testFile: t.path } : {}),
+  };
 }
 
 export async function diagnose(ctx: RepairContext): Promise<{ diagnosis: Diagnosis; candidates: Candidate[] }> {
   const trace = ctx.incident.trace;
-  const classification = classify(trace);
+  const verdict = classify({
+    ...(trace ? { trace } : {}),
+    outer: outerExceptions(ctx.incident),
+    logs: ctx.incident.logs,
+    sourceLine: await frameLines(ctx),
+  });
   const frame = trace ? innermostRepoFrame(trace) : undefined;
   const location = frame?.repoPath
     ? { file: frame.repoPath, line: frame.line ?? 0, function: frame.function ?? '<unknown>' }
     : null;
   const candidates: Candidate[] = [];
-  if (classification === 'code-defect') {
+  const notes: string[] = [];
+  if (verdict.classification === 'code-defect') {
     const test = regressionTest(ctx.incident, ctx.config, ctx.repoFiles);
-    for (const t of TEMPLATES) {
-      if (!t.matches(ctx)) continue;
-      const proposal = await t.propose(ctx);
-      if (!proposal) continue;
-      const { edits, ...rest } = proposal;
-      candidates.push({
-        ...rest,
-        id: `c${candidates.length + 1}`,
-        patch: makeGitPatch(test ? [...edits, test] : edits),
-        ...(test ? { testFile: test.path } : {}),
-      });
+    const templates = templateStrategy();
+    try {
+      const outcome = await templates.propose(ctx);
+      notes.push(...outcome.notes);
+      for (const p of outcome.proposals) candidates.push(candidateOf(p, `c${candidates.length + 1}`, test));
+    } finally {
+      templates.close();
     }
   }
-  const rootCause = !trace
-    ? 'no stack trace in the incident'
-    : classification === 'dependency-failure'
-      ? `a dependency failed (${trace.exceptionType}: ${trace.message}); not a defect in ${ctx.incident.service}'s code`
-      : classification === 'unknown'
-        ? `${trace.exceptionType} raised outside the repo's code`
-        : `${trace.exceptionType}: ${trace.message} in ${location?.function} (${location?.file}:${location?.line})`;
+  const rootCause =
+    verdict.classification === 'code-defect' && trace && location
+      ? `${trace.exceptionType}: ${trace.message} in ${location.function} (${location.file}:${location.line})`
+      : verdict.reason;
   const confidence = candidates.length
     ? Math.max(...candidates.map((c) => c.confidence))
-    : classification === 'code-defect'
+    : verdict.classification === 'code-defect'
       ? 0.3
       : 0.1;
-  return { diagnosis: { classification, rootCause, location, confidence }, candidates };
+  return {
+    diagnosis: {
+      classification: verdict.classification,
+      rootCause,
+      location,
+      confidence,
+      reason: verdict.reason,
+      whatToCheck: verdict.whatToCheck,
+      notes,
+    },
+    candidates,
+  };
 }

@@ -2,13 +2,21 @@ import type { ServiceConfig } from '../config/service.ts';
 import type { Evidence } from '../evidence/index.ts';
 import type { Incident } from '../incident/types.ts';
 
-export type Classification = 'code-defect' | 'dependency-failure' | 'unknown';
+export type { Classification } from './classify.ts';
+
+import type { Classification } from './classify.ts';
 
 export interface Diagnosis {
   classification: Classification;
   rootCause: string;
   location: { file: string; line: number; function: string } | null;
   confidence: number;
+  /** Why this classification (names the exception and, where known, the dependency or setting). */
+  reason: string;
+  /** What a human should check first; for escalations the whole answer. */
+  whatToCheck: string[];
+  /** What the repair strategies tried and why they proposed nothing or dropped a variant. */
+  notes: string[];
 }
 
 export interface Candidate {
@@ -31,15 +39,6 @@ export interface RepairContext {
   repoFiles: string[];
   /** Reads a repo file at the base revision (undefined when missing or outside the repo). */
   readFile(repoPath: string): Promise<string | undefined>;
-}
-
-/** A repair template: recognises one crash class and writes a minimal patch for it. */
-export interface Template {
-  name: string;
-  matches(ctx: RepairContext): boolean;
-  propose(
-    ctx: RepairContext,
-  ): Promise<(Omit<Candidate, 'id' | 'testFile' | 'patch'> & { edits: FileEdit[] }) | undefined>;
 }
 
 export interface FileEdit {

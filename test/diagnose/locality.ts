@@ -1,0 +1,81 @@
+/**
+ * What every template edit must satisfy, checked on the real files: the patched file parses (TypeScript
+ * parser, python3 `ast`), and the edit stays inside one function the stack ran through — the crashing
+ * function, a caller up to the handler — never the rest of the file.
+ */
+import { expect } from 'vitest';
+import { isFunctionLike, parseJs, syntaxError, ts, walk } from '../../src/diagnose/strategies/template/js/ast.ts';
+import { FUNCTIONS, isNode, type PyNode } from '../../src/diagnose/strategies/template/python/ast.ts';
+import type { PythonParser } from '../../src/diagnose/strategies/template/python/helper.ts';
+import type { Proposal } from '../../src/diagnose/strategies/types.ts';
+
+/** The smallest span [start, end) of `before` that differs from `after`. */
+export function changedSpan(before: string, after: string): [number, number] {
+  let i = 0;
+  while (i < before.length && i < after.length && before[i] === after[i]) i++;
+  let j = 0;
+  while (j < before.length - i && j < after.length - i && before[before.length - 1 - j] === after[after.length - 1 - j])
+    j++;
+  return [i, before.length - j];
+}
+
+function pyFunctions(n: PyNode, out: [number, number][] = []): [number, number][] {
+  if (FUNCTIONS.has(n._t) && n._t !== 'Lambda' && n.s !== undefined && n.e !== undefined) out.push([n.s, n.e]);
+  for (const v of Object.values(n)) {
+    if (isNode(v)) pyFunctions(v, out);
+    else if (Array.isArray(v)) for (const x of v) if (isNode(x)) pyFunctions(x, out);
+  }
+  return out;
+}
+
+function jsFunctions(path: string, source: string): [number, number][] {
+  const f = parseJs(path, source);
+  const out: [number, number][] = [];
+  walk(f.sf, (n) => {
+    if (isFunctionLike(n) && n.body) out.push([n.getStart(f.sf), n.end]);
+    return undefined;
+  });
+  return out;
+}
+
+/** Lines (1-based) of `source` the stack ran through in `path`. */
+export type FrameLines = Record<string, number[]>;
+
+const lineOf = (s: string, offset: number) => s.slice(0, offset).split(/\r\n|\r|\n/).length;
+
+/** Asserts a proposal's edits parse and each stays inside a function around one of the frame lines. */
+export async function expectLocal(p: Proposal, frames: FrameLines, python?: PythonParser): Promise<void> {
+  for (const e of p.edits) {
+    const before = e.before!;
+    const functions = /\.py$/.test(e.path)
+      ? pyFunctions(await python!.parse(before).then((r) => (r.ok ? r.tree : { _t: 'Module' })))
+      : jsFunctions(e.path, before);
+    if (/\.py$/.test(e.path)) expect(await python!.check(e.after), `${p.strategy}: ${e.path} parses`).toBeUndefined();
+    else expect(syntaxError(e.path, e.after), `${p.strategy}: ${e.path} parses`).toBeUndefined();
+    const [a, b] = changedSpan(before, e.after);
+    const lines = frames[e.path] ?? [];
+    const around = functions.filter(
+      ([s, end]) => s <= a && b <= end && lines.some((l) => lineOf(before, s) <= l && l <= lineOf(before, end)),
+    );
+    expect(
+      around.length,
+      `${p.strategy}: the edit of ${e.path} at ${a}..${b} is inside a function on the stack`,
+    ).toBeGreaterThan(0);
+  }
+}
+
+/** The in-repo frame lines of a trace text, by repo path (paths matched by their file name). */
+export function frameLines(trace: string, files: string[]): FrameLines {
+  const out: FrameLines = {};
+  const add = (file: string, line: number) => {
+    const repo = files.find((f) => file.endsWith(`/${f}`) || file === f);
+    if (!repo) return;
+    out[repo] ??= [];
+    out[repo].push(line);
+  };
+  for (const m of trace.matchAll(/File "([^"]+)", line (\d+)/g)) add(m[1]!, Number(m[2]));
+  for (const m of trace.matchAll(/\(?(?:file:\/\/)?(\/[^\s():]+):(\d+):\d+\)?/g)) add(m[1]!, Number(m[2]));
+  return out;
+}
+
+export { ts };
