@@ -2,18 +2,21 @@
  * Diagnose: evidence → a `Diagnosis` and candidate patches. Classification comes first (classify.ts): only
  * a defect in the repo's code is patched; a downed dependency, exhausted resources or missing configuration
  * end escalated with what a human should check. Code defects go to the repair strategies behind `Strategy`
- * (the templates on the syntax tree here; revert and LLM plug in beside them), each proposal becoming a
- * candidate with the shared regression test. Verification, not diagnosis, decides which one is a fix.
+ * (knowledge, revert, templates, LLM: strategies/index.ts), each proposal becoming a candidate with its own
+ * regression test or the shared one. Verification, not diagnosis, decides which one is a fix.
  */
+
+import { errorMessage } from '../errors.ts';
 import { innermostRepoFrame } from '../incident/paths.ts';
 import { extractTraces } from '../incident/stacktrace/index.ts';
 import type { Incident, ParsedTrace, StackFrame } from '../incident/types.ts';
 import { classify } from './classify.ts';
 import { makeGitPatch } from './patch.ts';
 import { regressionTest } from './regression-test.ts';
+import { sourceMismatches } from './source-match.ts';
 import { templateStrategy } from './strategies/template/index.ts';
-import type { Proposal } from './strategies/types.ts';
-import type { Candidate, Diagnosis, RepairContext } from './types.ts';
+import type { Proposal, Strategy } from './strategies/types.ts';
+import type { Candidate, Diagnosis, FileEdit, RepairContext } from './types.ts';
 
 export type { Candidate, Diagnosis, RepairContext } from './types.ts';
 
@@ -46,8 +49,9 @@ async function frameLines(ctx: RepairContext): Promise<(f: StackFrame) => string
   return (f) => f.code ?? (f.repoPath && f.line ? files.get(f.repoPath)?.[f.line - 1] : undefined);
 }
 
-function candidateOf(p: Proposal, id: string, test: ReturnType<typeof regressionTest>): Candidate {
-  const t = p.test ?? test;
+/** A proposal as a candidate: its edits and its own regression test, or the shared one. */
+export function candidateOf(p: Proposal, id: string, shared: FileEdit | undefined): Candidate {
+  const t = p.test ?? shared;
   return {
     id,
     strategy: p.strategy,
@@ -58,7 +62,44 @@ function candidateOf(p: Proposal, id: string, test: ReturnType<typeof regression
   };
 }
 
-export async function diagnose(ctx: RepairContext): Promise<{ diagnosis: Diagnosis; candidates: Candidate[] }> {
+/**
+ * Runs every strategy in turn; a strategy that throws costs its own proposals, never the heal. Candidates
+ * are numbered c1, c2, … in the strategies' order.
+ */
+export async function proposeAll(
+  ctx: RepairContext,
+  strategies: Strategy[],
+): Promise<{ candidates: Candidate[]; notes: string[]; sharpened: Partial<Diagnosis>[] }> {
+  const shared = regressionTest(ctx.incident, ctx.config, ctx.repoFiles);
+  const candidates: Candidate[] = [];
+  const notes: string[] = [];
+  const sharpened: Partial<Diagnosis>[] = [];
+  for (const s of strategies) {
+    try {
+      const out = await s.propose(ctx);
+      notes.push(...out.notes);
+      if (out.diagnosis) sharpened.push(out.diagnosis);
+      for (const p of out.proposals) candidates.push(candidateOf(p, `c${candidates.length + 1}`, shared));
+    } catch (err) {
+      notes.push(`${s.name}: failed (${errorMessage(err)})`);
+    }
+  }
+  return { candidates, notes, sharpened };
+}
+
+/** Without `strategies`, the templates alone (tests and benches); heal passes every configured strategy. */
+export async function diagnose(
+  ctx: RepairContext,
+  strategies?: Strategy[],
+): Promise<{ diagnosis: Diagnosis; candidates: Candidate[] }> {
+  if (!strategies) {
+    const templates = templateStrategy();
+    try {
+      return await diagnose(ctx, [templates]);
+    } finally {
+      templates.close();
+    }
+  }
   const trace = ctx.incident.trace;
   const verdict = classify({
     ...(trace ? { trace } : {}),
@@ -70,18 +111,16 @@ export async function diagnose(ctx: RepairContext): Promise<{ diagnosis: Diagnos
   const location = frame?.repoPath
     ? { file: frame.repoPath, line: frame.line ?? 0, function: frame.function ?? '<unknown>' }
     : null;
-  const candidates: Candidate[] = [];
-  const notes: string[] = [];
+  // The trace quotes the crashing lines (Python): code that says otherwise is another revision's.
+  const notes = trace ? await sourceMismatches(trace, ctx.readFile) : [];
+  let candidates: Candidate[] = [];
   if (verdict.classification === 'code-defect') {
-    const test = regressionTest(ctx.incident, ctx.config, ctx.repoFiles);
-    const templates = templateStrategy();
-    try {
-      const outcome = await templates.propose(ctx);
-      notes.push(...outcome.notes);
-      for (const p of outcome.proposals) candidates.push(candidateOf(p, `c${candidates.length + 1}`, test));
-    } finally {
-      templates.close();
-    }
+    const proposed = await proposeAll(ctx, strategies);
+    candidates = proposed.candidates;
+    notes.push(...proposed.notes);
+    // A strategy that read the code (the LLM) may say more about the cause; its word is a note, the
+    // classification stays the deterministic one.
+    for (const d of proposed.sharpened) if (d.rootCause) notes.push(`a strategy's reading: ${d.rootCause}`);
   }
   const rootCause =
     verdict.classification === 'code-defect' && trace && location

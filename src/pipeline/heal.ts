@@ -7,7 +7,9 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { loadServiceConfig, type ServiceConfig } from '../config/service.ts';
 import { type Candidate, type Diagnosis, diagnose } from '../diagnose/index.ts';
-import { sourceMismatches } from '../diagnose/source-match.ts';
+import { rankCandidates } from '../diagnose/rank.ts';
+import { repairStrategies } from '../diagnose/strategies/index.ts';
+import { exchangeAuditEntry } from '../diagnose/strategies/llm/index.ts';
 import { type RevertWindow, revertWindow } from '../diagnose/strategies/revert/index.ts';
 import { errorMessage } from '../errors.ts';
 import { readRepoFile } from '../evidence/excerpts.ts';
@@ -40,7 +42,6 @@ import { commitMessage } from './commit-message.ts';
 import { gateCandidate, type PolicyResult } from './gate.ts';
 import { mapLimit } from './limit.ts';
 import type { Progress } from './progress.ts';
-import { numberCandidates, orchestratorStrategies, repoRevertHours, runStrategies } from './strategies.ts';
 
 export type Mode = 'observe' | 'propose' | 'auto';
 export type HealStatus =
@@ -97,6 +98,8 @@ export interface HealResult {
   timings: Record<string, number>;
   /** What the strategies and checks noted on the way (why a strategy proposed nothing, a trace/code mismatch). */
   notes: string[];
+  /** The allowed and reviewed verified candidates, best first, with the keys that ordered them (diagnose/rank.ts). */
+  ranking?: { id: string; keys: Record<string, number> }[];
 }
 
 interface Context {
@@ -167,7 +170,7 @@ async function intake(opts: HealOptions) {
   // The operator's revert window, which suture.yaml may shorten; a bad operator setting stops here.
   let window: RevertWindow;
   try {
-    window = revertWindow(process.env, repoRevertHours(config));
+    window = revertWindow(process.env, config.repair?.revertWindowHours);
   } catch (err) {
     await removeTree(tree);
     throw err;
@@ -264,21 +267,26 @@ export async function heal(opts: HealOptions): Promise<HealResult> {
       ctx,
       'diagnose',
       async () => {
-        const diagnosed = await diagnose(repair);
-        // The trace quotes the crashing lines (Python): code that says otherwise is another revision's.
-        result.notes.push(...(await sourceMismatches(incident.trace!, repair.readFile)));
-        if (diagnosed.diagnosis.classification !== 'code-defect') return diagnosed;
-        const extra = await runStrategies(
-          orchestratorStrategies({ stateDir: opts.stateDir, repo, base, window }),
-          repair,
-        );
-        result.notes.push(...extra.notes);
-        const all = numberCandidates([...extra.candidates, ...diagnosed.candidates]);
-        const confidence = Math.max(diagnosed.diagnosis.confidence, ...all.map((c) => c.confidence));
-        return { diagnosis: { ...diagnosed.diagnosis, confidence }, candidates: all };
+        const repairing = repairStrategies({
+          stateDir: opts.stateDir,
+          repo,
+          base,
+          window,
+          // Each LLM exchange (prompt and answer, redacted) is journaled as it completes.
+          onExchange: (e) =>
+            audit.append(
+              exchangeAuditEntry(e, { run: ctx.run, incident: incident.id, fingerprint: incident.fingerprint }),
+            ),
+        });
+        try {
+          return await diagnose(repair, repairing.strategies);
+        } finally {
+          repairing.close();
+        }
       },
       (r) => `${r.diagnosis.classification}, ${r.candidates.length} candidate(s)`,
     );
+    result.notes.push(...(diagnosis.notes ?? []));
     proposed = candidates;
     result.diagnosis = diagnosis;
     result.candidates = candidates.map((c) => ({
@@ -356,9 +364,22 @@ export async function heal(opts: HealOptions): Promise<HealResult> {
     );
     const allowed = gated.filter((g) => g.policy.decision !== 'deny');
     if (allowed.length === 0) return await finish('rejected', 'every verified candidate was denied by policy');
-    const rank = (g: (typeof allowed)[number]) => (g.policy.decision === 'allow' ? 1 : 0) + g.c.confidence;
-    const chosen = allowed.reduce((a, b) => (rank(b) > rank(a) ? b : a));
+    const ranked = rankCandidates(
+      allowed.map((g) => {
+        const v = verdicts[candidates.indexOf(g.c)]!;
+        return {
+          ...g.c,
+          gated: g,
+          policy: g.policy.decision as 'allow' | 'review',
+          differential: { status: v.differential.status, mismatches: v.differential.mismatches.length },
+          fixedStatusClass: v.fixedStatusClass,
+        };
+      }),
+      candidates,
+    );
+    const chosen = ranked[0]!.candidate.gated;
     result.chosen = chosen.c.id;
+    result.ranking = ranked.map((r) => ({ id: r.candidate.id, keys: r.keys }));
 
     if (opts.mode === 'observe') {
       return await finish(
