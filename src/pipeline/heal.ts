@@ -222,13 +222,14 @@ export async function heal(opts: HealOptions): Promise<HealResult> {
     timings: ctx.timings,
     notes: [],
   };
-  // Every candidate, with its patch, for the knowledge store.
+  // Every candidate, with its patch, for the knowledge store; the evidence, for the report.
   let proposed: Candidate[] = [];
+  let evidence: Evidence | undefined;
   const finish = async (status: HealStatus, reason: string): Promise<HealResult> => {
     result.status = status;
     result.reason = reason;
     result.timings.total = Math.round(performance.now() - started);
-    result.report = await writeReport(join(opts.stateDir, 'reports'), incident, result).catch(() => null);
+    result.report = await writeReport(join(opts.stateDir, 'reports'), incident, result, evidence).catch(() => null);
     await audit.append({
       ts: new Date().toISOString(),
       run: ctx.run,
@@ -253,7 +254,7 @@ export async function heal(opts: HealOptions): Promise<HealResult> {
     p(`incident ${incident.id}: ${incident.summary}`);
     if (!incident.trace) return await finish('escalated', 'the incident carries no stack trace: a human must look');
 
-    const evidence: Evidence = await stage(ctx, 'evidence', () =>
+    evidence = await stage(ctx, 'evidence', () =>
       gatherEvidence({ incident, treeDir: tree, repoDir: repo, rev: base }),
     );
     const repair = {
