@@ -5,7 +5,7 @@
 import { innermostRepoFrame } from '../incident/paths.ts';
 import type { ParsedTrace } from '../incident/types.ts';
 import { makeGitPatch } from './patch.ts';
-import { regressionTest } from './regression-test.ts';
+import { regressionTestFromRepo } from './regression-test.ts';
 import { missingKey } from './templates/missing-key.ts';
 import { missingProperty } from './templates/missing-property.ts';
 import { zeroDivision } from './templates/zero-division.ts';
@@ -50,7 +50,7 @@ export async function diagnose(ctx: RepairContext): Promise<{ diagnosis: Diagnos
     : null;
   const candidates: Candidate[] = [];
   if (classification === 'code-defect') {
-    const test = regressionTest(ctx.incident, ctx.config, ctx.repoFiles);
+    const test = await regressionTestFromRepo(ctx);
     for (const t of TEMPLATES) {
       if (!t.matches(ctx)) continue;
       const proposal = await t.propose(ctx);

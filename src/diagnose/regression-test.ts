@@ -1,21 +1,48 @@
 /**
- * Regression tests written alongside a fix. They replay the request that crashed production against the
- * service started with its own `start` command (suture.yaml) and fail while it answers 5xx or dies, so
- * they fail on the base revision and pass on a fixed one, whatever the crash class. They need nothing but
- * the language's standard library and the repo's test runner (pytest, node --test).
+ * Regression tests written alongside a fix, in the repo's own framework and style (src/diagnose/tests/):
+ * detected from its test command, package scripts, configs and existing tests, placed where that command
+ * collects a new file (or, when it names files explicitly, appended to the right one), and run alone by
+ * the single-test command returned with it. What the test does:
+ *   client    the crashing request through the test client the repo's tests already use (a pytest fixture,
+ *             Flask's test_client(), Starlette's TestClient, supertest with the app they import)
+ *   http      the crashing request replayed against the service started with its own `start`
+ *   function  when the crash happened outside a request (a worker, a job) or nothing can serve the
+ *             request: the innermost callable in-repo function, called with an input rebuilt from the trace
+ * Each fails on the base revision and passes once the crash is fixed (verification checks both). Incident
+ * text enters only as data, through `jsonStringLiteral` (issue 8).
  */
 import type { ServiceConfig } from '../config/service.ts';
 import { redactDeep } from '../evidence/redact.ts';
 import { shortFingerprint } from '../incident/fingerprint.ts';
+import { innermostRepoFrame } from '../incident/paths.ts';
 import { sanitiseRequest } from '../incident/sanitise.ts';
 import type { Incident, RequestSample } from '../incident/types.ts';
 import { jsonStringLiteral } from './literal.ts';
-import type { FileEdit } from './types.ts';
+import { findInvocation, type Invocation } from './tests/command.ts';
+import { framesFiles, functionCall } from './tests/function-target.ts';
+import { gatherRepoView } from './tests/gather.ts';
+import { type NodeBody, renderNode } from './tests/render-node.ts';
+import { pyClassName, pyTestName, renderPython } from './tests/render-python.ts';
+import type { RepoView } from './tests/repo-view.ts';
+import { detectTestSetup, type Framework, placeTest, type TestSetup } from './tests/setup.ts';
+import { singleCommand } from './tests/single.ts';
+import { moduleKindOf, nodeStyle, pythonStyle, specifierTo } from './tests/style.ts';
+import type { FileEdit, RepairContext } from './types.ts';
 
-function testDir(repoFiles: string[], language: 'python' | 'node'): string {
-  const dirs = language === 'python' ? ['tests', 'test'] : ['test', 'tests', '__tests__'];
-  for (const d of dirs) if (repoFiles.some((f) => f.startsWith(`${d}/`))) return d;
-  return dirs[0]!;
+export { gatherRepoView, repoViewOfTree } from './tests/gather.ts';
+export { detectTestSetup, type TestSetup } from './tests/setup.ts';
+
+export interface RegressionTest extends FileEdit {
+  /** Runs just this test with the repo's runner (from the repo root). */
+  command: string;
+  kind: 'http' | 'client' | 'function';
+  framework: Framework;
+  /** Whether the repo's own test command runs it (false: placed by convention, said in `notes`). */
+  collected: boolean;
+  /** Appended to an existing test file (`before` is its content). */
+  append: boolean;
+  /** What detection could not settle, for the diagnosis notes. */
+  notes: string[];
 }
 
 /**
@@ -45,158 +72,188 @@ export function committedRequest(req: RequestSample): RequestSample {
   return rest;
 }
 
-function pythonTest(fp: string, incident: Incident, config: ServiceConfig, req: RequestSample, depth: number): string {
-  return `"""Regression test written by suture for the crash with fingerprint ${fp}.
-
-Replays the request that crashed the service (INCIDENT and REQUEST below say which, as data) against the
-service started with its own start command; it must not answer 5xx.
-"""
-import json
-import os
-import signal
-import socket
-import subprocess
-import time
-import urllib.error
-import urllib.request
-
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__)${', ".."'.repeat(depth)}))
-START = json.loads(${jsonStringLiteral(config.start)})
-HEALTH = json.loads(${jsonStringLiteral(config.health)})
-INCIDENT = json.loads(${jsonStringLiteral(incidentData(incident))})
-REQUEST = json.loads(${jsonStringLiteral(req)})
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _call(port, method, path, headers=None, body=None):
-    data = body.encode() if isinstance(body, str) else None
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.status
-    except urllib.error.HTTPError as err:
-        return err.code
-
-
-def test_suture_${fp}_request_no_longer_fails():
-    port = _free_port()
-    proc = subprocess.Popen(START, shell=True, cwd=ROOT, env={**os.environ, "PORT": str(port)},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            assert proc.poll() is None, "the service exited before it became healthy"
-            try:
-                if _call(port, "GET", HEALTH) < 500:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "the service did not become healthy"
-            time.sleep(0.05)
-        status = _call(port, REQUEST["method"], REQUEST["path"], REQUEST.get("headers"), REQUEST.get("body"))
-        assert status < 500, f"{REQUEST['method']} {REQUEST['path']} still answers {status}"
-        assert _call(port, "GET", HEALTH) < 500, "the service is unhealthy after the request"
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-`;
-}
-
-function nodeTest(fp: string, incident: Incident, config: ServiceConfig, req: RequestSample, depth: number): string {
-  return `// Regression test written by suture for the crash with fingerprint ${fp}.
-// Replays the request that crashed the service (INCIDENT and REQUEST below say which, as data) against the
-// service started with its own start command; it must not answer 5xx.
-import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
-import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url))${", '..'".repeat(depth)});
-const START = JSON.parse(${jsonStringLiteral(config.start)});
-const HEALTH = JSON.parse(${jsonStringLiteral(config.health)});
-const INCIDENT = JSON.parse(${jsonStringLiteral(incidentData(incident))});
-const REQUEST = JSON.parse(${jsonStringLiteral(req)});
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-
-test('suture ${fp}: the crashing request no longer fails', async () => {
-  const port = await freePort();
-  const child = spawn(START, { shell: true, cwd: ROOT, env: { ...process.env, PORT: String(port) }, stdio: 'ignore', detached: true });
-  let exited = false;
-  child.on('exit', () => {
-    exited = true;
-  });
-  try {
-    const deadline = Date.now() + 15000;
-    for (;;) {
-      assert.equal(exited, false, 'the service exited before it became healthy');
-      try {
-        if ((await fetch(\`http://127.0.0.1:\${port}\${HEALTH}\`)).status < 500) break;
-      } catch {}
-      assert.ok(Date.now() < deadline, 'the service did not become healthy');
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const res = await fetch(\`http://127.0.0.1:\${port}\${REQUEST.path}\`, {
-      method: REQUEST.method,
-      headers: REQUEST.headers ?? {},
-      body: REQUEST.body,
-    });
-    await res.text();
-    assert.ok(res.status < 500, \`\${REQUEST.method} \${REQUEST.path} still answers \${res.status}\`);
-    assert.ok((await fetch(\`http://127.0.0.1:\${port}\${HEALTH}\`)).status < 500, 'the service is unhealthy after the request');
-  } finally {
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {}
-  }
-});
-`;
-}
-
 /**
- * The largest request a regression test embeds (as its data literal). Bigger ones are still replayed by
- * verification, but a committed test of megabytes is no test a reviewer reads, and the policy reads files
- * only up to 2 MiB.
+ * The largest data a regression test embeds (a request, a rebuilt input) as its literal. Bigger ones are
+ * still replayed by verification, but a committed test of megabytes is no test a reviewer reads, and the
+ * policy reads files only up to 2 MiB.
  */
 export const MAX_EMBEDDED_REQUEST = 256 * 1024;
 
-/**
- * A new test file replaying the first failing request, or undefined when the service has no `start` or
- * the request is too big to embed.
- */
-export function regressionTest(incident: Incident, config: ServiceConfig, repoFiles: string[]): FileEdit | undefined {
-  const req = incident.requests[0];
-  if (!req || !config.start) return undefined;
-  const request = committedRequest(req);
-  if (jsonStringLiteral(request).length > MAX_EMBEDDED_REQUEST) return undefined;
-  const dir = testDir(repoFiles, config.language);
-  const fp = codeName(incident);
-  const depth = dir.split('/').length;
-  return config.language === 'python'
-    ? { path: `${dir}/test_suture_${fp}.py`, after: pythonTest(fp, incident, config, request, depth) }
-    : { path: `${dir}/suture-${fp}.test.mjs`, after: nodeTest(fp, incident, config, request, depth) };
+const fits = (v: unknown) => jsonStringLiteral(v).length <= MAX_EMBEDDED_REQUEST;
+
+const INVOCATIONS: Record<Framework, string[]> = {
+  pytest: ['python3', '-m', 'pytest'],
+  unittest: ['python3', '-m', 'unittest'],
+  'node-test': ['node', '--test'],
+  jest: ['npx', 'jest'],
+  vitest: ['npx', 'vitest'],
+  mocha: ['npx', 'mocha'],
+};
+
+function invocationOf(setup: TestSetup): Invocation {
+  return (
+    setup.invocation ?? { runner: setup.framework, launcher: INVOCATIONS[setup.framework], args: [], env: [], cwd: '' }
+  );
 }
 
-/** The command that runs one test file with the repo's runner. */
-export function singleTestCommand(config: ServiceConfig, file: string): string {
-  const quoted = `'${file.replace(/'/g, `'\\''`)}'`;
+/**
+ * The regression test for an incident, in the repo's framework and style, or undefined when none can be
+ * written (no request to replay or client to send it through, and no callable function to call). `view`
+ * holds the repo files detection reads (`gatherRepoView`); without it only the file list and the test
+ * command are known (no styles, fixtures or function-level tests).
+ */
+export function regressionTest(
+  incident: Incident,
+  config: ServiceConfig,
+  repoFiles: string[],
+  view: RepoView = { files: repoFiles, read: () => undefined },
+): RegressionTest | undefined {
+  const fp = codeName(incident);
+  const setup = detectTestSetup(config, view);
+  const notes = [...setup.notes];
+  const frame = incident.trace ? innermostRepoFrame(incident.trace) : undefined;
+  const place = placeTest(setup, view, fp, frame?.repoPath);
+  if (!place.collected)
+    notes.push(`no new file is collected by \`${config.test}\`: the test goes to ${place.path} and is run on its own`);
+  if (place.append) notes.push(`\`${config.test}\` runs named files only: the test is appended to ${place.path}`);
+  const depth = place.path.split('/').length - 1;
+  const data = incidentData(incident);
+  const req = incident.requests[0];
+  const request = req ? committedRequest(req) : undefined;
+  const requestOk = request !== undefined && fits(request);
+  const call = () => {
+    const c = functionCall(incident.trace, view);
+    if (!c) return undefined;
+    const safe = redactDeep(c);
+    return fits(safe.kwargs ?? safe.args ?? null) ? safe : undefined;
+  };
+  const before = place.append ? view.read(place.path) : undefined;
+  if (place.append && before === undefined) return undefined;
+
+  let after: string;
+  let kind: RegressionTest['kind'];
+  let pythonName: string | undefined;
+  let pythonClass: string | undefined;
   if (config.language === 'python') {
-    return /pytest/.test(config.test)
-      ? `${config.test.replace(/\s-q\b/, '')} -q ${quoted}`
-      : `python3 -m pytest -q ${quoted}`;
+    const style = pythonStyle(setup, view, place.path);
+    let body: Parameters<typeof renderPython>[0]['body'] | undefined;
+    if (requestOk && style.client) body = { kind: 'client', client: style.client, request };
+    else if (requestOk && config.start) body = { kind: 'http', start: config.start, health: config.health, request };
+    else {
+      const c = call();
+      if (c) body = { kind: 'function', call: c };
+    }
+    if (!body) return undefined;
+    kind = body.kind;
+    const spec = { fp, style, depth, incident: data, body, append: place.append };
+    after = renderPython(spec);
+    if (place.append) {
+      pythonName = pyTestName(spec);
+      if (style.kind === 'testcase') pythonClass = pyClassName(fp);
+    }
+  } else {
+    const style = nodeStyle(setup, view, place.path);
+    const nativeEsmJest =
+      setup.framework === 'jest' &&
+      /experimental-vm-modules/.test(invocationOf(setup).env.join(' ') + invocationOf(setup).launcher.join(' '));
+    let body: NodeBody | undefined;
+    if (requestOk && style.supertest) body = { kind: 'supertest', app: style.supertest, request };
+    else if (requestOk && config.start) body = { kind: 'http', start: config.start, health: config.health, request };
+    else {
+      const c = call();
+      if (c?.binding !== undefined && c.args) {
+        const ext = /\.[cm]?tsx?$/.test(c.file) ? style.tsImportExt : 'keep';
+        body = {
+          kind: 'function',
+          spec: specifierTo(place.path, c.file, ext),
+          binding: c.binding,
+          fn: c.function,
+          exception: c.exception,
+          args: c.args,
+        };
+      }
+    }
+    if (!body) return undefined;
+    kind = body.kind === 'supertest' ? 'client' : body.kind;
+    // CommonJS tests require; ESM tests (and CommonJS ones loading an ES module) import(); jest's own
+    // module system wants require unless it runs native ESM.
+    const target = body.kind === 'function' ? specTarget(body, place.path) : undefined;
+    const loader: 'require' | 'import' =
+      setup.framework === 'jest'
+        ? nativeEsmJest
+          ? 'import'
+          : 'require'
+        : style.syntax === 'cjs' && !(target && moduleKindOf(view, target) === 'esm')
+          ? 'require'
+          : 'import';
+    after = renderNode({
+      fp,
+      framework: setup.framework,
+      style,
+      depth,
+      incident: data,
+      body,
+      loader,
+      append: place.append,
+    });
   }
-  return `node --test ${quoted}`;
+  const command = singleCommand(invocationOf(setup), {
+    file: place.path,
+    ...(place.append
+      ? { append: { fp, ...(pythonName ? { pythonName } : {}), ...(pythonClass ? { pythonClass } : {}) } }
+      : {}),
+  });
+  return {
+    path: place.path,
+    ...(before !== undefined ? { before } : {}),
+    after: before !== undefined ? `${before.replace(/\n*$/, '\n')}${after}` : after,
+    command,
+    kind,
+    framework: setup.framework,
+    collected: place.collected,
+    append: place.append,
+    notes,
+  };
+}
+
+/** The repo path a function-level test's module specifier points at. */
+function specTarget(body: Extract<NodeBody, { kind: 'function' }>, testPath: string): string {
+  const dir = testPath.split('/').slice(0, -1).join('/');
+  const parts = [...(dir ? dir.split('/') : []), ...body.spec.split('/')];
+  const out: string[] = [];
+  for (const p of parts) {
+    if (p === '.' || p === '') continue;
+    if (p === '..') out.pop();
+    else out.push(p);
+  }
+  return out.join('/');
+}
+
+/** `regressionTest` with the repo files it reads gathered through the repair context's reader. */
+export async function regressionTestFromRepo(
+  ctx: Pick<RepairContext, 'incident' | 'config' | 'repoFiles' | 'readFile'>,
+): Promise<RegressionTest | undefined> {
+  const view = await gatherRepoView(ctx.repoFiles, ctx.readFile, { sources: framesFiles(ctx.incident.trace) });
+  return regressionTest(ctx.incident, ctx.config, ctx.repoFiles, view);
+}
+
+/**
+ * The command that runs one test file with the repo's runner. With the repo's detected `setup` it runs as
+ * the repo's command does; without it, from suite.yaml's test command alone.
+ */
+export function singleTestCommand(config: ServiceConfig, file: string, setup?: TestSetup): string {
+  if (setup) return singleCommand(invocationOf(setup), { file });
+  const inv = findInvocation(config.test, { scripts: () => undefined });
+  const lang = (r: Framework) => (r === 'pytest' || r === 'unittest' ? 'python' : 'node');
+  if (inv && lang(inv.runner) === config.language) return singleCommand(inv, { file });
+  return singleCommand(
+    {
+      runner: config.language === 'python' ? 'pytest' : 'node-test',
+      launcher: config.language === 'python' ? INVOCATIONS.pytest : INVOCATIONS['node-test'],
+      args: [],
+      env: [],
+      cwd: '',
+    },
+    { file },
+  );
 }
