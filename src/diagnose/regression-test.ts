@@ -19,10 +19,10 @@ import { sanitiseRequest } from '../incident/sanitise.ts';
 import type { Incident, RequestSample } from '../incident/types.ts';
 import { jsonStringLiteral } from './literal.ts';
 import { findInvocation, type Invocation } from './tests/command.ts';
-import { framesFiles, functionCall } from './tests/function-target.ts';
+import { type FunctionCall, framesFiles, functionCall } from './tests/function-target.ts';
 import { gatherRepoView } from './tests/gather.ts';
-import { type NodeBody, renderNode } from './tests/render-node.ts';
-import { pyClassName, pyTestName, renderPython } from './tests/render-python.ts';
+import { isRelativeSpecifier, type NodeBody, renderNode } from './tests/render-node.ts';
+import { isPythonModule, type PyBody, pyClassName, pyTestName, renderPython } from './tests/render-python.ts';
 import type { RepoView } from './tests/repo-view.ts';
 import { detectTestSetup, type Framework, placeTest, type TestSetup } from './tests/setup.ts';
 import { singleCommand } from './tests/single.ts';
@@ -96,6 +96,99 @@ function invocationOf(setup: TestSetup): Invocation {
   );
 }
 
+interface Ctx {
+  incident: Incident;
+  config: ServiceConfig;
+  view: RepoView;
+  setup: TestSetup;
+  fp: string;
+  depth: number;
+  path: string;
+  append: boolean;
+  /** The failing request as committed, when there is one small enough to embed. */
+  request: RequestSample | undefined;
+}
+
+interface Made {
+  after: string;
+  kind: RegressionTest['kind'];
+  /** The test's own name in an appended file, for the single-test command's filter. */
+  names: { pythonName?: string; pythonClass?: string };
+}
+
+/** The function-level call, redacted like everything a test embeds, when its input is small enough. */
+function callOf(ctx: Ctx): FunctionCall | undefined {
+  const c = functionCall(ctx.incident.trace, ctx.view);
+  if (!c) return undefined;
+  const safe = redactDeep(c);
+  return fits(safe.kwargs ?? safe.args ?? null) ? safe : undefined;
+}
+
+/** What the test does, best first: the repo's own client, the service's `start`, the crashing function. */
+function pythonTest(ctx: Ctx): Made | undefined {
+  const style = pythonStyle(ctx.setup, ctx.view, ctx.path);
+  const { request, config } = ctx;
+  const client = style.client?.via === 'import' && !isPythonModule(style.client.module) ? undefined : style.client;
+  let body: PyBody | undefined;
+  if (request && client) body = { kind: 'client', client, request };
+  else if (request && config.start) body = { kind: 'http', start: config.start, health: config.health, request };
+  else {
+    const call = callOf(ctx);
+    if (call?.module && isPythonModule(call.module)) body = { kind: 'function', call };
+  }
+  if (!body) return undefined;
+  const spec = { fp: ctx.fp, style, depth: ctx.depth, incident: incidentData(ctx.incident), body, append: ctx.append };
+  return {
+    after: renderPython(spec),
+    kind: body.kind,
+    names: ctx.append
+      ? { pythonName: pyTestName(spec), ...(style.kind === 'testcase' ? { pythonClass: pyClassName(ctx.fp) } : {}) }
+      : {},
+  };
+}
+
+function nodeTest(ctx: Ctx): Made | undefined {
+  const { setup, view, request, config } = ctx;
+  const style = nodeStyle(setup, view, ctx.path);
+  const app = style.supertest && isRelativeSpecifier(style.supertest.spec) ? style.supertest : undefined;
+  let body: NodeBody | undefined;
+  let target: string | undefined;
+  if (request && app) body = { kind: 'supertest', app, request };
+  else if (request && config.start) body = { kind: 'http', start: config.start, health: config.health, request };
+  else {
+    const c = callOf(ctx);
+    const spec = c && specifierTo(ctx.path, c.file, /\.[cm]?tsx?$/.test(c.file) ? style.tsImportExt : 'keep');
+    if (c?.binding !== undefined && c.args && spec && isRelativeSpecifier(spec)) {
+      body = { kind: 'function', spec, binding: c.binding, fn: c.function, exception: c.exception, args: c.args };
+      target = c.file;
+    }
+  }
+  if (!body) return undefined;
+  // CommonJS tests require; ESM tests (and CommonJS ones loading an ES module) import(); jest's own module
+  // system wants require unless it runs native ESM.
+  const inv = invocationOf(setup);
+  const nativeEsmJest = /experimental-vm-modules/.test([...inv.env, ...inv.launcher].join(' '));
+  const loader: 'require' | 'import' =
+    setup.framework === 'jest'
+      ? nativeEsmJest
+        ? 'import'
+        : 'require'
+      : style.syntax === 'cjs' && !(target && moduleKindOf(view, target) === 'esm')
+        ? 'require'
+        : 'import';
+  const after = renderNode({
+    fp: ctx.fp,
+    framework: setup.framework,
+    style,
+    depth: ctx.depth,
+    incident: incidentData(ctx.incident),
+    body,
+    loader,
+    append: ctx.append,
+  });
+  return { after, kind: body.kind === 'supertest' ? 'client' : body.kind, names: {} };
+}
+
 /**
  * The regression test for an incident, in the repo's framework and style, or undefined when none can be
  * written (no request to replay or client to send it through, and no callable function to call). `view`
@@ -117,116 +210,28 @@ export function regressionTest(
     notes.push(`no new file is collected by \`${config.test}\`: the test goes to ${place.path} and is run on its own`);
   if (place.append) notes.push(`\`${config.test}\` runs named files only: the test is appended to ${place.path}`);
   const depth = place.path.split('/').length - 1;
-  const data = incidentData(incident);
   const req = incident.requests[0];
-  const request = req ? committedRequest(req) : undefined;
-  const requestOk = request !== undefined && fits(request);
-  const call = () => {
-    const c = functionCall(incident.trace, view);
-    if (!c) return undefined;
-    const safe = redactDeep(c);
-    return fits(safe.kwargs ?? safe.args ?? null) ? safe : undefined;
-  };
+  const request = req && fits(committedRequest(req)) ? committedRequest(req) : undefined;
   const before = place.append ? view.read(place.path) : undefined;
   if (place.append && before === undefined) return undefined;
-
-  let after: string;
-  let kind: RegressionTest['kind'];
-  let pythonName: string | undefined;
-  let pythonClass: string | undefined;
-  if (config.language === 'python') {
-    const style = pythonStyle(setup, view, place.path);
-    let body: Parameters<typeof renderPython>[0]['body'] | undefined;
-    if (requestOk && style.client) body = { kind: 'client', client: style.client, request };
-    else if (requestOk && config.start) body = { kind: 'http', start: config.start, health: config.health, request };
-    else {
-      const c = call();
-      if (c) body = { kind: 'function', call: c };
-    }
-    if (!body) return undefined;
-    kind = body.kind;
-    const spec = { fp, style, depth, incident: data, body, append: place.append };
-    after = renderPython(spec);
-    if (place.append) {
-      pythonName = pyTestName(spec);
-      if (style.kind === 'testcase') pythonClass = pyClassName(fp);
-    }
-  } else {
-    const style = nodeStyle(setup, view, place.path);
-    const nativeEsmJest =
-      setup.framework === 'jest' &&
-      /experimental-vm-modules/.test(invocationOf(setup).env.join(' ') + invocationOf(setup).launcher.join(' '));
-    let body: NodeBody | undefined;
-    if (requestOk && style.supertest) body = { kind: 'supertest', app: style.supertest, request };
-    else if (requestOk && config.start) body = { kind: 'http', start: config.start, health: config.health, request };
-    else {
-      const c = call();
-      if (c?.binding !== undefined && c.args) {
-        const ext = /\.[cm]?tsx?$/.test(c.file) ? style.tsImportExt : 'keep';
-        body = {
-          kind: 'function',
-          spec: specifierTo(place.path, c.file, ext),
-          binding: c.binding,
-          fn: c.function,
-          exception: c.exception,
-          args: c.args,
-        };
-      }
-    }
-    if (!body) return undefined;
-    kind = body.kind === 'supertest' ? 'client' : body.kind;
-    // CommonJS tests require; ESM tests (and CommonJS ones loading an ES module) import(); jest's own
-    // module system wants require unless it runs native ESM.
-    const target = body.kind === 'function' ? specTarget(body, place.path) : undefined;
-    const loader: 'require' | 'import' =
-      setup.framework === 'jest'
-        ? nativeEsmJest
-          ? 'import'
-          : 'require'
-        : style.syntax === 'cjs' && !(target && moduleKindOf(view, target) === 'esm')
-          ? 'require'
-          : 'import';
-    after = renderNode({
-      fp,
-      framework: setup.framework,
-      style,
-      depth,
-      incident: data,
-      body,
-      loader,
-      append: place.append,
-    });
-  }
+  const ctx: Ctx = { incident, config, view, setup, fp, depth, path: place.path, append: place.append, request };
+  const made = config.language === 'python' ? pythonTest(ctx) : nodeTest(ctx);
+  if (!made) return undefined;
   const command = singleCommand(invocationOf(setup), {
     file: place.path,
-    ...(place.append
-      ? { append: { fp, ...(pythonName ? { pythonName } : {}), ...(pythonClass ? { pythonClass } : {}) } }
-      : {}),
+    ...(place.append ? { append: { fp, ...made.names } } : {}),
   });
   return {
     path: place.path,
     ...(before !== undefined ? { before } : {}),
-    after: before !== undefined ? `${before.replace(/\n*$/, '\n')}${after}` : after,
+    after: before !== undefined ? `${before.replace(/\n*$/, '\n')}${made.after}` : made.after,
     command,
-    kind,
+    kind: made.kind,
     framework: setup.framework,
     collected: place.collected,
     append: place.append,
     notes,
   };
-}
-
-/** The repo path a function-level test's module specifier points at. */
-function specTarget(body: Extract<NodeBody, { kind: 'function' }>, testPath: string): string {
-  const dir = testPath.split('/').slice(0, -1).join('/');
-  const parts = [...(dir ? dir.split('/') : []), ...body.spec.split('/')];
-  const out: string[] = [];
-  for (const p of parts) {
-    if (p === '.' || p === '') continue;
-    if (p === '..') out.pop();
-    else out.push(p);
-  }
-  return out.join('/');
 }
 
 /** `regressionTest` with the repo files it reads gathered through the repair context's reader. */

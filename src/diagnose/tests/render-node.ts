@@ -60,25 +60,28 @@ function any(style: NodeStyle): string {
   return style.typescript ? ': any' : '';
 }
 
-/** Assertions in the runner's idiom. */
+/**
+ * Assertions in the runner's idiom. jest's expect takes no message: the message is what it receives when the
+ * check fails (`expected "GET /x still answers 500 …" to be true`).
+ */
 function asserts(spec: NodeTestSpec) {
   const a = spec.style.assertion;
   return {
     ok: (cond: string, msg: string) =>
       a === 'expect'
-        ? `expect(${cond}).toBe(true);`
+        ? `expect(${cond} ? true : ${msg}).toBe(true);`
         : a === 'chai'
           ? `expect(${cond}, ${msg}).to.equal(true);`
           : `assert.ok(${cond}, ${msg});`,
     below: (value: string, limit: string, msg: string) =>
       a === 'expect'
-        ? `expect(${value}).toBeLessThan(${limit});`
+        ? `expect(${value} < ${limit} ? true : ${msg}).toBe(true);`
         : a === 'chai'
           ? `expect(${value}, ${msg}).to.be.below(${limit});`
           : `assert.ok(${value} < ${limit}, ${msg});`,
     none: (value: string, msg: string) =>
       a === 'expect'
-        ? `expect(${value}).toBeUndefined();`
+        ? `expect(${value} === undefined ? undefined : ${msg}).toBeUndefined();`
         : a === 'chai'
           ? `expect(${value}, ${msg}).to.equal(undefined);`
           : `assert.equal(${value}, undefined, ${msg});`,

@@ -18,6 +18,7 @@ import { pytestCollection, unittestCollection } from './collect-python.ts';
 import type { Collection } from './collection.ts';
 import { findInvocation, type Invocation, type Runner } from './command.ts';
 import { dirOf, joinRel, type RepoView } from './repo-view.ts';
+import { moduleKindOf } from './style.ts';
 
 export type Framework = Runner;
 
@@ -229,10 +230,11 @@ const JS_EXT = /\.([cm]?[jt]sx?)$/;
 
 function jsNaming(setup: TestSetup): JsNaming {
   const tests = setup.existingTests;
+  // `a.test.js` → `.test`, `a.check.js` → `.check`, `a_spec.js` → `_spec`, `test-a.js` → `test-`
   const suffixOf = (t: string) => {
     const base = posix.basename(t).replace(JS_EXT, '');
-    const m = /([.\-_](test|spec))$/.exec(base);
-    return m ? m[1]! : /^test-/.test(base) ? 'test-' : '';
+    const m = /(\.[A-Za-z][\w-]*|[-_](test|spec))$/.exec(base);
+    return m && m.index > 0 ? m[1]! : /^test-/.test(base) ? 'test-' : '';
   };
   const typescriptOk =
     setup.collection.typescript === true ||
@@ -248,10 +250,40 @@ function jsNaming(setup: TestSetup): JsNaming {
   return { suffixes, extensions };
 }
 
-function jsNames(setup: TestSetup, fp: string): string[] {
+const ESM_SYNTAX = /^\s*(import\s[^(]|export\s)/m;
+const CJS_SYNTAX = /\brequire\s*\(|\bmodule\.exports\b|\bexports\.\w+\s*=/;
+
+/**
+ * The module syntax the new test should be written in when Node runs it as is (node --test, mocha): the
+ * existing tests', else the crashing module's, else what the package says `.js` is.
+ */
+function preferredSyntax(setup: TestSetup, view: RepoView, crashFile: string | undefined): 'esm' | 'cjs' | undefined {
+  if (setup.framework !== 'node-test' && setup.framework !== 'mocha') return undefined;
+  const texts = setup.existingTests.slice(0, 12).map((t) => view.read(t) ?? '');
+  const esm = texts.filter((t) => ESM_SYNTAX.test(t)).length;
+  const cjs = texts.filter((t) => !ESM_SYNTAX.test(t) && CJS_SYNTAX.test(t)).length;
+  if (esm || cjs) return esm >= cjs ? 'esm' : 'cjs';
+  const src = crashFile ? view.read(crashFile) : undefined;
+  if (src && ESM_SYNTAX.test(src)) return 'esm';
+  if (src && CJS_SYNTAX.test(src)) return 'cjs';
+  return undefined;
+}
+
+function jsNames(
+  setup: TestSetup,
+  view: RepoView,
+  fp: string,
+  dir: string,
+  syntax: 'esm' | 'cjs' | undefined,
+): string[] {
   const { suffixes, extensions } = jsNaming(setup);
+  // An extension that makes the file the other kind of module (`.js` in a CommonJS package for an ESM
+  // test) goes after the ones that fit: `.mjs` then, when the command collects it.
+  const fits = (ext: string) =>
+    !syntax || !/^[cm]?js$/.test(ext) || moduleKindOf(view, dir ? `${dir}/x.${ext}` : `x.${ext}`) === syntax;
+  const ordered = [...extensions.filter(fits), ...extensions.filter((e) => !fits(e))];
   const out: string[] = [];
-  for (const ext of extensions) {
+  for (const ext of ordered) {
     for (const s of suffixes) out.push(s === 'test-' ? `test-suture-${fp}.${ext}` : `suture-${fp}${s}.${ext}`);
   }
   return out;
@@ -261,11 +293,13 @@ function jsNames(setup: TestSetup, fp: string): string[] {
 export function placeTest(setup: TestSetup, view: RepoView, fp: string, crashFile?: string): Placement {
   const python = setup.language === 'python';
   const conventional = python ? ['tests', 'test'] : ['test', 'tests', '__tests__', 'spec'];
-  const names = python ? pythonNames(setup, view, fp) : jsNames(setup, fp);
+  const syntax = python ? undefined : preferredSyntax(setup, view, crashFile);
+  const namesIn = (d: string) => (python ? pythonNames(setup, view, fp) : jsNames(setup, view, fp, d, syntax));
+  const names = namesIn('');
   const dirs = candidateDirs(setup, crashFile, conventional);
   const taken = new Set(view.files);
   for (const d of dirs) {
-    for (const n of names) {
+    for (const n of namesIn(d)) {
       const p = d ? `${d}/${n}` : n;
       if (!taken.has(p) && setup.collection.collects(p)) return { path: p, append: false, collected: true };
     }

@@ -18,6 +18,8 @@ export interface SingleTarget {
   append?: { fp: string; pythonName?: string; pythonClass?: string };
 }
 
+const quoteAlways = (w: string) => `'${w.replace(/'/g, `'\\''`)}'`;
+
 const drop = (items: ArgItem[], names: RegExp) => items.filter((a) => a.opt !== undefined && !names.test(a.opt));
 const words = (items: ArgItem[]) => items.flatMap((a) => a.words);
 
@@ -28,7 +30,9 @@ function relToCwd(file: string, cwd: string): string {
 export function singleCommand(inv: Invocation, target: SingleTarget): string {
   const file = relToCwd(target.file, inv.cwd);
   const pre = [...(inv.cwd ? [`cd ${shellQuote(inv.cwd)} &&`] : []), ...inv.env.map(shellQuote)].join(' ');
-  const cmd = (parts: string[]) => [pre, joinWords(parts)].filter(Boolean).join(' ');
+  // the words that name the test (its file, node id or module) are always quoted, whatever they hold
+  const cmd = (parts: string[], named: string[]) =>
+    [pre, joinWords(parts), ...named.map(quoteAlways)].filter(Boolean).join(' ');
   const fp = target.append?.fp;
   switch (inv.runner) {
     case 'pytest': {
@@ -39,16 +43,19 @@ export function singleCommand(inv: Invocation, target: SingleTarget): string {
       const id = target.append?.pythonName
         ? `${file}::${target.append.pythonClass ? `${target.append.pythonClass}::` : ''}${target.append.pythonName}`
         : file;
-      return cmd([...inv.launcher, ...words(kept), '-q', id]);
+      return cmd([...inv.launcher, ...words(kept), '-q'], [id]);
     }
     case 'unittest': {
       const launcher = inv.launcher;
       if (target.append?.pythonClass) {
         const mod = file.replace(/\.py$/, '').split('/').join('.');
-        return cmd([...launcher, `${mod}.${target.append.pythonClass}`]);
+        return cmd(launcher, [`${mod}.${target.append.pythonClass}`]);
       }
       const d = unittestArgs(inv).discovery ?? { start: '.', pattern: 'test*.py' };
-      return cmd([...launcher, 'discover', '-s', d.start, '-p', posix.basename(file), ...(d.top ? ['-t', d.top] : [])]);
+      return cmd(
+        [...launcher, 'discover', '-s', d.start, ...(d.top ? ['-t', d.top] : []), '-p'],
+        [posix.basename(file)],
+      );
     }
     case 'node-test': {
       const launcher = inv.launcher.filter(
@@ -57,21 +64,21 @@ export function singleCommand(inv: Invocation, target: SingleTarget): string {
             w.replace(/=.*$/, ''),
           ) && !/^--(test-coverage-.*|test-shard|test-reporter-destination)$/.test(all[i - 1] ?? ''),
       );
-      return cmd([...launcher, ...(fp ? [`--test-name-pattern=${titleMarker(fp)}`] : []), file]);
+      return cmd([...launcher, ...(fp ? [`--test-name-pattern=${titleMarker(fp)}`] : [])], [file]);
     }
     case 'jest': {
       const kept = drop(
         parseArgs(inv.args, JEST_OPTIONS),
         /^(--testPathPatterns?|--testPathIgnorePatterns|-t|--testNamePattern|--coverage|--collectCoverage|--collectCoverageFrom|--coverageThreshold|--watch|--watchAll|-o|--onlyChanged|--changedSince|--findRelatedTests|--listTests|--shard|--passWithNoTests|--lastCommit|--runTestsByPath|--selectProjects|--ignoreProjects|--json|--outputFile)$/,
       );
-      return cmd([...inv.launcher, ...words(kept), ...(fp ? ['-t', titleMarker(fp)] : []), '--runTestsByPath', file]);
+      return cmd([...inv.launcher, ...words(kept), ...(fp ? ['-t', titleMarker(fp)] : []), '--runTestsByPath'], [file]);
     }
     case 'vitest': {
       const kept = drop(
         parseArgs(inv.args, VITEST_OPTIONS),
         /^(-t|--testNamePattern|--coverage.*|--watch|-w|--changed|--shard|--passWithNoTests|--related|--run|--dir|--exclude|--include|--project|--reporter|--outputFile)$/,
       );
-      return cmd([...inv.launcher, 'run', ...words(kept), ...(fp ? ['-t', titleMarker(fp)] : []), file]);
+      return cmd([...inv.launcher, 'run', ...words(kept), ...(fp ? ['-t', titleMarker(fp)] : [])], [file]);
     }
     case 'mocha': {
       const kept = drop(
@@ -80,7 +87,7 @@ export function singleCommand(inv: Invocation, target: SingleTarget): string {
       );
       // mocha adds command-line files to its configured spec: the title filter keeps the run to suture's test
       const own = fp ?? suiteFp(target.file);
-      return cmd([...inv.launcher, ...words(kept), ...(own ? ['--grep', titleMarker(own)] : []), file]);
+      return cmd([...inv.launcher, ...words(kept), ...(own ? ['--grep', titleMarker(own)] : [])], [file]);
     }
   }
 }
