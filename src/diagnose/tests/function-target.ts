@@ -117,11 +117,19 @@ function pyToParam(fn: PyFunction, line: number, r: Requirement | undefined): Re
 }
 
 function pythonCall(trace: ParsedTrace, view: RepoView): FunctionCall | undefined {
-  const all = repoFrames(trace);
-  // A comprehension or lambda frame (`<genexpr>`) runs inside its enclosing function, on the same statement.
-  let last = all.length - 1;
-  while (last > 0 && /^<(genexpr|listcomp|dictcomp|setcomp|lambda)>$/.test(all[last]!.function ?? '')) last--;
-  const frames = last === all.length - 1 ? all : [...all.slice(0, last), { ...all[last]!, line: all.at(-1)!.line }];
+  // A comprehension or lambda frame (`<listcomp>`, `<genexpr>`) runs inside its enclosing function, on the
+  // same statement: the enclosing frame takes its line.
+  const frames: StackFrame[] = [];
+  for (const f of repoFrames(trace)) {
+    const prev = frames.at(-1);
+    if (
+      prev &&
+      /^<(genexpr|listcomp|dictcomp|setcomp|lambda)>$/.test(f.function ?? '') &&
+      prev.repoPath === f.repoPath
+    ) {
+      frames[frames.length - 1] = { ...prev, line: f.line! };
+    } else frames.push(f);
+  }
   const inner = frames.at(-1);
   if (!inner) return undefined;
   const src = view.read(inner.repoPath!);

@@ -259,8 +259,18 @@ function zeroOf(expr: string): Requirement[] {
   if (call) {
     const inner = splitTopLevel(call[2]!)[0] ?? '';
     if (call[1] === 'len' || call[1] === 'sum') {
-      const comp = /\bfor\s+\w+\s+in\s+([\s\S]+?)(\s+if\s+[\s\S]*)?$/.exec(inner.replace(/^\[|\]$/g, ''));
-      const target = comp ? comp[1]! : inner;
+      const comp = /^([\s\S]*?)\s+for\s+(\w+)\s+in\s+([\s\S]+?)(\s+if\s+[\s\S]*)?$/.exec(inner.replace(/^\[|\]$/g, ''));
+      const target = comp ? comp[3]! : inner;
+      // `sum(p["n"] for p in parts)` is zero with an element whose p["n"] is zero, which survives the
+      // statement iterating `parts` again; `len(x)` and `sum(x)` are zero for an empty x.
+      const item = comp && call[1] === 'sum' ? chainWhole(comp[1]!)[0] : undefined;
+      if (item && item.root === comp![2]) {
+        return chainWhole(target).map((c) => ({
+          root: c.root,
+          steps: [...c.steps, { each: true }, ...item.steps],
+          leaf: { value: 0 },
+        }));
+      }
       return chainWhole(target).map((c) => req(c, c.steps.length, { value: [] }));
     }
     return zeroOf(inner);
