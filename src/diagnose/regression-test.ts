@@ -18,13 +18,13 @@ import { innermostRepoFrame } from '../incident/paths.ts';
 import { sanitiseRequest } from '../incident/sanitise.ts';
 import type { Incident, RequestSample } from '../incident/types.ts';
 import { jsonStringLiteral } from './literal.ts';
-import { findInvocation, type Invocation } from './tests/command.ts';
+import { findInvocation, type Invocation, runnerLanguage } from './tests/command.ts';
 import { type FunctionCall, framesFiles, functionCall } from './tests/function-target.ts';
 import { gatherRepoView } from './tests/gather.ts';
 import { isRelativeSpecifier, type NodeBody, renderNode } from './tests/render-node.ts';
 import { isPythonModule, type PyBody, pyClassName, pyTestName, renderPython } from './tests/render-python.ts';
 import type { RepoView } from './tests/repo-view.ts';
-import { detectTestSetup, type Framework, placeTest, type TestSetup } from './tests/setup.ts';
+import { defaultInvocation, detectTestSetup, type Framework, placeTest, type TestSetup } from './tests/setup.ts';
 import { singleCommand } from './tests/single.ts';
 import { moduleKindOf, nodeStyle, pythonStyle, specifierTo } from './tests/style.ts';
 import type { FileEdit, RepairContext } from './types.ts';
@@ -81,19 +81,8 @@ export const MAX_EMBEDDED_REQUEST = 256 * 1024;
 
 const fits = (v: unknown) => jsonStringLiteral(v).length <= MAX_EMBEDDED_REQUEST;
 
-const INVOCATIONS: Record<Framework, string[]> = {
-  pytest: ['python3', '-m', 'pytest'],
-  unittest: ['python3', '-m', 'unittest'],
-  'node-test': ['node', '--test'],
-  jest: ['npx', 'jest'],
-  vitest: ['npx', 'vitest'],
-  mocha: ['npx', 'mocha'],
-};
-
 function invocationOf(setup: TestSetup): Invocation {
-  return (
-    setup.invocation ?? { runner: setup.framework, launcher: INVOCATIONS[setup.framework], args: [], env: [], cwd: '' }
-  );
+  return setup.invocation ?? defaultInvocation(setup.framework);
 }
 
 interface Ctx {
@@ -244,21 +233,11 @@ export async function regressionTestFromRepo(
 
 /**
  * The command that runs one test file with the repo's runner. With the repo's detected `setup` it runs as
- * the repo's command does; without it, from suite.yaml's test command alone.
+ * the repo's command does; without it, from suture.yaml's test command alone.
  */
 export function singleTestCommand(config: ServiceConfig, file: string, setup?: TestSetup): string {
   if (setup) return singleCommand(invocationOf(setup), { file });
   const inv = findInvocation(config.test, { scripts: () => undefined });
-  const lang = (r: Framework) => (r === 'pytest' || r === 'unittest' ? 'python' : 'node');
-  if (inv && lang(inv.runner) === config.language) return singleCommand(inv, { file });
-  return singleCommand(
-    {
-      runner: config.language === 'python' ? 'pytest' : 'node-test',
-      launcher: config.language === 'python' ? INVOCATIONS.pytest : INVOCATIONS['node-test'],
-      args: [],
-      env: [],
-      cwd: '',
-    },
-    { file },
-  );
+  if (inv && runnerLanguage(inv.runner) === config.language) return singleCommand(inv, { file });
+  return singleCommand(defaultInvocation(config.language === 'python' ? 'pytest' : 'node-test'), { file });
 }

@@ -162,6 +162,34 @@ const FLASK_REQUEST: RequestSample = {
   body: '{"items": [{"price": 10}]}',
 };
 
+/** A Flask app crashing on a missing coupon, with the tests given (they decide how the test reaches the app). */
+const flask = (name: string, tests: Record<string, string>): Layout => ({
+  name,
+  language: 'python',
+  test: 'python3 -m pytest -q',
+  start: 'python3 app.py',
+  files: { 'app.py': FLASK_APP, 'crash.py': FLASK_CRASH, ...tests },
+  fixed: { 'app.py': FLASK_FIXED },
+  crash: ['python3', 'crash.py'],
+  request: FLASK_REQUEST,
+  expect: { path: /^tests\/test_suture_[0-9a-f]{12}\.py$/, kind: 'client', framework: 'pytest', collected: true },
+});
+
+const NOTIFY_PY = `class Mailer:
+    def __init__(self):
+        self.sent = []
+
+    def send(self, user):
+        self.sent.append(user.email.lower())
+
+
+def notify_all(users):
+    mailer = Mailer()
+    for u in users:
+        mailer.send(u)
+    return mailer.sent
+`;
+
 const ORDERS_JS = `export function shippingRate(order) {
   const { city, country } = order.shipping.address;
   return country === 'DE' ? 4.9 : city ? 9.9 : 12;
@@ -217,79 +245,31 @@ export const LAYOUTS: Layout[] = [
     language: 'python',
     test: 'python3 -m pytest -q',
     files: {
-      'notify.py': `class Mailer:
-    def __init__(self):
-        self.sent = []
-
-    def send(self, user):
-        self.sent.append(user.email.lower())
-
-
-def notify_all(users):
-    mailer = Mailer()
-    for u in users:
-        mailer.send(u)
-    return mailer.sent
-`,
+      'notify.py': NOTIFY_PY,
       'cli.py':
         'from types import SimpleNamespace\n\nfrom notify import notify_all\n\nnotify_all([SimpleNamespace(email=None)])\n',
       'tests/test_notify.py':
         'from types import SimpleNamespace\n\nfrom notify import notify_all\n\n\ndef test_sends():\n    assert notify_all([SimpleNamespace(email="A@b.c")]) == ["a@b.c"]\n',
     },
     fixed: {
-      'notify.py': `class Mailer:
-    def __init__(self):
-        self.sent = []
-
-    def send(self, user):
-        if user.email is None:
-            return
-        self.sent.append(user.email.lower())
-
-
-def notify_all(users):
-    mailer = Mailer()
-    for u in users:
-        mailer.send(u)
-    return mailer.sent
-`,
+      'notify.py': NOTIFY_PY.replace(
+        '    def send(self, user):\n',
+        '    def send(self, user):\n        if user.email is None:\n            return\n',
+      ),
     },
     crash: ['python3', 'cli.py'],
     expect: { path: /^tests\/test_suture_[0-9a-f]{12}\.py$/, kind: 'function', framework: 'pytest', collected: true },
   },
-  {
-    name: 'pytest-flask-fixture',
-    language: 'python',
-    test: 'python3 -m pytest -q',
-    start: 'python3 app.py',
-    files: {
-      'app.py': FLASK_APP,
-      'crash.py': FLASK_CRASH,
-      'tests/conftest.py':
-        'import pytest\n\nfrom app import app as flask_app\n\n\n@pytest.fixture\ndef client():\n    flask_app.config["TESTING"] = True\n    return flask_app.test_client()\n',
-      'tests/test_quote.py':
-        'def test_quote(client):\n    r = client.post("/quote", json={"items": [{"price": 10}], "coupon": {"percent": 50}})\n    assert r.get_json() == {"total": 5.0}\n',
-    },
-    fixed: { 'app.py': FLASK_FIXED },
-    crash: ['python3', 'crash.py'],
-    request: FLASK_REQUEST,
-    expect: { path: /^tests\/test_suture_[0-9a-f]{12}\.py$/, kind: 'client', framework: 'pytest', collected: true },
-  },
-  {
-    name: 'pytest-flask-import',
-    language: 'python',
-    test: 'python3 -m pytest -q',
-    files: {
-      'app.py': FLASK_APP,
-      'crash.py': FLASK_CRASH,
-      'tests/test_quote.py':
-        'import os\nimport sys\n\nsys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))\n\nfrom app import app  # noqa: E402\n\nclient = app.test_client()\n\n\ndef test_health():\n    assert client.get("/healthz").status_code == 200\n',
-    },
-    fixed: { 'app.py': FLASK_FIXED },
-    crash: ['python3', 'crash.py'],
-    request: FLASK_REQUEST,
-    expect: { path: /^tests\/test_suture_[0-9a-f]{12}\.py$/, kind: 'client', framework: 'pytest', collected: true },
-  },
+  flask('pytest-flask-fixture', {
+    'tests/conftest.py':
+      'import pytest\n\nfrom app import app as flask_app\n\n\n@pytest.fixture\ndef client():\n    flask_app.config["TESTING"] = True\n    return flask_app.test_client()\n',
+    'tests/test_quote.py':
+      'def test_quote(client):\n    r = client.post("/quote", json={"items": [{"price": 10}], "coupon": {"percent": 50}})\n    assert r.get_json() == {"total": 5.0}\n',
+  }),
+  flask('pytest-flask-import', {
+    'tests/test_quote.py':
+      'import os\nimport sys\n\nsys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))\n\nfrom app import app  # noqa: E402\n\nclient = app.test_client()\n\n\ndef test_health():\n    assert client.get("/healthz").status_code == 200\n',
+  }),
   {
     name: 'pytest-http-start',
     language: 'python',

@@ -8,6 +8,10 @@ import { isAssignment, type Segment, splitCommand, type Word } from './shell.ts'
 
 export type Runner = 'pytest' | 'unittest' | 'node-test' | 'jest' | 'vitest' | 'mocha';
 
+export function runnerLanguage(r: Runner): 'python' | 'node' {
+  return r === 'pytest' || r === 'unittest' ? 'python' : 'node';
+}
+
 export interface Invocation {
   runner: Runner;
   /**

@@ -22,21 +22,27 @@ export interface PyFunction {
 const indentOf = (l: string) => /^[ \t]*/.exec(l)![0].replace(/\t/g, '        ').length;
 const blank = (l: string) => /^\s*(#.*)?$/.test(l);
 
+/** The indices of `text` from `from` on that are code, not inside a string literal. */
+function* codeIndices(text: string, from = 0): Generator<number> {
+  let quote: string | undefined;
+  for (let i = from; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (c === '\\') i++;
+      else if (c === quote) quote = undefined;
+    } else if (c === '"' || c === "'" || c === '`') quote = c;
+    else yield i;
+  }
+}
+
 /** Splits on commas outside brackets and strings. */
 export function splitTopLevel(text: string, sep = ','): string[] {
   const out: string[] = [];
   let depth = 0;
   let start = 0;
-  let quote: string | undefined;
-  for (let i = 0; i < text.length; i++) {
+  for (const i of codeIndices(text)) {
     const c = text[i]!;
-    if (quote) {
-      if (c === '\\') i++;
-      else if (c === quote) quote = undefined;
-      continue;
-    }
-    if (c === '"' || c === "'" || c === '`') quote = c;
-    else if ('([{'.includes(c)) depth++;
+    if ('([{'.includes(c)) depth++;
     else if (')]}'.includes(c)) depth--;
     else if (c === sep && depth === 0) {
       out.push(text.slice(start, i));
@@ -47,20 +53,13 @@ export function splitTopLevel(text: string, sep = ','): string[] {
   return out.map((s) => s.trim()).filter((s) => s !== '');
 }
 
-/** The text between the parenthesis at `open` and its match (strings skipped), and the index after it. */
+/** The text between the bracket at `open` and its match (strings skipped), and the index after it. */
 export function balanced(text: string, open: number): { inner: string; end: number } | undefined {
   const pairs: Record<string, string> = { '(': ')', '[': ']', '{': '}' };
   const stack: string[] = [];
-  let quote: string | undefined;
-  for (let i = open; i < text.length; i++) {
+  for (const i of codeIndices(text, open)) {
     const c = text[i]!;
-    if (quote) {
-      if (c === '\\') i++;
-      else if (c === quote) quote = undefined;
-      continue;
-    }
-    if (c === '"' || c === "'" || c === '`') quote = c;
-    else if (pairs[c]) stack.push(pairs[c]!);
+    if (pairs[c]) stack.push(pairs[c]!);
     else if (c === stack.at(-1)) {
       stack.pop();
       if (stack.length === 0) return { inner: text.slice(open + 1, i), end: i + 1 };

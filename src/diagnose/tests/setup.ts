@@ -16,7 +16,7 @@ import {
 } from './collect-node.ts';
 import { pytestCollection, unittestCollection } from './collect-python.ts';
 import type { Collection } from './collection.ts';
-import { findInvocation, type Invocation, type Runner } from './command.ts';
+import { findInvocation, type Invocation, type Runner, runnerLanguage } from './command.ts';
 import { dirOf, joinRel, type RepoView } from './repo-view.ts';
 import { moduleKindOf } from './style.ts';
 
@@ -63,7 +63,7 @@ function guessRunner(language: 'python' | 'node', view: RepoView): Runner {
 }
 
 /** A synthetic invocation for a runner run without arguments (when the command is opaque). */
-function defaultInvocation(runner: Runner): Invocation {
+export function defaultInvocation(runner: Runner): Invocation {
   const launcher: Record<Runner, string[]> = {
     pytest: ['python3', '-m', 'pytest'],
     unittest: ['python3', '-m', 'unittest'],
@@ -101,8 +101,7 @@ export function detectTestSetup(config: Pick<ServiceConfig, 'language' | 'test'>
     },
   };
   let invocation = findInvocation(config.test, scripts);
-  const languageOf = (r: Runner) => (r === 'pytest' || r === 'unittest' ? 'python' : 'node');
-  if (invocation && languageOf(invocation.runner) !== config.language) {
+  if (invocation && runnerLanguage(invocation.runner) !== config.language) {
     notes.push(`the test command runs ${invocation.runner}, not a ${config.language} runner`);
     invocation = undefined;
   }
