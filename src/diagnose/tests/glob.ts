@@ -157,26 +157,33 @@ export function shellGlobRegExp(pattern: string): RegExp {
   return new RegExp(`^${out}$`);
 }
 
-/** Python's fnmatch.fnmatch (case-sensitive, as on POSIX). */
+const FNMATCH = new Map<string, RegExp>();
+
+/** Python's fnmatch.fnmatch (case-sensitive, as on POSIX). Compiled once per pattern: it runs per file. */
 export function fnmatch(name: string, pattern: string): boolean {
-  let out = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '*') out += '.*';
-    else if (c === '?') out += '.';
-    else if (c === '[') {
-      const end = pattern.indexOf(']', i + 2);
-      if (end === -1) out += '\\[';
-      else {
-        let body = pattern.slice(i + 1, end);
-        const neg = body.startsWith('!');
-        if (neg) body = body.slice(1);
-        out += `[${neg ? '^' : ''}${body.replace(/\\/g, '\\\\')}]`;
-        i = end;
-      }
-    } else out += escapeChar(c);
+  let re = FNMATCH.get(pattern);
+  if (!re) {
+    let out = '';
+    for (let i = 0; i < pattern.length; i++) {
+      const c = pattern[i]!;
+      if (c === '*') out += '.*';
+      else if (c === '?') out += '.';
+      else if (c === '[') {
+        const end = pattern.indexOf(']', i + 2);
+        if (end === -1) out += '\\[';
+        else {
+          let body = pattern.slice(i + 1, end);
+          const neg = body.startsWith('!');
+          if (neg) body = body.slice(1);
+          out += `[${neg ? '^' : ''}${body.replace(/\\/g, '\\\\')}]`;
+          i = end;
+        }
+      } else out += escapeChar(c);
+    }
+    re = new RegExp(`^${out}$`, 's');
+    if (FNMATCH.size < 1000) FNMATCH.set(pattern, re);
   }
-  return new RegExp(`^${out}$`, 's').test(name);
+  return re.test(name);
 }
 
 /** Whether a word has glob syntax at all. */
