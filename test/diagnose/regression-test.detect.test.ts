@@ -5,13 +5,19 @@
  * testMatch/testRegex/roots/testPathPattern, vitest include/dir/filters, mocha spec/extension/recursive),
  * when it only runs named files (append), and the single-test command.
  */
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { repoViewOfTree, singleTestCommand } from '../../src/diagnose/regression-test.ts';
 import { findInvocation } from '../../src/diagnose/tests/command.ts';
 import { globMatch, shellGlobRegExp } from '../../src/diagnose/tests/glob.ts';
 import { viewOf } from '../../src/diagnose/tests/repo-view.ts';
 import { detectTestSetup, placeTest } from '../../src/diagnose/tests/setup.ts';
 import { splitCommand } from '../../src/diagnose/tests/shell.ts';
 import { singleCommand } from '../../src/diagnose/tests/single.ts';
+import { py } from './configs.ts';
+import { writeTree } from './regression-layouts.ts';
 
 const FP = '0123456789ab';
 
@@ -517,5 +523,29 @@ describe('what cannot be read is said, not guessed silently', () => {
       collected: false,
     });
     expect(none.notes.join('\n')).toMatch(/marker expression/);
+  });
+});
+
+describe('from a checked-out tree, as verification has it', () => {
+  it('reads the same setup through confined reads, and gives the single-test command for any added test', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'suture-tree-'));
+    try {
+      const files = {
+        'package.json': pkg({ scripts: { test: 'jest --testPathPattern=spec' } }),
+        'test/a.spec.js': '',
+      };
+      writeTree(dir, files);
+      symlinkSync('/etc/passwd', join(dir, 'jest.config.js'));
+      const config = { ...py, language: 'node' as const, test: 'npm test' };
+      const setup = detectTestSetup(config, repoViewOfTree(dir));
+      expect(setup.framework).toBe('jest');
+      expect(singleTestCommand(config, 'test/llm-written.spec.js', setup)).toBe(
+        "npx jest --runTestsByPath 'test/llm-written.spec.js'",
+      );
+      // without the tree, only suture.yaml's command is known: `npm test` says nothing, node --test is assumed
+      expect(singleTestCommand(config, 'test/llm-written.spec.js')).toBe("node --test 'test/llm-written.spec.js'");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
