@@ -1,6 +1,6 @@
 /**
  * Regression tests in the repo's own framework, end to end through `suture heal` and the sandbox:
- *   inventory-api   `npm test` runs `node --test test/unit/*.test.js` (CommonJS): the test lands in test/unit,
+ *   stock-api   `npm test` runs `node --test test/unit/*.test.js` (CommonJS): the test lands in test/unit,
  *                   requires what it needs, and the integration tests (which need a database) stay out
  *   quotes-wsgi     the repo's tests call the WSGI app through a `client` fixture: the test uses that fixture
  *                   instead of starting the service
@@ -41,7 +41,7 @@ const pytestCount = (out: string) =>
 
 const CASES: Case[] = [
   {
-    service: 'inventory-api',
+    service: 'stock-api',
     file: /^test\/unit\/suture-[0-9a-f]{12}\.test\.js$/,
     has: [/require\('node:test'\)/, /require\('node:assert\/strict'\)/],
     hasNot: [/^import /m, /\?\?|\?\./],
