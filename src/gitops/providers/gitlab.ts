@@ -178,12 +178,12 @@ export function gitlabProvider(opts: GitLabProviderOptions): Provider {
   const api = new Gitlab({
     host: opts.url.replace(/\/+$/, ''),
     token: opts.token,
-    // biome-ignore lint/suspicious/noExplicitAny: gitbeaker's requester type is internal to its utils package
     requesterFn: requesterFn({
       timeoutMs: opts.requestTimeoutMs ?? 30_000,
       maxWaitS: opts.maxRateLimitWaitS ?? 120,
       retryBaseMs: opts.retryBaseMs ?? 1000,
-    }) as any,
+      // gitbeaker's requester type lives in its internal utils package; the shape is the one it documents.
+    }) as unknown as ConstructorParameters<typeof Gitlab>[0]['requesterFn'],
   });
   const project = opts.project;
   const bodyLimit =
