@@ -16,6 +16,7 @@ import {
   gitNetwork,
   gitRepo,
   gitTimeouts,
+  promoteObjects,
   readLocalConfigText,
   syncRefs,
   tryGitIn,
@@ -175,10 +176,19 @@ export async function commitPatch(opts: {
   }
 }
 
+/**
+ * Makes `commit` (so far in suture's scratch store) a branch of the repository: its objects are copied into
+ * the repository's store first, then the ref is created. Only the chosen fix gets here, so only its objects
+ * ever enter the repository.
+ */
 export async function createBranch(repo: string, branch: string, commit: string): Promise<void> {
   const g = await gitRepo(repo);
   const isCommit = await tryGitIn(g, ['cat-file', '-e', `${commit}^{commit}`]);
   if (isCommit.exitCode !== 0) throw new SutureError('GIT', `cannot create ${branch}: ${commit} is not a commit`);
+  await promoteObjects(g, commit);
+  const there = await tryGitIn(g, ['cat-file', '-e', `${commit}^{commit}`], { store: 'repository' });
+  if (there.exitCode !== 0)
+    throw new SutureError('GIT', `cannot create ${branch}: ${commit} did not reach the repository`);
   await createLooseRef(g.gitDir, g.commonDir, g.format, `refs/heads/${branch}`, commit);
 }
 
