@@ -20,7 +20,7 @@
 import { SutureError } from '../errors.ts';
 import { parseTrailers, type Trailers } from '../pipeline/commit-message.ts';
 import { type Delivery, type DeliveryPlan, type Journal, ownerAlive, phaseAtLeast } from './journal.ts';
-import type { MergeOutcome, Proposal, ProposalRequest, Provider } from './providers/types.ts';
+import type { MergeOptions, MergeOutcome, ProposalRef, ProposeRequest, Provider } from './providers/types.ts';
 import { describeGitFailure } from './remote.ts';
 import {
   adoptCommit,
@@ -53,6 +53,38 @@ export function localMergeAllowed(env: NodeJS.ProcessEnv = process.env): boolean
   return env.SUTURE_LOCAL_MERGE === 'fast-forward';
 }
 
+const LOCAL_MERGE_OFF =
+  'there is no platform to merge through: suture merges locally only when the operator allows it (SUTURE_LOCAL_MERGE=fast-forward)';
+
+/**
+ * "Merging through the provider" for the local provider (hand it to localProvider as `merge`): with no
+ * platform, a merge is a push to origin's default branch, so it happens only when the operator allows it
+ * (SUTURE_LOCAL_MERGE=fast-forward), and then only as a fast-forward from the fix commit's parent (the base
+ * it was verified on) under a lease: a default branch that moved on means no merge. Otherwise `blocked`:
+ * the heal stays `proposed`.
+ */
+export function localFastForward(
+  repo: string,
+  env: NodeJS.ProcessEnv = process.env,
+): (pr: ProposalRef, opts: MergeOptions) => Promise<MergeOutcome> {
+  return async (pr, opts) => {
+    if (!localMergeAllowed(env)) return { state: 'blocked', detail: LOCAL_MERGE_OFF };
+    const sha = opts.sha ?? (await remoteTip(repo, pr.branch));
+    if (!sha) return { state: 'blocked', detail: `origin has no ${pr.branch}` };
+    const parent = (await readCommit(repo, sha))?.parents[0];
+    if (!parent) return { state: 'blocked', detail: `${sha.slice(0, 12)} has no parent to fast-forward from` };
+    const head = await originHead(repo).catch(() => null);
+    const m = await mergeFix({
+      repo,
+      base: parent,
+      commit: sha,
+      push: true,
+      ...(head ? { target: head.branch } : {}),
+    });
+    return { state: m.merged ? 'merged' : 'blocked', detail: m.detail };
+  };
+}
+
 export interface DeliverContext {
   /** The repository's top level. */
   repo: string;
@@ -66,7 +98,7 @@ export interface Delivered {
   kind: 'delivered';
   delivery: Delivery;
   pushed: boolean;
-  proposal: Proposal | null;
+  proposal: ProposalRef | null;
   merge: MergeOutcome | null;
   /** The delivery was an earlier heal's, continued from the journal. */
   resumed: boolean;
@@ -77,7 +109,7 @@ export interface Duplicate {
   kind: 'duplicate';
   branch: string;
   reason: string;
-  proposal: Proposal | null;
+  proposal: ProposalRef | null;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -143,9 +175,9 @@ export type Existing =
   | { kind: 'resume'; delivery: Delivery };
 
 /** Whether a finished delivery's branch or proposal is still open. */
-async function stillOpen(ctx: DeliverContext, d: Delivery): Promise<{ open: boolean; proposal: Proposal | null }> {
+async function stillOpen(ctx: DeliverContext, d: Delivery): Promise<{ open: boolean; proposal: ProposalRef | null }> {
   if (ctx.provider && d.proposal) {
-    const proposal = await ctx.provider.findOpen(d.branch);
+    const proposal = await ctx.provider.findOpen(d.fingerprint, d.branch);
     return { open: proposal !== null, proposal };
   }
   return { open: await branchExists(ctx.repo, d.branch), proposal: null };
@@ -153,7 +185,7 @@ async function stillOpen(ctx: DeliverContext, d: Delivery): Promise<{ open: bool
 
 export async function existingDelivery(
   ctx: DeliverContext,
-  key: { repoKey: string; fingerprint: string; branch: string; incident: string },
+  key: { repoKey: string; fingerprint: string; branch: string; incident: { id: string; detectedAt: string } },
 ): Promise<Existing> {
   const open = ctx.journal.open(key.repoKey, key.fingerprint);
   if (open && !open.finished) {
@@ -171,9 +203,12 @@ export async function existingDelivery(
     const still = await stillOpen(ctx, open);
     if (still.open) {
       if (ctx.provider && still.proposal) {
-        await ctx.provider
-          .noteRecurrence(still.proposal, key.incident)
-          .catch((err: Error) => ctx.progress(`note: the recurrence was not noted on the proposal: ${err.message}`));
+        const counted = await ctx.provider
+          .reoccurred(still.proposal, key.incident)
+          .catch((err: Error) =>
+            ctx.progress(`note: the re-occurrence was not counted on the proposal: ${err.message}`),
+          );
+        if (counted) still.proposal = counted;
       }
       return {
         kind: 'duplicate',
@@ -282,16 +317,10 @@ async function pushFix(ctx: DeliverContext, d: Delivery): Promise<void> {
   if (failure) throw fail(describeGitFailure(failure));
 }
 
-function requestOf(d: Delivery): ProposalRequest {
-  return {
-    branch: d.branch,
-    target: d.target ?? 'main',
-    commit: d.commit,
-    base: d.base,
-    fingerprint: d.fingerprint,
-    incident: d.incident,
-    ...d.request,
-  };
+function requestOf(d: Delivery, provider: Provider): ProposeRequest {
+  const body =
+    d.request.body.length > provider.bodyLimit ? d.request.body.slice(0, provider.bodyLimit) : d.request.body;
+  return { ...d.request, body, fingerprint: d.fingerprint, branch: d.branch, base: d.target ?? 'main' };
 }
 
 async function runSteps(ctx: DeliverContext, start: Delivery, resumed: boolean): Promise<Delivered> {
@@ -324,9 +353,10 @@ async function runSteps(ctx: DeliverContext, start: Delivery, resumed: boolean):
   let proposal = d.proposal;
   if (!phaseAtLeast(d.phase, 'proposed')) {
     if (provider && pushed) {
-      const p = await provider.propose(requestOf(d));
-      ctx.progress(`${p.created ? 'opened' : 'updated'} ${p.url}`);
-      proposal = { provider: p.provider, number: p.number, url: p.url, branch: p.branch, state: p.state };
+      const { action, notes: said, ...ref } = await provider.propose(requestOf(d, provider));
+      ctx.progress(`${action} ${ref.url}`);
+      notes.push(...said);
+      proposal = ref;
     } else if (provider) notes.push('no proposal: the branch was not pushed');
     d = journal.advance(d, 'proposed', { proposal, detail: proposal?.url ?? 'no proposal' });
     crashPoint('after-propose');
@@ -342,31 +372,30 @@ async function runSteps(ctx: DeliverContext, start: Delivery, resumed: boolean):
   return { kind: 'delivered', delivery: d, pushed, proposal, merge, resumed, notes };
 }
 
-/** Auto mode's merge: through the provider; without one, the operator's local fast-forward or nothing. */
+/**
+ * Auto mode's merge: through the provider's proposal (the platform's auto-merge, or once checks pass),
+ * pinned to the verified commit. Without a provider (branch-only delivery): the operator's local
+ * fast-forward, as the local provider does, or nothing.
+ */
 async function mergeStep(
   ctx: DeliverContext,
   d: Delivery,
-  proposal: Proposal | null,
+  proposal: ProposalRef | null,
   pushed: boolean,
 ): Promise<MergeOutcome> {
   if (ctx.provider) {
-    if (!proposal) return { state: 'refused', detail: 'there is no proposal to merge' };
-    return ctx.provider.merge(proposal, { commit: d.commit, base: d.base, target: d.target ?? 'main' });
+    if (!proposal) return { state: 'blocked', detail: 'there is no proposal to merge through' };
+    return ctx.provider.merge(proposal, { auto: true, sha: d.commit });
   }
-  if (!localMergeAllowed()) {
-    return {
-      state: 'refused',
-      detail: 'without a provider suture merges only when the operator allows it (SUTURE_LOCAL_MERGE=fast-forward)',
-    };
-  }
+  if (!localMergeAllowed()) return { state: 'blocked', detail: LOCAL_MERGE_OFF };
   const m = await mergeFix({
     repo: ctx.repo,
     base: d.base,
     commit: d.commit,
-    push: d.push,
+    push: pushed || d.push,
     ...(d.target ? { target: d.target } : {}),
   });
-  return m.merged ? { state: 'merged', detail: m.detail } : { state: 'refused', detail: m.detail };
+  return { state: m.merged ? 'merged' : 'blocked', detail: m.detail };
 }
 
 /**

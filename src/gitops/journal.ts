@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { SutureError } from '../errors.ts';
 import { redactDeep } from '../evidence/redact.ts';
-import type { Proposal, ProposalRequest } from './providers/types.ts';
+import type { ProposalRef, ProposeRequest } from './providers/types.ts';
 
 export const JOURNAL_FILE = 'journal.db';
 const BUSY_TIMEOUT_MS = 15_000;
@@ -47,8 +47,8 @@ export interface DeliveryPlan {
   decision: 'allow' | 'review';
   mode: 'propose' | 'auto';
   push: boolean;
-  /** What the provider is asked to open (title, body, labels, draft), kept so a resume asks the same. */
-  request: Pick<ProposalRequest, 'title' | 'body' | 'labels' | 'draft'>;
+  /** What the provider is asked to open (title, body, labels, reviewers, draft), kept so a resume asks the same. */
+  request: Omit<ProposeRequest, 'fingerprint' | 'branch' | 'base'>;
 }
 
 export interface Delivery extends DeliveryPlan {
@@ -57,7 +57,7 @@ export interface Delivery extends DeliveryPlan {
   /** Set once the delivery reached its end (the proposal exists, or the push was all there was to do). */
   finished: boolean;
   target: string | null;
-  proposal: Proposal | null;
+  proposal: ProposalRef | null;
   owner: string;
   createdAt: string;
   updatedAt: string;
@@ -174,7 +174,7 @@ function toDelivery(r: Row): Delivery {
     phase: String(r.phase) as Phase,
     finished: Number(r.finished) === 1,
     target: r.target === null ? null : String(r.target),
-    proposal: r.proposal === null ? null : (JSON.parse(String(r.proposal)) as Proposal),
+    proposal: r.proposal === null ? null : (JSON.parse(String(r.proposal)) as ProposalRef),
     owner: String(r.owner),
     createdAt: String(r.created_at),
     updatedAt: String(r.updated_at),
@@ -302,7 +302,7 @@ export class Journal {
   advance(
     delivery: Delivery,
     phase: Phase,
-    fields: { proposal?: Proposal | null; target?: string | null; finished?: boolean; detail?: string } = {},
+    fields: { proposal?: ProposalRef | null; target?: string | null; finished?: boolean; detail?: string } = {},
   ): Delivery {
     return this.write(() => {
       const now = new Date().toISOString();

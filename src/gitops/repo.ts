@@ -321,17 +321,20 @@ export async function isAncestor(repo: string, a: string, b: string): Promise<bo
   return r.exitCode === 0;
 }
 
-/** A commit's author and committer emails and its message, read as data; null when it is not there. */
+/** A commit's parents, author and committer emails and message, read as data; null when it is not there. */
 export async function readCommit(
   repo: string,
   oid: string,
-): Promise<{ authorEmail: string; committerEmail: string; message: string } | null> {
+): Promise<{ parents: string[]; authorEmail: string; committerEmail: string; message: string } | null> {
   const r = await tryGitIn(await gitRepo(repo), ['cat-file', 'commit', oid]);
   if (r.exitCode !== 0) return null;
   const end = r.stdout.indexOf('\n\n');
-  const header = end < 0 ? r.stdout : r.stdout.slice(0, end);
-  const email = (who: string) => new RegExp(`^${who} .*<([^>\n]*)> \\d+ [+-]\\d{4}$`, 'm').exec(header)?.[1] ?? '';
+  const header = (end < 0 ? r.stdout : r.stdout.slice(0, end)).split('\n');
+  const email = (who: string) =>
+    header.map((l) => new RegExp(`^${who} .*<([^>]*)> \\d+ [+-]\\d{4}$`).exec(l)?.[1]).find((e) => e !== undefined) ??
+    '';
   return {
+    parents: header.filter((l) => /^parent [0-9a-f]{40,64}$/.test(l)).map((l) => l.slice('parent '.length)),
     authorEmail: email('author'),
     committerEmail: email('committer'),
     message: end < 0 ? '' : r.stdout.slice(end + 2),

@@ -26,7 +26,7 @@ import {
   resumeDelivery,
 } from '../gitops/deliver.ts';
 import { Journal } from '../gitops/journal.ts';
-import type { Proposal, Provider } from '../gitops/providers/types.ts';
+import type { ProposalRef, Provider } from '../gitops/providers/types.ts';
 import { commitPatch, listFiles, openRepo, repoKey, resolveIncidentRevision } from '../gitops/repo.ts';
 import { shortFingerprint } from '../incident/fingerprint.ts';
 import { describeHealthy, healthyOptions } from '../incident/healthy/index.ts';
@@ -100,7 +100,7 @@ export interface HealResult {
   branch: string | null;
   commit: string | null;
   /** The provider's proposal (pull/merge request; for `local`, the rendered body file). */
-  pullRequest: Proposal | null;
+  pullRequest: ProposalRef | null;
   /** When origin's default branch had advanced past the healed base: the fix rebased onto it, verified again. */
   rebased?: { onto: string; target: string; verdict: Verdict; policy: PolicyResult } | null;
   canary: null | { decision: string; at: number; reason: string };
@@ -286,6 +286,12 @@ export async function heal(opts: HealOptions): Promise<HealResult> {
         `verified fix ${d.candidate} on ${where}${was}: policy says ${decision}, so a human must approve even in auto mode`,
       );
     }
+    if (out.merge?.state === 'queued') {
+      return finish(
+        'proposed',
+        `verified fix ${d.candidate} on ${where}${was}; merges once its checks pass: ${out.merge.detail}`,
+      );
+    }
     if (out.merge)
       return finish('proposed', `verified fix ${d.candidate} on ${where}${was}; not merged yet: ${out.merge.detail}`);
     return finish('proposed', `verified fix ${d.candidate} on ${where}${was} (policy: ${decision}); awaiting review`);
@@ -302,7 +308,12 @@ export async function heal(opts: HealOptions): Promise<HealResult> {
     // Already delivered, being delivered, or killed half-way: decided before any costly stage runs.
     const delivering = dctx;
     if (delivering) {
-      const key = { repoKey: await repoKey(repo), fingerprint: incident.fingerprint, branch, incident: incident.id };
+      const key = {
+        repoKey: await repoKey(repo),
+        fingerprint: incident.fingerprint,
+        branch,
+        incident: { id: incident.id, detectedAt: incident.detectedAt },
+      };
       const existing = await existingDelivery(delivering, key);
       if (existing.kind === 'duplicate') return await finishDelivered(existing);
       if (existing.kind === 'resume') {
@@ -517,7 +528,10 @@ export async function heal(opts: HealOptions): Promise<HealResult> {
           title: chosen.message.split('\n')[0] ?? `fix(${incident.service})`,
           body,
           labels: ['suture', `policy:${current.policy.decision}`],
+          // CODEOWNERS reviewers are the provider's to find (src/gitops/providers/codeowners.ts).
+          reviewers: { users: [], teams: [] },
           draft: current.policy.decision !== 'allow',
+          incident: { id: incident.id, detectedAt: incident.detectedAt },
         },
       };
       const out = await stage(ctx, 'deliver', () => deliver(delivering, plan, target), describeDelivery);

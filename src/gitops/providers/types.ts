@@ -1,76 +1,92 @@
 /**
- * What a delivery platform implements (Renovate-style platform modules: `local`, `github`, `gitlab`), and
- * what the delivery core (src/gitops/deliver.ts, called by src/pipeline/heal.ts) expects of it.
- *
- * Division of work: the core makes the commit, creates `suture/<short fingerprint>`, pushes it through the
- * git adapter (retries, timeouts, classified failures, rebase when origin moved) and journals every step.
- * Only then does it ask the provider for a proposal of that pushed branch, and, in auto mode with policy
- * `allow`, to merge it. A provider never pushes the default branch by itself except as `merge` below says.
- *
- * Idempotency (the core resumes a killed heal from its journal and may call these again):
- * - `findOpen(branch)` returns the open proposal whose source branch is `branch`, or null.
- * - `propose(req)` returns that open proposal (updated: title, body, labels, draft) when one exists, and
- *   creates one only when none does; `created` says which. Calling it twice never makes two.
- * - `merge(p)` on an already merged proposal answers `merged` again.
- *
- * Merging: `merged` means the fix is on the target branch now; `pending` means the platform will merge it
- * by itself once required checks pass (auto-merge set); `refused` means it will not be merged without a
- * human (draft, conflicts, checks failed, or the platform does not allow it). For `local`, the operator
- * decides: without SUTURE_LOCAL_MERGE=fast-forward its merge answers `refused` and the heal stays `proposed`;
- * with it, merge fast-forwards origin's target branch from the healed base to the fix commit under a lease
- * (`mergeFix` in src/gitops/repo.ts), which fails safely when the branch moved on.
- *
- * Tokens come from the environment and never appear in a returned string or an error message.
+ * The one interface every delivery platform implements (Renovate-style platform modules): `local` (the
+ * branch plus a rendered body file in the state dir), `github` (pull requests), `gitlab` (merge requests).
+ * The caller pushes the branch first; a provider only ever talks about proposals for it, and never pushes
+ * to the default branch: in auto mode a fix merges THROUGH its proposal.
  */
 
 export type ProviderName = 'local' | 'github' | 'gitlab';
 
-export interface ProposalRequest {
-  /** `suture/<short fingerprint>`, already pushed to origin. */
+/** A proposal (pull request, merge request, or the local body file) as the platform shows it. */
+export interface ProposalRef {
+  /** The platform's number for it (GitHub's PR number, GitLab's MR iid); null for the local provider. */
+  number: number | null;
+  /** Where a human looks at it: the web URL, or the body file's path for the local provider. */
+  url: string;
+  /** The head branch it proposes. */
   branch: string;
-  /** The branch the proposal merges into (origin's default branch). */
-  target: string;
-  /** The fix commit at the branch's tip, and the commit it sits on. */
-  commit: string;
-  base: string;
-  fingerprint: string;
-  incident: string;
-  /** One line, made by suture (incident text flattened and redacted). */
-  title: string;
-  /** Markdown: the heal report (incident, root cause, diff summary, verdicts, policy, canary plan), redacted. */
-  body: string;
-  labels: string[];
-  /** The policy said `review`: open as a draft / require a human. */
+  /** The commit its head branch points at, when the platform says. */
+  headSha?: string;
+  /** How many times this crash has been seen while the proposal was open (1 when it was created). */
+  occurrences: number;
   draft: boolean;
 }
 
-export interface Proposal {
-  provider: ProviderName;
-  /** The pull/merge request number; null for `local`. */
-  number: number | null;
-  /** Where a human reads it: the PR's web URL, or (local) the path of the rendered body file. */
-  url: string;
-  branch: string;
-  state: 'open' | 'merged' | 'closed';
+export interface Reviewers {
+  /** Logins (GitHub) or usernames (GitLab), without `@`. */
+  users: string[];
+  /** GitHub team slugs as `org/team`; GitLab groups (which cannot be reviewers, so they are reported). */
+  teams: string[];
 }
 
-export type MergeOutcome =
-  | { state: 'merged'; detail: string }
-  | { state: 'pending'; detail: string }
-  | { state: 'refused'; detail: string };
+export interface ProposeRequest {
+  /** The incident's fingerprint (16 hex digits): what makes two proposals the same. */
+  fingerprint: string;
+  /** The head branch, already pushed (suture/<short fingerprint>). */
+  branch: string;
+  /** The branch it should merge into (the default branch). */
+  base: string;
+  title: string;
+  /** The rendered body (renderPullRequestBody); the provider adds its marker line and fits the limit. */
+  body: string;
+  labels: string[];
+  reviewers: Reviewers;
+  /** A draft when the policy says `review`: a human must approve before it can merge. */
+  draft: boolean;
+  /** Which incident this is, for the comment that counts a re-occurrence. */
+  incident: { id: string; detectedAt: string };
+}
+
+export interface ProposeResult extends ProposalRef {
+  /** `created`: a new proposal; `updated`: the open one for this fingerprint, its body refreshed. */
+  action: 'created' | 'updated';
+  /** What did not work but did not stop the proposal (a reviewer that could not be requested, …). */
+  notes: string[];
+}
+
+export type MergeState = 'merged' | 'queued' | 'blocked';
+
+export interface MergeOutcome {
+  /** `merged`: it is in the base branch; `queued`: the platform merges it when its checks pass;
+   * `blocked`: not merged, `detail` says why (the proposal stays open for a human). */
+  state: MergeState;
+  detail: string;
+}
+
+export interface MergeOptions {
+  /** Use the platform's own auto-merge (GitHub auto-merge, GitLab "merge when the pipeline succeeds"). */
+  auto: boolean;
+  /** Merge only if the head is still this commit (the one that was verified and judged). */
+  sha?: string;
+}
 
 export interface Provider {
   readonly name: ProviderName;
-  findOpen(branch: string): Promise<Proposal | null>;
-  propose(req: ProposalRequest): Promise<Proposal & { created: boolean }>;
-  /** One more occurrence of the fingerprint while its proposal is open (a comment counting them). */
-  noteRecurrence(p: Proposal, incident: string): Promise<void>;
-  merge(p: Proposal, req: Pick<ProposalRequest, 'commit' | 'base' | 'target'>): Promise<MergeOutcome>;
-}
-
-/** What a provider is made from: the application repository, the state dir, the environment (tokens). */
-export interface ProviderContext {
-  repo: string;
-  stateDir: string;
-  env: NodeJS.ProcessEnv;
+  /** The longest body the platform accepts, less the marker line: what renderPullRequestBody gets as maxChars. */
+  readonly bodyLimit: number;
+  /** The open proposal for a fingerprint (found by head branch and the hidden marker), or null. */
+  findOpen(fingerprint: string, branch: string): Promise<ProposalRef | null>;
+  /** Opens the proposal, or updates the open one for the fingerprint: never a second one. */
+  propose(req: ProposeRequest): Promise<ProposeResult>;
+  /**
+   * Counts a re-occurrence on the open proposal (the marker's count, and a comment saying so) without
+   * touching the rest of its body: a heal that stopped as `duplicate` has no new body to show.
+   */
+  reoccurred(pr: ProposalRef, incident: { id: string; detectedAt: string }): Promise<ProposalRef>;
+  comment(pr: ProposalRef, text: string): Promise<void>;
+  label(pr: ProposalRef, labels: string[]): Promise<void>;
+  /** Merges through the proposal (auto mode, policy `allow`), never by pushing to the base branch. */
+  merge(pr: ProposalRef, opts: MergeOptions): Promise<MergeOutcome>;
+  /** Closes it (a canary abort, a superseded fix), with a comment saying why. */
+  close(pr: ProposalRef, reason: string): Promise<void>;
 }
