@@ -253,19 +253,21 @@ export async function checkOrigin(opts: {
 }): Promise<OriginCheck> {
   const local = await checkedOutBranch(opts.repo);
   if (!opts.push || !(await hasRemote(opts.repo))) return { kind: 'current', target: local };
-  let head: { branch: string; tip: string } | null;
+  // origin's default branch; when its HEAD names no branch there, the one checked out here.
+  let target: string | null;
+  let tip: string | null;
   try {
-    head = await originHead(opts.repo);
+    target = (await originHead(opts.repo))?.branch ?? local;
+    tip = target ? await remoteTip(opts.repo, target) : null;
   } catch (err) {
     return { kind: 'current', target: local, note: (err as Error).message };
   }
-  if (!head) return { kind: 'current', target: local };
-  if (head.tip === opts.base) return { kind: 'current', target: head.branch };
-  let tip: string;
+  if (!target || !tip) return { kind: 'current', target };
+  if (tip === opts.base) return { kind: 'current', target };
   try {
-    tip = await fetchOriginBranch(opts.repo, head.branch);
+    tip = await fetchOriginBranch(opts.repo, target);
   } catch (err) {
-    return { kind: 'current', target: head.branch, note: `origin was not compared: ${(err as Error).message}` };
+    return { kind: 'current', target, note: `origin was not compared: ${(err as Error).message}` };
   }
   const moved = originMoved({
     base: opts.base,
@@ -273,20 +275,20 @@ export async function checkOrigin(opts: {
     tipIsAncestorOfBase: await isAncestor(opts.repo, tip, opts.base),
     baseIsAncestorOfTip: await isAncestor(opts.repo, opts.base, tip),
   });
-  if (moved === 'current' || moved === 'behind') return { kind: 'current', target: head.branch };
+  if (moved === 'current' || moved === 'behind') return { kind: 'current', target };
   if (moved === 'diverged') {
     return {
       kind: 'current',
-      target: head.branch,
-      note: `the healed base ${opts.base.slice(0, 12)} is not in origin/${head.branch}'s history: the fix stays on it`,
+      target,
+      note: `the healed base ${opts.base.slice(0, 12)} is not in origin/${target}'s history: the fix stays on it`,
     };
   }
   try {
     const commit = await commitPatch({ repo: opts.repo, base: tip, patch: opts.patch, message: opts.message });
-    return { kind: 'rebased', status: 'rebased: needs re-verify', target: head.branch, onto: tip, commit };
+    return { kind: 'rebased', status: 'rebased: needs re-verify', target, onto: tip, commit };
   } catch (err) {
     if (!(err instanceof SutureError) || err.code !== 'BAD_INPUT') throw err;
-    return { kind: 'conflict', target: head.branch, onto: tip, detail: err.message };
+    return { kind: 'conflict', target, onto: tip, detail: err.message };
   }
 }
 
