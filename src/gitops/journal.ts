@@ -409,6 +409,14 @@ export class Journal {
     });
   }
 
+  /** Bumps committed for `incident` whose push was never confirmed (the process died, the network failed). */
+  unpushedBumps(incident: string): BumpRecord[] {
+    return this.db
+      .prepare('SELECT * FROM bumps WHERE incident = ? AND pushed = 0 ORDER BY id DESC')
+      .all(incident)
+      .map((r) => toBump(r as Row));
+  }
+
   /** The pushed bumps made for `incident`, most recent first. */
   bumpsFor(incident: string): BumpRecord[] {
     return this.db

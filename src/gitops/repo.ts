@@ -29,10 +29,19 @@ import {
   type GitFailure,
   parseConfigList,
   parseRemoteAddress,
+  redactUrls,
 } from './remote.ts';
 import { linkChangeProblem } from './tree.ts';
 
 export const SUTURE_AUTHOR = { name: 'suture', email: 'suture@users.noreply.localhost' };
+
+/** Author and committer of every commit suture makes. */
+export const SUTURE_IDENTITY = {
+  GIT_AUTHOR_NAME: SUTURE_AUTHOR.name,
+  GIT_AUTHOR_EMAIL: SUTURE_AUTHOR.email,
+  GIT_COMMITTER_NAME: SUTURE_AUTHOR.name,
+  GIT_COMMITTER_EMAIL: SUTURE_AUTHOR.email,
+};
 
 /** Resolves the top level of the git repo at `dir`; exit 2 when it is not one or has no commits. */
 export async function openRepo(dir: string): Promise<string> {
@@ -160,15 +169,7 @@ export async function commitPatch(opts: {
     const problem = linkChangeProblem(changes);
     if (problem) throw new SutureError('BAD_INPUT', `patch refused: ${problem}`);
     const message = opts.message.endsWith('\n') ? opts.message : `${opts.message}\n`;
-    const commit = await gitIn(g, ['commit-tree', tree, '-p', opts.base], {
-      input: message,
-      env: {
-        GIT_AUTHOR_NAME: SUTURE_AUTHOR.name,
-        GIT_AUTHOR_EMAIL: SUTURE_AUTHOR.email,
-        GIT_COMMITTER_NAME: SUTURE_AUTHOR.name,
-        GIT_COMMITTER_EMAIL: SUTURE_AUTHOR.email,
-      },
-    });
+    const commit = await gitIn(g, ['commit-tree', tree, '-p', opts.base], { input: message, env: SUTURE_IDENTITY });
     return commit.trim();
   } finally {
     await rm(env.GIT_INDEX_FILE, { force: true });
@@ -222,15 +223,23 @@ export async function repoKey(repo: string): Promise<string> {
 
 const RETRY_DELAYS_MS = [1000, 3000];
 
+const push = (g: GitRepo, origin: Origin, refspec: string, options: string[] = []) =>
+  pushRefspec(g, { url: origin.pushUrl, headers: origin.headers }, refspec, options);
+
 /**
- * `git push` to origin's push URL from the shadow; retried while the failure looks transient (the network,
- * not the request), all attempts within one network timeout. Null on success, else what went wrong.
+ * `git push` to `to.url` from `g`'s shadow; retried while the failure looks transient (the network, not
+ * the request), all attempts within one network timeout. Null on success, else what went wrong.
  */
-async function push(g: GitRepo, origin: Origin, refspec: string, options: string[] = []): Promise<GitFailure | null> {
+export async function pushRefspec(
+  g: GitRepo,
+  to: { url: string; headers?: [string, string][] },
+  refspec: string,
+  options: string[] = [],
+): Promise<GitFailure | null> {
   const deadline = Date.now() + gitTimeouts().networkMs;
   for (let attempt = 0; ; attempt++) {
-    const r = await gitNetwork(g, ['push', '-q', ...options, origin.pushUrl, refspec], {
-      headers: origin.headers,
+    const r = await gitNetwork(g, ['push', '-q', ...options, to.url, refspec], {
+      headers: to.headers ?? [],
       timeoutMs: Math.max(1, deadline - Date.now()),
     });
     if (r.exitCode === 0) return null;
@@ -298,19 +307,33 @@ export async function remoteTip(repo: string, branch: string): Promise<string | 
 export async function fetchOriginBranch(repo: string, branch: string): Promise<string> {
   const g = await gitRepo(repo);
   const origin = await requireOrigin(g);
-  const tip = await remoteTip(repo, branch);
-  if (!tip) throw new SutureError('GIT', `origin has no branch ${branch}`);
-  const have = await tryGitIn(g, ['cat-file', '-e', `${tip}^{commit}`]);
-  if (have.exitCode === 0) return tip;
-  const r = await gitNetwork(g, ['fetch', '-q', origin.fetchUrl, `refs/heads/${branch}`], { headers: origin.headers });
-  if (r.exitCode !== 0) {
-    throw new SutureError(
-      'GIT',
-      `could not fetch ${branch} from origin: ${describeGitFailure(classifyGitFailure(r.stderr, r.timedOut))}`,
-    );
+  return fetchBranch(g, { url: origin.fetchUrl, headers: origin.headers }, branch, 'origin');
+}
+
+/**
+ * Fetches `refs/heads/<branch>` of `from.url` into `g`'s object store without writing any ref (so processes
+ * sharing a store never contend for a ref lock) and returns the commit the branch is at.
+ */
+export async function fetchBranch(
+  g: GitRepo,
+  from: { url: string; headers?: [string, string][] },
+  branch: string,
+  name = from.url,
+): Promise<string> {
+  const headers = from.headers ?? [];
+  const failed = (what: string, r: { stderr: string; timedOut: boolean }) =>
+    new SutureError('GIT', `could not ${what}: ${describeGitFailure(classifyGitFailure(r.stderr, r.timedOut))}`);
+  const ls = await gitNetwork(g, ['ls-remote', from.url, `refs/heads/${branch}`], { headers });
+  if (ls.exitCode !== 0) throw failed(`ask ${redactUrls(name)} for ${branch}`, ls);
+  const tip = /^([0-9a-f]{40,64})\trefs\/heads\//m.exec(ls.stdout)?.[1];
+  if (!tip) throw new SutureError('GIT', `${redactUrls(name)} has no branch ${branch}`);
+  if ((await tryGitIn(g, ['cat-file', '-e', `${tip}^{commit}`])).exitCode === 0) return tip;
+  const r = await gitNetwork(g, ['fetch', '-q', from.url, `refs/heads/${branch}`], { headers });
+  if (r.exitCode !== 0) throw failed(`fetch ${branch} from ${redactUrls(name)}`, r);
+  // The branch may have moved between the two: then its new tip came with the fetch, not the old one.
+  if ((await tryGitIn(g, ['cat-file', '-e', `${tip}^{commit}`])).exitCode !== 0) {
+    throw new SutureError('GIT', `${redactUrls(name)}'s ${branch} moved while it was fetched`);
   }
-  const got = await tryGitIn(g, ['cat-file', '-e', `${tip}^{commit}`]);
-  if (got.exitCode !== 0) throw new SutureError('GIT', `origin's ${branch} moved while it was fetched`);
   return tip;
 }
 
