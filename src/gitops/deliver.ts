@@ -244,13 +244,7 @@ export type OriginCheck =
  * Where origin's default branch is relative to `base`. When it advanced past it, the fix (`patch`) is
  * committed again on top of origin's tip (objects fetched into suture's scratch store only).
  */
-export async function checkOrigin(opts: {
-  repo: string;
-  base: string;
-  patch: string;
-  message: string;
-  push: boolean;
-}): Promise<OriginCheck> {
+export async function checkOrigin(opts: Parameters<typeof commitPatch>[0] & { push: boolean }): Promise<OriginCheck> {
   const local = await checkedOutBranch(opts.repo);
   if (!opts.push || !(await hasRemote(opts.repo))) return { kind: 'current', target: local };
   // origin's default branch; when its HEAD names no branch there, the one checked out here.

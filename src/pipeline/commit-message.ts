@@ -102,52 +102,40 @@ export function commitMessage(
   ].join('\n');
 }
 
-/** The GitOps config repository commit that sets a service's image (what bumpImage pushes). */
-export function bumpMessage(b: {
+/**
+ * The GitOps config repository commit that sets a service's image (bumpImage), or puts back the value a
+ * bump replaced (revertBump, with `reverts`: the bump commit).
+ */
+export function imageMessage(b: {
   service: string;
   file: string;
   where: string;
-  previous: string;
-  value: string;
+  from: string;
+  to: string;
   incident: string;
   fingerprint?: string;
+  reverts?: string;
 }): string {
   return [
-    safeLine(`deploy(${b.service}): ${b.value}`, 100),
+    safeLine(`${b.reverts ? 'revert' : 'deploy'}(${b.service}): ${b.to}`, 100),
     '',
-    safeLine(`${b.file} ${b.where}: ${b.previous} -> ${b.value}`, 400),
-    safeLine(`The verified fix for incident ${b.incident}, merged and built.`, 200),
+    safeLine(
+      `${b.file} ${b.where}: ${b.from} -> ${b.to}${b.reverts ? `, undoing ${b.reverts.slice(0, 12)}` : ''}`,
+      400,
+    ),
+    safeLine(
+      b.reverts
+        ? `The canary of the fix for incident ${b.incident} was aborted.`
+        : `The verified fix for incident ${b.incident}, merged and built.`,
+      200,
+    ),
     '',
     trailerBlock({
       'Suture-Incident': b.incident,
       ...(b.fingerprint ? { 'Suture-Fingerprint': b.fingerprint } : {}),
-      'Suture-Action': 'bump-image',
+      'Suture-Action': b.reverts ? 'revert-image' : 'bump-image',
       'Suture-Service': b.service,
-    }),
-  ].join('\n');
-}
-
-/** The commit that puts back the value a bump replaced (what revertBump pushes). */
-export function revertBumpMessage(b: {
-  service: string;
-  file: string;
-  where: string;
-  previous: string;
-  value: string;
-  incident: string;
-  bump: string;
-}): string {
-  return [
-    safeLine(`revert(${b.service}): ${b.previous}`, 100),
-    '',
-    safeLine(`${b.file} ${b.where}: ${b.value} -> ${b.previous}, undoing ${b.bump.slice(0, 12)}`, 400),
-    safeLine(`The canary of the fix for incident ${b.incident} was aborted.`, 200),
-    '',
-    trailerBlock({
-      'Suture-Incident': b.incident,
-      'Suture-Action': 'revert-image',
-      'Suture-Service': b.service,
-      'Suture-Reverts': b.bump,
+      ...(b.reverts ? { 'Suture-Reverts': b.reverts } : {}),
     }),
   ].join('\n');
 }

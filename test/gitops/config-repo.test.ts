@@ -7,25 +7,17 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ImageRef } from '../../src/gitops/config-repo/edit.ts';
 import { bumpImage, revertBump } from '../../src/gitops/config-repo/index.ts';
-import { loadOperatorConfig, parseOperatorConfig } from '../../src/gitops/config-repo/operator.ts';
+import { loadOperatorConfig, type OperatorConfig, parseOperatorConfig } from '../../src/gitops/config-repo/operator.ts';
 import { closeGitRepos } from '../../src/gitops/git.ts';
 import { Journal } from '../../src/gitops/journal.ts';
 import { cleanup, cli, git, tempDir } from '../helpers/repo.ts';
-import { gitHttpServer, type Remote } from './servers.ts';
+import { gitHttpServer, isolatedGit } from './servers.ts';
 
 const made: string[] = [];
-const servers: Remote[] = [];
-const saved = { ...process.env };
-beforeEach(() => {
-  process.env.GIT_CONFIG_GLOBAL = '/dev/null';
-  process.env.GIT_CONFIG_NOSYSTEM = '1';
-});
-afterEach(async () => {
-  process.env = { ...saved };
-  for (const s of servers.splice(0)) await s.close();
-});
+const servers = isolatedGit();
 afterAll(async () => {
   await closeGitRepos();
   cleanup(...made);
@@ -91,6 +83,8 @@ async function world(): Promise<World> {
   return { root, remote, clone, state: join(root, 'state'), operatorFile };
 }
 
+const bump = (w: World, config: OperatorConfig, service: string, image: ImageRef, incident: string) =>
+  bumpImage({ stateDir: w.state, config, service, image, incident });
 const show = (w: World, path: string, rev = 'main') => git(w.remote, 'show', `${rev}:${path}`);
 const trailers = async (w: World, rev: string) =>
   (
@@ -134,13 +128,7 @@ describe('bumpImage', () => {
       'suture <suture@users.noreply.localhost>',
     );
 
-    const again = await bumpImage({
-      stateDir: w.state,
-      config,
-      service: 'cart-api',
-      image: { tag: '1.5.0' },
-      incident: INCIDENT,
-    });
+    const again = await bump(w, config, 'cart-api', { tag: '1.5.0' }, INCIDENT);
     expect(again).toMatchObject({ status: 'unchanged', commit: r.commit });
     expect(await git(w.remote, 'rev-parse', 'main')).toBe(r.commit);
   });
@@ -160,13 +148,7 @@ describe('bumpImage', () => {
     await git(w.clone, 'commit', '-qam', 'renamed the image');
     await git(w.clone, 'push', '-q', 'origin', 'main');
     const moved = await git(w.remote, 'rev-parse', 'main');
-    const err = await bumpImage({
-      stateDir: w.state,
-      config,
-      service: 'cart-api',
-      image: { tag: '2' },
-      incident: INCIDENT,
-    }).catch((e: Error) => e);
+    const err = await bump(w, config, 'cart-api', { tag: '2' }, INCIDENT).catch((e: Error) => e);
     expect((err as Error).message).toMatch(
       /apps\/cart-api\/kustomization.yaml: it has no images\[\] entry named registry.example.com\/cart-api; nothing was committed$/,
     );
@@ -181,15 +163,9 @@ describe('bumpImage', () => {
   it('refuses a tag that is not one, and a digest for a helm target without a digest key', async () => {
     const w = await world();
     const config = loadOperatorConfig(w.operatorFile, {});
-    await expect(
-      bumpImage({
-        stateDir: w.state,
-        config,
-        service: 'cart-api',
-        image: { tag: '1.0\nSuture-Action: x' },
-        incident: INCIDENT,
-      }),
-    ).rejects.toThrow(/is not an image tag/);
+    await expect(bump(w, config, 'cart-api', { tag: '1.0\nSuture-Action: x' }, INCIDENT)).rejects.toThrow(
+      /is not an image tag/,
+    );
     await expect(
       bumpImage({
         stateDir: w.state,
@@ -240,13 +216,7 @@ describe('bumpImage', () => {
 describe('revertBump', () => {
   async function bumped(w: World) {
     const config = loadOperatorConfig(w.operatorFile, {});
-    const r = await bumpImage({
-      stateDir: w.state,
-      config,
-      service: 'pricing-api',
-      image: { tag: 'v2.1.0' },
-      incident: INCIDENT,
-    });
+    const r = await bump(w, config, 'pricing-api', { tag: 'v2.1.0' }, INCIDENT);
     return { config, bump: r.commit! };
   }
 
@@ -380,13 +350,7 @@ describe('a config repository over HTTP (git http-backend, Basic auth)', () => {
     );
     process.env.GIT_CONFIG_GLOBAL = globalConfig;
     const config = parseOperatorConfig(OPERATOR(`${server.url}/deploy.git`), w.root);
-    const r = await bumpImage({
-      stateDir: w.state,
-      config,
-      service: 'cart-api',
-      image: { tag: '1.7.0' },
-      incident: INCIDENT,
-    });
+    const r = await bump(w, config, 'cart-api', { tag: '1.7.0' }, INCIDENT);
     expect(r.status).toBe('bumped');
     expect(await git(w.remote, 'rev-parse', 'main')).toBe(r.commit);
     expect(await revertBump({ stateDir: w.state, config, incident: INCIDENT })).toMatchObject({ status: 'reverted' });

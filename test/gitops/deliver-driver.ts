@@ -13,7 +13,7 @@ import {
   existingDelivery,
   resumeDelivery,
 } from '../../src/gitops/deliver.ts';
-import { Journal } from '../../src/gitops/journal.ts';
+import { type DeliveryPlan, Journal } from '../../src/gitops/journal.ts';
 import { commitPatch, repoKey } from '../../src/gitops/repo.ts';
 import { commitMessage } from '../../src/pipeline/commit-message.ts';
 import { fakeProvider } from './fake-provider.ts';
@@ -39,6 +39,30 @@ export interface DriverOutput {
   merge?: string | null;
   proposal?: string | null;
   reason?: string;
+}
+
+/** A delivery plan for the tests: fingerprint 0123456789abcdef on suture/0123456789ab unless told otherwise. */
+export function testPlan(over: Partial<DeliveryPlan> & Pick<DeliveryPlan, 'repo' | 'base' | 'commit'>): DeliveryPlan {
+  const fingerprint = over.fingerprint ?? '0123456789abcdef';
+  const incident = { id: `${fingerprint.slice(0, 12)}-20261120020411`, detectedAt: '2026-11-20T02:04:11Z' };
+  return {
+    fingerprint,
+    incident: incident.id,
+    branch: `suture/${fingerprint.slice(0, 12)}`,
+    candidate: 'c1',
+    decision: 'allow',
+    mode: 'propose',
+    push: true,
+    request: {
+      title: 'fix(pricing-api): guard the divisor',
+      body: 'the report',
+      labels: ['suture'],
+      reviewers: { users: [], teams: [] },
+      draft: false,
+      incident,
+    },
+    ...over,
+  };
 }
 
 export async function runDriver(o: DriverInput): Promise<DriverOutput> {
@@ -67,26 +91,15 @@ export async function runDriver(o: DriverInput): Promise<DriverOutput> {
       const commit = await commitPatch({ repo: o.repo, base: o.base, patch: o.patch, message });
       out = await deliver(
         ctx,
-        {
+        testPlan({
           repo: key.repoKey,
           fingerprint,
-          incident: incident.id,
-          branch,
           base: o.base,
           commit,
-          candidate: 'c1',
           decision: o.decision ?? 'allow',
           mode: o.mode ?? 'propose',
           push: o.push ?? true,
-          request: {
-            title: 'fix(pricing-api): guard the divisor',
-            body: 'the report',
-            labels: ['suture'],
-            reviewers: { users: [], teams: [] },
-            draft: false,
-            incident,
-          },
-        },
+        }),
         'main',
       );
     }

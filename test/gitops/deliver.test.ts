@@ -9,29 +9,20 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { checkOrigin, decideBranchPush, localFastForward, originMoved } from '../../src/gitops/deliver.ts';
 import { closeGitRepos } from '../../src/gitops/git.ts';
 import { Journal } from '../../src/gitops/journal.ts';
 import { commitPatch, pushWithLease, repoKey } from '../../src/gitops/repo.ts';
 import { commitMessage } from '../../src/pipeline/commit-message.ts';
 import { cleanup, git, ROOT, repoFromService, tempDir } from '../helpers/repo.ts';
-import { type DriverInput, type DriverOutput, runDriver } from './deliver-driver.ts';
+import { type DriverInput, type DriverOutput, runDriver, testPlan } from './deliver-driver.ts';
 import { providerCalls } from './fake-provider.ts';
 import { FIX } from './hostile.ts';
-import { gitHttpServer, type Remote } from './servers.ts';
+import { gitHttpServer, isolatedGit } from './servers.ts';
 
 const made: string[] = [];
-const servers: Remote[] = [];
-const saved = { ...process.env };
-beforeEach(() => {
-  process.env.GIT_CONFIG_GLOBAL = '/dev/null';
-  process.env.GIT_CONFIG_NOSYSTEM = '1';
-});
-afterEach(async () => {
-  process.env = { ...saved };
-  for (const s of servers.splice(0)) await s.close();
-});
+const servers = isolatedGit();
 afterAll(async () => {
   await closeGitRepos();
   cleanup(...made);
@@ -151,26 +142,7 @@ describe('exactly once', () => {
 
   async function staleClaim(s: Setup, owner: string): Promise<void> {
     const j = new Journal(s.state, owner);
-    j.claim({
-      repo: await repoKey(s.repo),
-      fingerprint: FP,
-      incident: 'x',
-      branch: BRANCH,
-      base: s.base,
-      commit: 'f'.repeat(40),
-      candidate: 'c1',
-      decision: 'allow',
-      mode: 'propose',
-      push: true,
-      request: {
-        title: 't',
-        body: 'b',
-        labels: [],
-        reviewers: { users: [], teams: [] },
-        draft: false,
-        incident: { id: 'x', detectedAt: 'y' },
-      },
-    });
+    j.claim(testPlan({ repo: await repoKey(s.repo), base: s.base, commit: 'f'.repeat(40) }));
     j.close();
   }
 
@@ -285,26 +257,7 @@ describe('a branch suture did not create is never overwritten', () => {
     expect(await pushWithLease(s.repo, BRANCH, older, null)).toBeNull();
     // the journal remembers creating it (an earlier delivery, since closed)
     const j = new Journal(s.state);
-    const claim = j.claim({
-      repo: key,
-      fingerprint: FP,
-      incident: 'x',
-      branch: BRANCH,
-      base: s.base,
-      commit: older,
-      candidate: 'c9',
-      decision: 'allow',
-      mode: 'propose',
-      push: true,
-      request: {
-        title: 't',
-        body: 'b',
-        labels: [],
-        reviewers: { users: [], teams: [] },
-        draft: false,
-        incident: { id: 'x', detectedAt: 'y' },
-      },
-    });
+    const claim = j.claim(testPlan({ repo: key, base: s.base, commit: older, candidate: 'c9' }));
     j.advance(claim.delivery, 'pushed');
     j.closeDelivery(claim.delivery, 'its proposal was closed');
     j.close();
@@ -360,26 +313,7 @@ async function runDriverDeliverOnly(s: Setup): Promise<DriverOutput> {
     });
     const out = await deliver(
       { repo: s.repo, journal, provider: null, progress: () => undefined },
-      {
-        repo: await repoKey(s.repo),
-        fingerprint: FP,
-        incident: 'y',
-        branch: BRANCH,
-        base: s.base,
-        commit,
-        candidate: 'c1',
-        decision: 'allow',
-        mode: 'propose',
-        push: true,
-        request: {
-          title: 't',
-          body: 'b',
-          labels: [],
-          reviewers: { users: [], teams: [] },
-          draft: false,
-          incident: { id: 'y', detectedAt: 'z' },
-        },
-      },
+      testPlan({ repo: await repoKey(s.repo), base: s.base, commit }),
       'main',
     );
     return out.kind === 'delivered' ? { kind: 'delivered', commit: out.delivery.commit } : { kind: 'duplicate' };
@@ -443,26 +377,7 @@ describe("origin's default branch moved on", () => {
       const { deliver } = await import('../../src/gitops/deliver.ts');
       const out = await deliver(
         { repo: s.repo, journal: j, provider: null, progress: () => undefined },
-        {
-          repo: await repoKey(s.repo),
-          fingerprint: FP,
-          incident: 'i',
-          branch: BRANCH,
-          base: tip,
-          commit: check.commit,
-          candidate: 'c1',
-          decision: 'allow',
-          mode: 'propose',
-          push: true,
-          request: {
-            title: 't',
-            body: 'b',
-            labels: [],
-            reviewers: { users: [], teams: [] },
-            draft: false,
-            incident: { id: 'i', detectedAt: 'd' },
-          },
-        },
+        testPlan({ repo: await repoKey(s.repo), base: tip, commit: check.commit }),
         check.target,
       );
       expect(out.kind).toBe('delivered');

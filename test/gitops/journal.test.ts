@@ -6,31 +6,13 @@ import { hostname } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type DeliveryPlan, Journal, ownerAlive, ownerOf } from '../../src/gitops/journal.ts';
 import { cleanup, tempDir } from '../helpers/repo.ts';
+import { testPlan } from './deliver-driver.ts';
 
 const made: string[] = [];
 afterAll(() => cleanup(...made));
 
-const plan = (over: Partial<DeliveryPlan> = {}): DeliveryPlan => ({
-  repo: '/repo/.git',
-  fingerprint: '0123456789abcdef',
-  incident: '0123456789ab-1',
-  branch: 'suture/0123456789ab',
-  base: 'a'.repeat(40),
-  commit: 'b'.repeat(40),
-  candidate: 'c1',
-  decision: 'allow',
-  mode: 'propose',
-  push: true,
-  request: {
-    title: 't',
-    body: 'b',
-    labels: [],
-    reviewers: { users: [], teams: [] },
-    draft: false,
-    incident: { id: '0123456789ab-1', detectedAt: 'now' },
-  },
-  ...over,
-});
+const plan = (over: Partial<DeliveryPlan> = {}): DeliveryPlan =>
+  testPlan({ repo: '/repo/.git', base: 'a'.repeat(40), commit: 'b'.repeat(40), ...over });
 
 function state(): string {
   const d = tempDir('suture-journal-');

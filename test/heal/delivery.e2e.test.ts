@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { providerCalls } from '../gitops/fake-provider.ts';
-import { addOrigin, cleanup, cli, git, heal, ROOT, repoFromService, SERVICES, tempDir } from '../helpers/repo.ts';
+import { addOrigin, cleanup, git, heal, healWith, ROOT, repoFromService, SERVICES, tempDir } from '../helpers/repo.ts';
 
 const made: string[] = [];
 afterAll(() => cleanup(...made));
@@ -73,24 +73,15 @@ describe('acceptance: heal one incident twice against a repo with a bare origin'
 describe('a heal killed between commit and push', () => {
   it('through the CLI: SIGKILL after the commit, the next run resumes from the journal, then duplicate', async () => {
     const { repo, remote, state, base } = await withOrigin('pricing-api');
-    const args = [
-      'heal',
-      '--repo',
-      repo,
-      '--incident',
-      join(SERVICES, 'pricing-api', 'incident.json'),
-      '--state',
-      state,
-      '--json',
-    ];
-    const crash = await cli(args, { SUTURE_TEST_CRASH_AT: 'after-commit' });
+    const run = (env: Record<string, string> = {}) => healWith(env, 'pricing-api', repo, state);
+    const crash = await run({ SUTURE_TEST_CRASH_AT: 'after-commit' });
     expect(crash.exitCode, crash.stderr).toBe(-1); // killed by SIGKILL: no exit status
     expect(crash.stdout).toBe('');
     const [commit] = await sutureCommits(repo);
     expect(commit).toBeDefined();
     expect(await sutureBranches(remote)).toEqual([]);
 
-    const next = await cli(args);
+    const next = await run();
     expect(next.exitCode, next.stderr).toBe(0);
     const out = JSON.parse(next.stdout);
     expect(out).toMatchObject({ status: 'proposed', commit, candidates: [] });
@@ -99,7 +90,7 @@ describe('a heal killed between commit and push', () => {
     expect(await git(remote, 'rev-list', '--count', `${base}..${out.branch}`)).toBe('1');
     expect(await sutureCommits(repo)).toEqual([commit]);
 
-    const third = await cli(args);
+    const third = await run();
     expect(JSON.parse(third.stdout)).toMatchObject({ status: 'duplicate', branch: out.branch });
   });
 

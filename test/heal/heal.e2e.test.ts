@@ -5,7 +5,18 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { addOrigin, cleanup, cli, git, heal, repoFromService, SERVICES, tempDir, writeIn } from '../helpers/repo.ts';
+import {
+  addOrigin,
+  cleanup,
+  cli,
+  git,
+  heal,
+  healWith,
+  repoFromService,
+  SERVICES,
+  tempDir,
+  writeIn,
+} from '../helpers/repo.ts';
 
 const made: string[] = [];
 afterAll(() => cleanup(...made));
@@ -197,19 +208,7 @@ describe('heal escalates what it should not patch', () => {
 describe('heal --mode auto', () => {
   const LOCAL_MERGE = { SUTURE_LOCAL_MERGE: 'fast-forward' };
   const healAuto = (service: string, repo: string, state: string, env: Record<string, string> = {}) =>
-    cli(
-      [
-        'heal',
-        '--repo',
-        repo,
-        '--incident',
-        join(SERVICES, service, 'incident.json'),
-        '--state',
-        state,
-        '--json',
-      ].concat(['--mode', 'auto']),
-      env,
-    );
+    healWith(env, service, repo, state, '--mode', 'auto');
 
   it('without a provider, never pushes the default branch unless the operator allows local merges', async () => {
     const repo = await repoFromService('orders-api');

@@ -19,7 +19,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError, SutureError } from '../../errors.ts';
-import { bumpMessage, parseTrailers, revertBumpMessage } from '../../pipeline/commit-message.ts';
+import { imageMessage, parseTrailers } from '../../pipeline/commit-message.ts';
 import { type GitRepo, gitIn, ownedRepo, tryGitIn } from '../git.ts';
 import { type BumpRecord, Journal } from '../journal.ts';
 import { describeGitFailure, redactUrls } from '../remote.ts';
@@ -182,12 +182,12 @@ export async function bumpImage(input: BumpInput): Promise<BumpResult> {
         return { ...base, status: 'unchanged', commit: earlier?.commit ?? null };
       }
       const edit = editOrFail(where, () => setImage(file.text, loc, value));
-      const message = bumpMessage({
+      const message = imageMessage({
         service,
         file: target.file,
         where: base.key,
-        previous,
-        value,
+        from: previous,
+        to: value,
         incident: input.incident,
         ...(input.fingerprint ? { fingerprint: input.fingerprint } : {}),
       });
@@ -363,14 +363,14 @@ export async function revertBump(input: RevertInput): Promise<RevertResult> {
         };
       }
       const edit = editOrFail(where, () => setImage(file.text, loc, bump.previous));
-      const message = revertBumpMessage({
+      const message = imageMessage({
         service: bump.service,
         file: bump.file,
         where: key,
-        previous: bump.previous,
-        value: bump.value,
+        from: bump.value,
+        to: bump.previous,
         incident: input.incident,
-        bump: bump.commit,
+        reverts: bump.commit,
       });
       const commit = await commitFile(g, tip, bump.file, file.mode, edit.text, message);
       const failure = await pushRefspec(g, { url: bump.url }, `${commit}:refs/heads/${bump.branch}`);
