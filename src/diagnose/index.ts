@@ -12,7 +12,7 @@ import { extractTraces } from '../incident/stacktrace/index.ts';
 import type { Incident, ParsedTrace, StackFrame } from '../incident/types.ts';
 import { classify } from './classify.ts';
 import { makeGitPatch } from './patch.ts';
-import { regressionTest } from './regression-test.ts';
+import { regressionTestFromRepo } from './regression-test.ts';
 import { sourceMismatches } from './source-match.ts';
 import { templateStrategy } from './strategies/template/index.ts';
 import type { Proposal, Strategy } from './strategies/types.ts';
@@ -70,7 +70,7 @@ export async function proposeAll(
   ctx: RepairContext,
   strategies: Strategy[],
 ): Promise<{ candidates: Candidate[]; notes: string[]; sharpened: Partial<Diagnosis>[] }> {
-  const shared = regressionTest(ctx.incident, ctx.config, ctx.repoFiles);
+  const shared = await regressionTestFromRepo(ctx);
   const candidates: Candidate[] = [];
   const notes: string[] = [];
   const sharpened: Partial<Diagnosis>[] = [];

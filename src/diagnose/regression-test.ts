@@ -1,21 +1,48 @@
 /**
- * Regression tests written alongside a fix. They replay the request that crashed production against the
- * service started with its own `start` command (suture.yaml) and fail while it answers 5xx or dies, so
- * they fail on the base revision and pass on a fixed one, whatever the crash class. They need nothing but
- * the language's standard library and the repo's test runner (pytest, node --test).
+ * Regression tests written alongside a fix, in the repo's own framework and style (src/diagnose/tests/):
+ * detected from its test command, package scripts, configs and existing tests, placed where that command
+ * collects a new file (or, when it names files explicitly, appended to the right one), and run alone by
+ * the single-test command returned with it. What the test does:
+ *   client    the crashing request through the test client the repo's tests already use (a pytest fixture,
+ *             Flask's test_client(), Starlette's TestClient, supertest with the app they import)
+ *   http      the crashing request replayed against the service started with its own `start`
+ *   function  when the crash happened outside a request (a worker, a job) or nothing can serve the
+ *             request: the innermost callable in-repo function, called with an input rebuilt from the trace
+ * Each fails on the base revision and passes once the crash is fixed (verification checks both). Incident
+ * text enters only as data, through `jsonStringLiteral` (issue 8).
  */
 import type { ServiceConfig } from '../config/service.ts';
 import { redactDeep } from '../evidence/redact.ts';
 import { shortFingerprint } from '../incident/fingerprint.ts';
+import { innermostRepoFrame } from '../incident/paths.ts';
 import { sanitiseRequest } from '../incident/sanitise.ts';
 import type { Incident, RequestSample } from '../incident/types.ts';
 import { jsonStringLiteral } from './literal.ts';
-import type { FileEdit } from './types.ts';
+import { findInvocation, type Invocation, runnerLanguage } from './tests/command.ts';
+import { type FunctionCall, framesFiles, functionCall } from './tests/function-target.ts';
+import { gatherRepoView } from './tests/gather.ts';
+import { isRelativeSpecifier, type NodeBody, renderNode } from './tests/render-node.ts';
+import { isPythonModule, type PyBody, pyClassName, pyTestName, renderPython } from './tests/render-python.ts';
+import type { RepoView } from './tests/repo-view.ts';
+import { defaultInvocation, detectTestSetup, type Framework, placeTest, type TestSetup } from './tests/setup.ts';
+import { singleCommand } from './tests/single.ts';
+import { moduleKindOf, nodeStyle, pythonStyle, specifierTo } from './tests/style.ts';
+import type { FileEdit, RepairContext } from './types.ts';
 
-function testDir(repoFiles: string[], language: 'python' | 'node'): string {
-  const dirs = language === 'python' ? ['tests', 'test'] : ['test', 'tests', '__tests__'];
-  for (const d of dirs) if (repoFiles.some((f) => f.startsWith(`${d}/`))) return d;
-  return dirs[0]!;
+export { gatherRepoView, repoViewOfTree } from './tests/gather.ts';
+export { detectTestSetup, type TestSetup } from './tests/setup.ts';
+
+export interface RegressionTest extends FileEdit {
+  /** Runs just this test with the repo's runner (from the repo root). */
+  command: string;
+  kind: 'http' | 'client' | 'function';
+  framework: Framework;
+  /** Whether the repo's own test command runs it (false: placed by convention, said in `notes`). */
+  collected: boolean;
+  /** Appended to an existing test file (`before` is its content). */
+  append: boolean;
+  /** What detection could not settle, for the diagnosis notes. */
+  notes: string[];
 }
 
 /**
@@ -45,158 +72,172 @@ export function committedRequest(req: RequestSample): RequestSample {
   return rest;
 }
 
-function pythonTest(fp: string, incident: Incident, config: ServiceConfig, req: RequestSample, depth: number): string {
-  return `"""Regression test written by suture for the crash with fingerprint ${fp}.
-
-Replays the request that crashed the service (INCIDENT and REQUEST below say which, as data) against the
-service started with its own start command; it must not answer 5xx.
-"""
-import json
-import os
-import signal
-import socket
-import subprocess
-import time
-import urllib.error
-import urllib.request
-
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__)${', ".."'.repeat(depth)}))
-START = json.loads(${jsonStringLiteral(config.start)})
-HEALTH = json.loads(${jsonStringLiteral(config.health)})
-INCIDENT = json.loads(${jsonStringLiteral(incidentData(incident))})
-REQUEST = json.loads(${jsonStringLiteral(req)})
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _call(port, method, path, headers=None, body=None):
-    data = body.encode() if isinstance(body, str) else None
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.status
-    except urllib.error.HTTPError as err:
-        return err.code
-
-
-def test_suture_${fp}_request_no_longer_fails():
-    port = _free_port()
-    proc = subprocess.Popen(START, shell=True, cwd=ROOT, env={**os.environ, "PORT": str(port)},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            assert proc.poll() is None, "the service exited before it became healthy"
-            try:
-                if _call(port, "GET", HEALTH) < 500:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "the service did not become healthy"
-            time.sleep(0.05)
-        status = _call(port, REQUEST["method"], REQUEST["path"], REQUEST.get("headers"), REQUEST.get("body"))
-        assert status < 500, f"{REQUEST['method']} {REQUEST['path']} still answers {status}"
-        assert _call(port, "GET", HEALTH) < 500, "the service is unhealthy after the request"
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-`;
-}
-
-function nodeTest(fp: string, incident: Incident, config: ServiceConfig, req: RequestSample, depth: number): string {
-  return `// Regression test written by suture for the crash with fingerprint ${fp}.
-// Replays the request that crashed the service (INCIDENT and REQUEST below say which, as data) against the
-// service started with its own start command; it must not answer 5xx.
-import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
-import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url))${", '..'".repeat(depth)});
-const START = JSON.parse(${jsonStringLiteral(config.start)});
-const HEALTH = JSON.parse(${jsonStringLiteral(config.health)});
-const INCIDENT = JSON.parse(${jsonStringLiteral(incidentData(incident))});
-const REQUEST = JSON.parse(${jsonStringLiteral(req)});
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-
-test('suture ${fp}: the crashing request no longer fails', async () => {
-  const port = await freePort();
-  const child = spawn(START, { shell: true, cwd: ROOT, env: { ...process.env, PORT: String(port) }, stdio: 'ignore', detached: true });
-  let exited = false;
-  child.on('exit', () => {
-    exited = true;
-  });
-  try {
-    const deadline = Date.now() + 15000;
-    for (;;) {
-      assert.equal(exited, false, 'the service exited before it became healthy');
-      try {
-        if ((await fetch(\`http://127.0.0.1:\${port}\${HEALTH}\`)).status < 500) break;
-      } catch {}
-      assert.ok(Date.now() < deadline, 'the service did not become healthy');
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const res = await fetch(\`http://127.0.0.1:\${port}\${REQUEST.path}\`, {
-      method: REQUEST.method,
-      headers: REQUEST.headers ?? {},
-      body: REQUEST.body,
-    });
-    await res.text();
-    assert.ok(res.status < 500, \`\${REQUEST.method} \${REQUEST.path} still answers \${res.status}\`);
-    assert.ok((await fetch(\`http://127.0.0.1:\${port}\${HEALTH}\`)).status < 500, 'the service is unhealthy after the request');
-  } finally {
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {}
-  }
-});
-`;
-}
-
 /**
- * The largest request a regression test embeds (as its data literal). Bigger ones are still replayed by
- * verification, but a committed test of megabytes is no test a reviewer reads, and the policy reads files
- * only up to 2 MiB.
+ * The largest data a regression test embeds (a request, a rebuilt input) as its literal. Bigger ones are
+ * still replayed by verification, but a committed test of megabytes is no test a reviewer reads, and the
+ * policy reads files only up to 2 MiB.
  */
 export const MAX_EMBEDDED_REQUEST = 256 * 1024;
 
-/**
- * A new test file replaying the first failing request, or undefined when the service has no `start` or
- * the request is too big to embed.
- */
-export function regressionTest(incident: Incident, config: ServiceConfig, repoFiles: string[]): FileEdit | undefined {
-  const req = incident.requests[0];
-  if (!req || !config.start) return undefined;
-  const request = committedRequest(req);
-  if (jsonStringLiteral(request).length > MAX_EMBEDDED_REQUEST) return undefined;
-  const dir = testDir(repoFiles, config.language);
-  const fp = codeName(incident);
-  const depth = dir.split('/').length;
-  return config.language === 'python'
-    ? { path: `${dir}/test_suture_${fp}.py`, after: pythonTest(fp, incident, config, request, depth) }
-    : { path: `${dir}/suture-${fp}.test.mjs`, after: nodeTest(fp, incident, config, request, depth) };
+const fits = (v: unknown) => jsonStringLiteral(v).length <= MAX_EMBEDDED_REQUEST;
+
+function invocationOf(setup: TestSetup): Invocation {
+  return setup.invocation ?? defaultInvocation(setup.framework);
 }
 
-/** The command that runs one test file with the repo's runner. */
-export function singleTestCommand(config: ServiceConfig, file: string): string {
-  const quoted = `'${file.replace(/'/g, `'\\''`)}'`;
-  if (config.language === 'python') {
-    return /pytest/.test(config.test)
-      ? `${config.test.replace(/\s-q\b/, '')} -q ${quoted}`
-      : `python3 -m pytest -q ${quoted}`;
+interface Ctx {
+  incident: Incident;
+  config: ServiceConfig;
+  view: RepoView;
+  setup: TestSetup;
+  fp: string;
+  depth: number;
+  path: string;
+  append: boolean;
+  /** The failing request as committed, when there is one small enough to embed. */
+  request: RequestSample | undefined;
+}
+
+interface Made {
+  after: string;
+  kind: RegressionTest['kind'];
+  /** The test's own name in an appended file, for the single-test command's filter. */
+  names: { pythonName?: string; pythonClass?: string };
+}
+
+/** The function-level call, redacted like everything a test embeds, when its input is small enough. */
+function callOf(ctx: Ctx): FunctionCall | undefined {
+  const c = functionCall(ctx.incident.trace, ctx.view);
+  if (!c) return undefined;
+  const safe = redactDeep(c);
+  return fits(safe.kwargs ?? safe.args ?? null) ? safe : undefined;
+}
+
+/** What the test does, best first: the repo's own client, the service's `start`, the crashing function. */
+function pythonTest(ctx: Ctx): Made | undefined {
+  const style = pythonStyle(ctx.setup, ctx.view, ctx.path);
+  const { request, config } = ctx;
+  const client = style.client?.via === 'import' && !isPythonModule(style.client.module) ? undefined : style.client;
+  let body: PyBody | undefined;
+  if (request && client) body = { kind: 'client', client, request };
+  else if (request && config.start) body = { kind: 'http', start: config.start, health: config.health, request };
+  else {
+    const call = callOf(ctx);
+    if (call?.module && isPythonModule(call.module)) body = { kind: 'function', call };
   }
-  return `node --test ${quoted}`;
+  if (!body) return undefined;
+  const spec = { fp: ctx.fp, style, depth: ctx.depth, incident: incidentData(ctx.incident), body, append: ctx.append };
+  return {
+    after: renderPython(spec),
+    kind: body.kind,
+    names: ctx.append
+      ? { pythonName: pyTestName(spec), ...(style.kind === 'testcase' ? { pythonClass: pyClassName(ctx.fp) } : {}) }
+      : {},
+  };
+}
+
+function nodeTest(ctx: Ctx): Made | undefined {
+  const { setup, view, request, config } = ctx;
+  const style = nodeStyle(setup, view, ctx.path);
+  const app = style.supertest && isRelativeSpecifier(style.supertest.spec) ? style.supertest : undefined;
+  let body: NodeBody | undefined;
+  let target: string | undefined;
+  if (request && app) body = { kind: 'supertest', app, request };
+  else if (request && config.start) body = { kind: 'http', start: config.start, health: config.health, request };
+  else {
+    const c = callOf(ctx);
+    const spec = c && specifierTo(ctx.path, c.file, /\.[cm]?tsx?$/.test(c.file) ? style.tsImportExt : 'keep');
+    if (c?.binding !== undefined && c.args && spec && isRelativeSpecifier(spec)) {
+      body = { kind: 'function', spec, binding: c.binding, fn: c.function, exception: c.exception, args: c.args };
+      target = c.file;
+    }
+  }
+  if (!body) return undefined;
+  // CommonJS tests require; ESM tests (and CommonJS ones loading an ES module) import(); jest's own module
+  // system wants require unless it runs native ESM.
+  const inv = invocationOf(setup);
+  const nativeEsmJest = /experimental-vm-modules/.test([...inv.env, ...inv.launcher].join(' '));
+  const loader: 'require' | 'import' =
+    setup.framework === 'jest'
+      ? nativeEsmJest
+        ? 'import'
+        : 'require'
+      : style.syntax === 'cjs' && !(target && moduleKindOf(view, target) === 'esm')
+        ? 'require'
+        : 'import';
+  const after = renderNode({
+    fp: ctx.fp,
+    framework: setup.framework,
+    style,
+    depth: ctx.depth,
+    incident: incidentData(ctx.incident),
+    body,
+    loader,
+    append: ctx.append,
+  });
+  return { after, kind: body.kind === 'supertest' ? 'client' : body.kind, names: {} };
+}
+
+/**
+ * The regression test for an incident, in the repo's framework and style, or undefined when none can be
+ * written (no request to replay or client to send it through, and no callable function to call). `view`
+ * holds the repo files detection reads (`gatherRepoView`); without it only the file list and the test
+ * command are known (no styles, fixtures or function-level tests).
+ */
+export function regressionTest(
+  incident: Incident,
+  config: ServiceConfig,
+  repoFiles: string[],
+  view: RepoView = { files: repoFiles, read: () => undefined },
+): RegressionTest | undefined {
+  const fp = codeName(incident);
+  const setup = detectTestSetup(config, view);
+  const notes = [...setup.notes];
+  const frame = incident.trace ? innermostRepoFrame(incident.trace) : undefined;
+  const place = placeTest(setup, view, fp, frame?.repoPath);
+  if (!place.collected)
+    notes.push(`no new file is collected by \`${config.test}\`: the test goes to ${place.path} and is run on its own`);
+  if (place.append) notes.push(`\`${config.test}\` runs named files only: the test is appended to ${place.path}`);
+  const depth = place.path.split('/').length - 1;
+  const req = incident.requests[0];
+  const request = req && fits(committedRequest(req)) ? committedRequest(req) : undefined;
+  const before = place.append ? view.read(place.path) : undefined;
+  if (place.append && before === undefined) return undefined;
+  const ctx: Ctx = { incident, config, view, setup, fp, depth, path: place.path, append: place.append, request };
+  const made = config.language === 'python' ? pythonTest(ctx) : nodeTest(ctx);
+  if (!made) return undefined;
+  const command = singleCommand(invocationOf(setup), {
+    file: place.path,
+    ...(place.append ? { append: { fp, ...made.names } } : {}),
+  });
+  return {
+    path: place.path,
+    ...(before !== undefined ? { before } : {}),
+    after: before !== undefined ? `${before.replace(/\n*$/, '\n')}${made.after}` : made.after,
+    command,
+    kind: made.kind,
+    framework: setup.framework,
+    collected: place.collected,
+    append: place.append,
+    notes,
+  };
+}
+
+/** `regressionTest` with the repo files it reads gathered through the repair context's reader. */
+export async function regressionTestFromRepo(
+  ctx: Pick<RepairContext, 'incident' | 'config' | 'repoFiles' | 'readFile'>,
+): Promise<RegressionTest | undefined> {
+  const view = await gatherRepoView(ctx.repoFiles, ctx.readFile, { sources: framesFiles(ctx.incident.trace) });
+  return regressionTest(ctx.incident, ctx.config, ctx.repoFiles, view);
+}
+
+/**
+ * The command that runs one test file with the repo's runner. With the repo's detected `setup` it runs as
+ * the repo's command does; without it, from suture.yaml's test command alone.
+ */
+export function singleTestCommand(config: ServiceConfig, file: string, setup?: TestSetup): string {
+  if (setup) return singleCommand(invocationOf(setup), { file });
+  const inv = findInvocation(config.test, { scripts: () => undefined });
+  if (inv && runnerLanguage(inv.runner) === config.language) return singleCommand(inv, { file });
+  return singleCommand(defaultInvocation(config.language === 'python' ? 'pytest' : 'node-test'), { file });
 }

@@ -20,6 +20,8 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ServiceConfig } from '../config/service.ts';
 import { singleTestCommand } from '../diagnose/regression-test.ts';
+import { repoViewOfTree } from '../diagnose/tests/gather.ts';
+import { detectTestSetup, type TestSetup } from '../diagnose/tests/setup.ts';
 import { SutureError } from '../errors.ts';
 import type { Incident, RequestSample } from '../incident/types.ts';
 import { runnerConfigChange, runnerConfigKind } from '../policy/runner-config.ts';
@@ -56,6 +58,9 @@ export interface Baseline {
   complete: Promise<BaseRecord>;
   /** Regression-test runs on base, by test content: shared by candidates that carry the same test. */
   regressionRuns: Map<string, Promise<RunResult | null>>;
+  /** The repo's test runner and conventions at the base revision: how one test file is run (jest, vitest,
+   * mocha, pytest, unittest, node:test), whoever wrote the test. */
+  testSetup: TestSetup;
   /** Settles (never rejects) when the base run is done and the fields above are final. */
   ready: Promise<void>;
   runner: PlanRunner;
@@ -180,6 +185,7 @@ export async function startBaseline(opts: {
     record: Promise.resolve(emptyBase(opts.installNetwork, 'not started')),
     complete: Promise.resolve(emptyBase(opts.installNetwork, 'not started')),
     regressionRuns: new Map(),
+    testSetup: detectTestSetup(opts.config, repoViewOfTree(opts.tree)),
     ready: Promise.resolve(),
     runner: opts.runner,
   };
@@ -238,7 +244,7 @@ function planFile(path: string, content: Buffer): PlanFile {
 async function baseTests(base: Baseline, candidates: { patch: string; testFile?: string }[]): Promise<BaseTest[]> {
   const first = candidates.find((c) => c.testFile);
   if (!first?.testFile) return [];
-  const command = singleTestCommand(base.config, first.testFile);
+  const command = singleTestCommand(base.config, first.testFile, base.testSetup);
   try {
     return [{ ...(await testKey(base.tree, first.patch, first.testFile, command)), file: first.testFile, command }];
   } catch {
@@ -461,7 +467,7 @@ export async function runCandidate(
 
     // The regression test's base run (its own container unless it rode along with the base run) overlaps
     // with the wait for the base run.
-    const single = candidate.testFile ? singleTestCommand(config, candidate.testFile) : undefined;
+    const single = candidate.testFile ? singleTestCommand(config, candidate.testFile, baseline.testSetup) : undefined;
     const beforeRun =
       candidate.testFile && single
         ? regressionBefore(baseline, candidate.patch, candidate.testFile, single)
@@ -498,7 +504,7 @@ export async function runCandidate(
       steps.push({
         kind: 'run',
         name: path === candidate.testFile ? 'regression-after' : `added-test:${path}`,
-        command: singleTestCommand(config, path),
+        command: singleTestCommand(config, path, baseline.testSetup),
         timeoutSec: limits.ownTests.sec,
         ...(i === 0 && files.length ? { files } : {}),
       });

@@ -4,7 +4,11 @@
  * and values, body — and in the service's start command, the generated Python and Node tests parse, have
  * exactly the code of a reference test (only the data literals differ), and each data literal parses back
  * to the value it was made from. Python is checked by one python3 `ast` process for the whole batch, Node
- * by the TypeScript parser.
+ * by the TypeScript parser. The same holds for every generator variant (pytest/unittest; HTTP replay, test
+ * client fixture or imported app, function-level; node:test/jest/vitest/mocha, ESM/CommonJS/TypeScript,
+ * supertest; appended to an existing file), with the names read from the trace and the repo (function,
+ * fixture, attribute, export) hostile too: they are data as well. The one thing in code, the module a test
+ * imports, is refused unless it is a plain module name or relative path.
  */
 import { execa } from 'execa';
 import fc from 'fast-check';
@@ -18,6 +22,10 @@ import {
   MAX_EMBEDDED_REQUEST,
   regressionTest,
 } from '../../src/diagnose/regression-test.ts';
+import { type NodeBody, renderNode } from '../../src/diagnose/tests/render-node.ts';
+import { type PyBody, renderPython } from '../../src/diagnose/tests/render-python.ts';
+import type { Framework } from '../../src/diagnose/tests/setup.ts';
+import type { NodeStyle, PythonStyle } from '../../src/diagnose/tests/style.ts';
 import type { Incident, RequestSample } from '../../src/incident/types.ts';
 import { node, py as python } from './configs.ts';
 
@@ -141,7 +149,7 @@ for line in sys.stdin:
         print(json.dumps({"error": repr(e)}))
         continue
     data = {}
-    for node in tree.body:
+    for node in ast.walk(tree):
         v = getattr(node, "value", None)
         if (isinstance(node, ast.Assign) and isinstance(v, ast.Call) and isinstance(v.func, ast.Attribute)
                 and v.func.attr == "loads" and len(v.args) == 1 and isinstance(v.args[0], ast.Constant)
@@ -160,18 +168,19 @@ async function checkPython(sources: string[]): Promise<{ error?: string; dump?: 
 }
 
 /** Syntax errors, the source with the data literals blanked, and the data parsed by JSON.parse. */
-function checkNode(source: string): { errors: string[]; code: string; data: Record<string, unknown> } {
-  const sf = ts.createSourceFile('t.test.mjs', source, ts.ScriptTarget.Latest, true, ts.ScriptKind.JS);
+function checkNode(
+  source: string,
+  kind = ts.ScriptKind.JS,
+): { errors: string[]; code: string; data: Record<string, unknown> } {
+  const sf = ts.createSourceFile('t.test.mjs', source, ts.ScriptTarget.Latest, true, kind);
   const errors = ((sf as unknown as { parseDiagnostics: ts.Diagnostic[] }).parseDiagnostics ?? []).map((d) =>
     ts.flattenDiagnosticMessageText(d.messageText, '\n'),
   );
   const data: Record<string, unknown> = {};
-  let code = '';
-  let at = 0;
-  for (const stmt of sf.statements) {
-    if (!ts.isVariableStatement(stmt)) continue;
-    for (const decl of stmt.declarationList.declarations) {
-      const init = decl.initializer;
+  const literals: ts.StringLiteral[] = [];
+  const visit = (n: ts.Node) => {
+    if (ts.isVariableDeclaration(n)) {
+      const init = n.initializer;
       if (
         init &&
         ts.isCallExpression(init) &&
@@ -180,11 +189,18 @@ function checkNode(source: string): { errors: string[]; code: string; data: Reco
         ts.isStringLiteral(init.arguments[0]!)
       ) {
         const lit = init.arguments[0] as ts.StringLiteral;
-        data[decl.name.getText(sf)] = JSON.parse(lit.text);
-        code += `${source.slice(at, lit.getStart(sf))}"<data>"`;
-        at = lit.getEnd();
+        data[n.name.getText(sf)] = JSON.parse(lit.text);
+        literals.push(lit);
       }
     }
+    n.forEachChild(visit);
+  };
+  visit(sf);
+  let code = '';
+  let at = 0;
+  for (const lit of literals.sort((a, b) => a.getStart(sf) - b.getStart(sf))) {
+    code += `${source.slice(at, lit.getStart(sf))}"<data>"`;
+    at = lit.getEnd();
   }
   return { errors, code: code + source.slice(at), data };
 }
@@ -270,5 +286,248 @@ describe('generated regression tests hold incident text only as data', () => {
       [],
     );
     expect(big).toBeUndefined();
+  });
+});
+
+describe('every generator variant holds incident and repo text only as data', () => {
+  const seed = Date.now() + 1;
+  const json = fc.letrec((tie) => ({
+    v: fc.oneof(
+      { depthSize: 'small' },
+      hostile,
+      fc.integer(),
+      fc.constant(null),
+      fc.array(tie('v'), { maxLength: 3 }),
+      fc.dictionary(hostile, tie('v'), { maxKeys: 3 }),
+    ),
+  })).v;
+  const variantArb = fc.record({
+    sample: sampleArb,
+    name: hostile,
+    path: hostile,
+    args: fc.dictionary(hostile, json, { maxKeys: 3 }),
+    list: fc.array(json, { maxLength: 3 }),
+  });
+  type V = typeof variantArb extends fc.Arbitrary<infer T> ? T : never;
+  const samples = fc.sample(variantArb, { numRuns: 40, seed });
+  const ref: V = { sample: REFERENCE, name: 'client', path: '', args: { orders: [] }, list: [{ a: 1 }] };
+
+  const pyBodies = (v: V): [string, PyBody][] => {
+    const request = committedRequest(v.sample.request);
+    return [
+      ['http', { kind: 'http', start: v.sample.start, health: '/healthz', request }],
+      ...(['werkzeug', 'httpx', 'verbs'] as const).map(
+        (api) =>
+          [`fixture-${api}`, { kind: 'client', client: { via: 'fixture', fixture: v.name, api }, request }] as [
+            string,
+            PyBody,
+          ],
+      ),
+      ...(['werkzeug', 'httpx'] as const).map(
+        (api) =>
+          [
+            `import-${api}`,
+            {
+              kind: 'client',
+              client: {
+                via: 'import',
+                sysPath: v.path,
+                module: 'app.main',
+                attr: v.name,
+                factory: api === 'httpx',
+                api,
+              },
+              request,
+            },
+          ] as [string, PyBody],
+      ),
+      [
+        'function',
+        {
+          kind: 'function',
+          call: {
+            language: 'python',
+            file: 'pkg/jobs.py',
+            function: v.name,
+            isAsync: false,
+            module: 'pkg.jobs',
+            sysPath: v.path,
+            kwargs: v.args,
+            exception: v.sample.summary,
+          },
+        },
+      ],
+    ];
+  };
+  const pyStyles: [string, PythonStyle][] = [
+    ['pytest', { kind: 'function', functionPrefix: 'test', markers: [] }],
+    ['unittest', { kind: 'testcase', functionPrefix: 'test', markers: [] }],
+    ['pytest-marked', { kind: 'function', functionPrefix: 'check', markers: ['unit'] }],
+  ];
+  const pyVariants = pyStyles.flatMap(([sn, style]) =>
+    pyBodies(ref).flatMap(([bn], bi) =>
+      [false, true].map((append) => ({
+        name: `${sn} ${bn}${append ? ' appended' : ''}`,
+        render: (v: V) =>
+          renderPython({
+            fp: FP.slice(0, 12),
+            style,
+            depth: 1,
+            incident: incidentData(incidentOf(v.sample)),
+            body: pyBodies(v)[bi]![1],
+            append,
+          }),
+      })),
+    ),
+  );
+
+  it(`Python (${pyVariants.length} variants): parse, same AST as their reference but for data, data round-trips`, async () => {
+    const sources = pyVariants.flatMap((x) => [x.render(ref), ...samples.map((v) => x.render(v))]);
+    const results = await checkPython(sources);
+    pyVariants.forEach((x, i) => {
+      const [r0, ...rs] = results.slice(i * (samples.length + 1), (i + 1) * (samples.length + 1));
+      expect(r0!.error, x.name).toBeUndefined();
+      rs.forEach((r, j) => {
+        const where = `${x.name}, seed ${seed}: ${JSON.stringify(samples[j])}`;
+        expect(r.error, where).toBeUndefined();
+        expect(r.dump, where).toBe(r0!.dump);
+        const body = pyBodies(samples[j]!)[pyBodies(ref).findIndex(([bn]) => x.name.includes(` ${bn}`))]!;
+        expect(Object.keys(r.data as object).sort(), where).toEqual(Object.keys(r0!.data as object).sort());
+        expect((r.data as Record<string, unknown>).INCIDENT, where).toEqual(
+          incidentData(incidentOf(samples[j]!.sample)),
+        );
+        if (body[1].kind !== 'function')
+          expect((r.data as Record<string, unknown>).REQUEST, where).toEqual(
+            committedRequest(samples[j]!.sample.request),
+          );
+        else
+          expect((r.data as Record<string, unknown>).ARGS, where).toEqual(JSON.parse(JSON.stringify(samples[j]!.args)));
+      });
+    });
+  });
+
+  const nodeBodies = (v: V): [string, NodeBody][] => {
+    const request = committedRequest(v.sample.request);
+    return [
+      ['http', { kind: 'http', start: v.sample.start, health: '/healthz', request }],
+      ['supertest', { kind: 'supertest', app: { spec: '../src/app.js', binding: v.name, factory: true }, request }],
+      [
+        'function',
+        {
+          kind: 'function',
+          spec: '../lib/jobs.js',
+          binding: v.name,
+          fn: v.name,
+          exception: v.sample.summary,
+          args: v.list,
+        },
+      ],
+    ];
+  };
+  const base: NodeStyle = {
+    syntax: 'esm',
+    typescript: false,
+    assertion: 'node-assert',
+    jestGlobals: false,
+    mochaUi: 'bdd',
+    tsImportExt: '',
+  };
+  const nodeStyles: [string, Framework, NodeStyle, 'require' | 'import', boolean][] = [
+    ['node:test esm', 'node-test', base, 'import', true],
+    ['node:test cjs', 'node-test', { ...base, syntax: 'cjs' }, 'require', true],
+    ['node:test ts', 'node-test', { ...base, typescript: true }, 'import', false],
+    ['jest cjs', 'jest', { ...base, syntax: 'cjs', assertion: 'expect' }, 'require', false],
+    ['jest babel esm', 'jest', { ...base, assertion: 'expect', jestGlobals: true }, 'require', false],
+    ['jest ts', 'jest', { ...base, assertion: 'expect', typescript: true }, 'require', false],
+    ['vitest ts', 'vitest', { ...base, assertion: 'expect', typescript: true }, 'import', false],
+    ['mocha chai cjs', 'mocha', { ...base, syntax: 'cjs', assertion: 'chai' }, 'require', true],
+    ['mocha tdd esm', 'mocha', { ...base, mochaUi: 'tdd' }, 'import', true],
+  ];
+  const nodeVariants = nodeStyles.flatMap(([sn, framework, style, loader, appendable]) =>
+    nodeBodies(ref).flatMap(([bn], bi) =>
+      (appendable ? [false, true] : [false]).map((append) => ({
+        name: `${sn} ${bn}${append ? ' appended' : ''}`,
+        ts: style.typescript,
+        render: (v: V) =>
+          renderNode({
+            fp: FP.slice(0, 12),
+            framework,
+            style,
+            depth: 1,
+            incident: incidentData(incidentOf(v.sample)),
+            body: nodeBodies(v)[bi]![1],
+            loader,
+            append,
+          }),
+      })),
+    ),
+  );
+
+  it(`Node (${nodeVariants.length} variants): parse, same code as their reference but for data, data round-trips`, () => {
+    for (const x of nodeVariants) {
+      const kind = x.ts ? ts.ScriptKind.TS : ts.ScriptKind.JS;
+      const r0 = checkNode(x.render(ref), kind);
+      expect(r0.errors, x.name).toEqual([]);
+      samples.forEach((v) => {
+        const where = `${x.name}, seed ${seed}: ${JSON.stringify(v)}`;
+        const r = checkNode(x.render(v), kind);
+        expect(r.errors, where).toEqual([]);
+        expect(r.code, where).toBe(r0.code);
+        expect(Object.keys(r.data).sort(), where).toEqual(Object.keys(r0.data).sort());
+        expect(r.data.INCIDENT, where).toEqual(incidentData(incidentOf(v.sample)));
+        if ('ARGS' in r.data) expect(r.data.ARGS, where).toEqual(JSON.parse(JSON.stringify(v.list)));
+        else expect(r.data.REQUEST, where).toEqual(committedRequest(v.sample.request));
+      });
+    }
+  });
+
+  it('the module a test imports is code: only a plain module name or relative path is accepted', () => {
+    const style = pyStyles[0]![1];
+    const call = (module: string) => ({
+      language: 'python' as const,
+      file: 'x.py',
+      function: 'f',
+      isAsync: false,
+      module,
+      sysPath: '',
+      kwargs: {},
+      exception: 'E',
+    });
+    const render = (module: string) => () =>
+      renderPython({
+        fp: 'abcdefabcdef',
+        style,
+        depth: 1,
+        incident: {},
+        body: { kind: 'function', call: call(module) },
+        append: false,
+      });
+    expect(render('pkg.jobs')).not.toThrow();
+    for (const bad of ['os; import shutil', 'a.b as c', 'x\nimport os', 'class', '', 'a..b', 'pkg.jobs#'])
+      expect(render(bad)).toThrow(/not a module name/);
+    const node = (spec: string) => () =>
+      renderNode({
+        fp: 'abcdefabcdef',
+        framework: 'node-test',
+        style: base,
+        depth: 1,
+        incident: {},
+        body: { kind: 'function', spec, binding: 'f', fn: 'f', exception: 'E', args: [] },
+        loader: 'import',
+        append: false,
+      });
+    expect(node('../lib/jobs.js')).not.toThrow();
+    for (const bad of [
+      'fs',
+      '/etc/passwd',
+      '../x.js"); process.exit(0); ("',
+      "./a'b.js",
+      './a b.js',
+      '.../x.js',
+      './x\n.js',
+      '',
+    ]) {
+      expect(node(bad)).toThrow(/not a relative module path/);
+    }
   });
 });
