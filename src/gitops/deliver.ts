@@ -380,7 +380,14 @@ async function mergeStep(
   pushed: boolean,
 ): Promise<MergeOutcome> {
   if (ctx.provider) {
-    if (!proposal) return { state: 'blocked', detail: 'there is no proposal to merge through' };
+    if (!proposal) {
+      return {
+        state: 'blocked',
+        detail: pushed
+          ? 'there is no proposal to merge through'
+          : 'no origin to merge into (or --no-push): the fix stays on its local branch',
+      };
+    }
     return ctx.provider.merge(proposal, { auto: true, sha: d.commit });
   }
   if (!localMergeAllowed()) return { state: 'blocked', detail: LOCAL_MERGE_OFF };

@@ -14,7 +14,7 @@ import { type RevertWindow, revertWindow } from '../diagnose/strategies/revert/i
 import { errorMessage } from '../errors.ts';
 import { readRepoFile } from '../evidence/excerpts.ts';
 import { type Evidence, gatherEvidence } from '../evidence/index.ts';
-import { redact, redactDeep } from '../evidence/redact.ts';
+import { redactDeep } from '../evidence/redact.ts';
 import {
   checkOrigin,
   type DeliverContext,
@@ -22,11 +22,14 @@ import {
   type Duplicate,
   deliver,
   existingDelivery,
+  localFastForward,
   type OriginCheck,
   resumeDelivery,
 } from '../gitops/deliver.ts';
 import { Journal } from '../gitops/journal.ts';
-import type { ProposalRef, Provider } from '../gitops/providers/types.ts';
+import { codeOwnersFor, createProvider } from '../gitops/providers/index.ts';
+import type { ProposalRef, Provider, Reviewers } from '../gitops/providers/types.ts';
+import { changedPaths } from '../gitops/remote-info.ts';
 import { commitPatch, listFiles, openRepo, repoKey, resolveIncidentRevision } from '../gitops/repo.ts';
 import { shortFingerprint } from '../incident/fingerprint.ts';
 import { describeHealthy, healthyOptions } from '../incident/healthy/index.ts';
@@ -34,7 +37,8 @@ import { buildIncidentFrom, normaliseIncidentInput, readIncidentFile } from '../
 import type { HealthySources, Incident } from '../incident/types.ts';
 import { knowledgeRecord } from '../knowledge/record.ts';
 import { recordHeal } from '../knowledge/store.ts';
-import { renderReport, writeReport } from '../report/markdown.ts';
+import { writeReport } from '../report/markdown.ts';
+import { renderPullRequestBody } from '../report/pull-request.ts';
 import { installCleanupHandlers } from '../sandbox/docker.ts';
 import { repoIdentity } from '../sandbox/prepare.ts';
 import { exportTree, removeTree } from '../sandbox/trees.ts';
@@ -66,8 +70,9 @@ export interface HealOptions {
   progress: Progress;
   concurrency?: number;
   /**
-   * Where the fix is proposed (and, in auto mode with policy allow, merged): src/gitops/providers. Absent or
-   * null: branch-only delivery (the branch is pushed; no proposal; merged only with SUTURE_LOCAL_MERGE).
+   * Where the fix is proposed (and, in auto mode with policy allow, merged). Absent: the one the operator's
+   * environment chooses (src/gitops/providers: local by default, whose merge is the local fast-forward only
+   * with SUTURE_LOCAL_MERGE=fast-forward). Null: branch-only delivery (the branch is pushed, no proposal).
    */
   provider?: Provider | null;
 }
@@ -299,8 +304,13 @@ export async function heal(opts: HealOptions): Promise<HealResult> {
 
   try {
     if (opts.mode !== 'observe') {
+      // The provider first: a bad provider setting (a missing token) stops the heal before any work.
+      const provider =
+        opts.provider !== undefined
+          ? opts.provider
+          : await createProvider({ repoDir: repo, stateDir: opts.stateDir, localMerge: localFastForward(repo) });
       journal = new Journal(opts.stateDir);
-      dctx = { repo, journal, provider: opts.provider ?? null, progress: p };
+      dctx = { repo, journal, provider, progress: p };
     }
     p(`incident ${incident.id}: ${incident.summary}`);
     if (!incident.trace) return await finish('escalated', 'the incident carries no stack trace: a human must look');
@@ -509,10 +519,19 @@ export async function heal(opts: HealOptions): Promise<HealResult> {
           `origin/${check.target} advanced to ${check.onto.slice(0, 12)} and the fix does not apply there (${check.detail}): it is delivered on ${current.base.slice(0, 12)}, a human must rebase it`,
         );
       } else if (check.note) result.notes.push(check.note);
-      // The proposal's text: the report as it stands (the outcome line says proposed).
-      result.status = 'proposed';
-      result.reason = `verified fix ${chosen.c.id} (policy: ${current.policy.decision})`;
-      const body = redact(renderReport(incident, result, evidence)).text;
+      const body = renderPullRequestBody({
+        incident,
+        diagnosis: result.diagnosis,
+        candidates: result.candidates,
+        chosen: chosen.c.id,
+        patch: chosen.c.patch,
+        branch,
+        commit: current.commit,
+        mode: opts.mode as 'propose' | 'auto',
+        // The canary plan is the whole loop's to fill in (src/canary) once a Rollout is configured.
+        canary: null,
+        ...(delivering.provider ? { maxChars: delivering.provider.bodyLimit } : {}),
+      });
       const plan = {
         repo: await repoKey(repo),
         fingerprint: incident.fingerprint,
@@ -528,8 +547,7 @@ export async function heal(opts: HealOptions): Promise<HealResult> {
           title: chosen.message.split('\n')[0] ?? `fix(${incident.service})`,
           body,
           labels: ['suture', `policy:${current.policy.decision}`],
-          // CODEOWNERS reviewers are the provider's to find (src/gitops/providers/codeowners.ts).
-          reviewers: { users: [], teams: [] },
+          reviewers: await reviewersFor(delivering.provider, repo, current.base, current.commit),
           draft: current.policy.decision !== 'allow',
           incident: { id: incident.id, detectedAt: incident.detectedAt },
         },
@@ -574,6 +592,21 @@ export async function heal(opts: HealOptions): Promise<HealResult> {
   } finally {
     journal?.close();
     await removeTree(tree);
+  }
+}
+
+/**
+ * Who CODEOWNERS (read at the base revision) asks to review the change, for the platforms that have
+ * reviewers. A CODEOWNERS suture cannot read costs the reviewers, not the delivery.
+ */
+async function reviewersFor(provider: Provider | null, repo: string, base: string, commit: string): Promise<Reviewers> {
+  const none = { users: [], teams: [] };
+  if (!provider || provider.name === 'local') return none;
+  try {
+    const paths = await changedPaths(repo, base, commit);
+    return await codeOwnersFor({ repoDir: repo, base, paths, flavor: provider.name });
+  } catch {
+    return none;
   }
 }
 

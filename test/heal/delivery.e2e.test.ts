@@ -7,7 +7,7 @@
  * - gating several candidates leaves only the chosen commit's objects in the repository;
  * - origin's default branch advanced past the healed base: the fix is rebased, verified and gated again.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -56,6 +56,10 @@ describe('acceptance: heal one incident twice against a repo with a bare origin'
     expect(await sutureBranches(remote)).toEqual([out.branch]);
     expect(await git(remote, 'rev-list', '--count', `${base}..${out.branch}`)).toBe('1');
     expect(await sutureCommits(repo)).toEqual([out.commit]);
+    // the default (local) provider: one proposal, its rendered body in the state dir
+    expect(out.pullRequest).toMatchObject({ number: null, branch: out.branch });
+    expect(readdirSync(join(state, 'proposals')).filter((f) => f.endsWith('.json'))).toHaveLength(1);
+    expect(readFileSync(out.pullRequest.url, 'utf8')).toContain(out.incident.fingerprint);
     const trailers = (
       await execa('git', ['interpret-trailers', '--parse'], {
         input: await git(remote, 'log', '-1', '--format=%B', out.branch),

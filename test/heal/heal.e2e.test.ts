@@ -210,7 +210,7 @@ describe('heal --mode auto', () => {
   const healAuto = (service: string, repo: string, state: string, env: Record<string, string> = {}) =>
     healWith(env, service, repo, state, '--mode', 'auto');
 
-  it('without a provider, never pushes the default branch unless the operator allows local merges', async () => {
+  it('the local provider never pushes the default branch unless the operator allows local merges', async () => {
     const repo = await repoFromService('orders-api');
     const remote = await addOrigin(repo);
     const state = tempDir('suture-state-');
