@@ -6,7 +6,7 @@
  * something that can merge: the caller may hand one in (the delivery core's fast-forward through origin);
  * without it a merge is `blocked`.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { bodyWithMarker, checkFingerprint, readMarker, reoccurrenceComment, withOccurrences } from './marker.ts';
 import type {
@@ -106,6 +106,28 @@ export function localProvider(opts: LocalProviderOptions): Provider {
     await writeBody(meta, body);
   }
 
+  /** Runs `fn` holding `<fp>.lock` (an exclusive mkdir); a lock older than a minute is a crashed run's. */
+  async function withLock<T>(fp: string, fn: () => Promise<T>): Promise<T> {
+    const lock = join(dir, `${fp}.lock`);
+    for (let i = 0; ; i++) {
+      try {
+        await mkdir(lock, { mode: 0o700 });
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        const age = Date.now() - ((await stat(lock).catch(() => null))?.mtimeMs ?? Date.now());
+        if (age > 60_000) await rm(lock, { recursive: true, force: true });
+        else if (i > 600) throw new Error(`local proposal ${fp} is locked by another run (${lock})`);
+        else await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    try {
+      return await fn();
+    } finally {
+      await rm(lock, { recursive: true, force: true });
+    }
+  }
+
   const provider: Provider = {
     name: 'local',
     bodyLimit: 1_000_000,
@@ -117,53 +139,45 @@ export function localProvider(opts: LocalProviderOptions): Provider {
     async propose(req: ProposeRequest): Promise<ProposeResult> {
       await mkdir(dir, { recursive: true, mode: 0o700 });
       const fp = checkFingerprint(req.fingerprint);
-      const fresh: LocalMeta = {
-        fingerprint: fp,
-        branch: req.branch,
-        base: req.base,
-        title: req.title,
-        labels: [...new Set(req.labels)],
-        reviewers: req.reviewers,
-        draft: req.draft,
-        state: 'open',
-        createdAt: now(),
-        updatedAt: now(),
-        activity: [],
-      };
-      // Exclusive create: of two runs racing for one fingerprint, exactly one creates.
-      const created = await writeFile(metaPath(fp), JSON.stringify(fresh, null, 2), { flag: 'wx', mode: 0o600 }).then(
-        () => true,
-        (err: NodeJS.ErrnoException) => {
-          if (err.code === 'EEXIST') return false;
-          throw err;
-        },
-      );
-      if (created) {
-        await writeBody(fresh, bodyWithMarker({ fingerprint: fp, occurrences: 1 }, req.body, Infinity));
-        return { ...ref(fresh, 1), action: 'created', notes: [] };
-      }
-      const existing = await open(fp, req.branch);
-      if (!existing) {
-        // A closed or merged proposal for this fingerprint: this run starts a new one.
-        await atomicWrite(metaPath(fp), JSON.stringify(fresh, null, 2));
-        await writeBody(fresh, bodyWithMarker({ fingerprint: fp, occurrences: 1 }, req.body, Infinity));
-        return { ...ref(fresh, 1), action: 'created', notes: [] };
-      }
-      const occurrences = existing.ref.occurrences + 1;
-      const meta: LocalMeta = {
-        ...existing.meta,
-        title: req.title,
-        labels: [...new Set([...existing.meta.labels, ...req.labels])],
-        reviewers: req.reviewers,
-        updatedAt: now(),
-      };
-      meta.activity.push({
-        at: now(),
-        text: reoccurrenceComment({ fingerprint: fp, occurrences }, req.incident, true),
+      // Of two runs racing for one fingerprint, exactly one creates: the decision and both writes happen
+      // under a per-fingerprint lock, so the other sees the finished proposal and updates it.
+      return withLock(fp, async () => {
+        const existing = await open(fp, req.branch);
+        if (!existing) {
+          // None yet, or a closed or merged one for this fingerprint: this run starts a new one.
+          const fresh: LocalMeta = {
+            fingerprint: fp,
+            branch: req.branch,
+            base: req.base,
+            title: req.title,
+            labels: [...new Set(req.labels)],
+            reviewers: req.reviewers,
+            draft: req.draft,
+            state: 'open',
+            createdAt: now(),
+            updatedAt: now(),
+            activity: [],
+          };
+          await writeBody(fresh, bodyWithMarker({ fingerprint: fp, occurrences: 1 }, req.body, Infinity));
+          await atomicWrite(metaPath(fp), JSON.stringify(fresh, null, 2));
+          return { ...ref(fresh, 1), action: 'created', notes: [] };
+        }
+        const occurrences = existing.ref.occurrences + 1;
+        const meta: LocalMeta = {
+          ...existing.meta,
+          title: req.title,
+          labels: [...new Set([...existing.meta.labels, ...req.labels])],
+          reviewers: req.reviewers,
+          updatedAt: now(),
+        };
+        meta.activity.push({
+          at: now(),
+          text: reoccurrenceComment({ fingerprint: fp, occurrences }, req.incident, true),
+        });
+        await atomicWrite(metaPath(fp), JSON.stringify(meta, null, 2));
+        await writeBody(meta, bodyWithMarker({ fingerprint: fp, occurrences }, req.body, Infinity));
+        return { ...ref(meta, occurrences), action: 'updated', notes: [] };
       });
-      await atomicWrite(metaPath(fp), JSON.stringify(meta, null, 2));
-      await writeBody(meta, bodyWithMarker({ fingerprint: fp, occurrences }, req.body, Infinity));
-      return { ...ref(meta, occurrences), action: 'updated', notes: [] };
     },
 
     async reoccurred(pr, incident) {
