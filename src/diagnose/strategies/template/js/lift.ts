@@ -177,6 +177,8 @@ export function pathOf(e: ts.Expression, depth = 0): Rooted | undefined {
         const inner = prop ? pathOf(init, depth + 1) : undefined;
         if (inner && prop)
           return { ...inner, path: { ...inner.path, steps: [...inner.path.steps, { k: 'prop', name: prop }] } };
+        // `const { entries } = JSON.parse(raw)`: no path to follow, but the bound name is a variable.
+        if (prop && !inner) return { path: { root: x.text, steps: [] } };
       }
     }
     return ts.isIdentifier(decl.name) ? { path: { root: x.text, steps: [] } } : undefined;

@@ -9,6 +9,7 @@ import type { Fault } from '../fault.ts';
 import { isPure, nodeText, startOf, ts, unwrap } from './ast.ts';
 import { nearFault, operand, proposal, where } from './common.ts';
 import { ARRAY_METHODS, isStringMethod } from './infer.ts';
+import { lookupBoundary } from './lookup.ts';
 import { boundaryVariant, guardVariants, type JsTemplateContext } from './variants.ts';
 
 const ARRAYISH = new Set([
@@ -107,6 +108,15 @@ export function notCallableJs(ctx: JsTemplateContext, fault: Extract<Fault, { ki
         confidence: 0.55,
       }),
     );
+    // `RENDERERS[format](rows)`: the table has no function for the request's key.
+    const b = lookupBoundary(ctx, {
+      file: f,
+      at: call,
+      value: callee,
+      strategy: 'template:not-callable',
+      confidence: 0.8,
+    });
+    if (b) out.push(b);
   }
   return out;
 }

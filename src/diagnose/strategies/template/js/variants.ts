@@ -230,6 +230,20 @@ export function pathCondition(path: AccessPath, bad: Bad, modern: boolean, item 
   return `${listNull}!Array.isArray(${list}) || ${list}.some((${item}) => ${inner})`;
 }
 
+/** The path as an expression that is undefined, not an error, when a step is missing (where `?.` parses). */
+export function pathText(path: AccessPath, modern: boolean): string | undefined {
+  let out = path.root;
+  const q = modern ? '?.' : '';
+  path.steps.forEach((s, i) => {
+    const opt = i > 0 || !/^(req|request|ctx|context)$/.test(path.root) ? q : '';
+    if (s.k === 'prop') out += opt ? `${opt}${s.name}` : `.${s.name}`;
+    else if (s.k === 'key') out += `${opt}[${JSON.stringify(s.key)}]`;
+    else if (s.k === 'get') out += `${opt || '.'}get(${JSON.stringify(s.key)})`;
+    else out = '';
+  });
+  return out || undefined;
+}
+
 export interface BoundarySite {
   file: JsFile;
   /** The crashing node (its statement anchors the lift). */
@@ -258,6 +272,8 @@ export function boundaryAt(
   site: Pick<BoundarySite, 'bad' | 'strategy' | 'confidence' | 'parser'>,
   hops: number,
   condition?: string,
+  /** More edits of the same file the check needs (an import of what it reads). */
+  extra: TextEdit[] = [],
 ): Proposal | undefined {
   const semi = usesSemicolons(f) ? ';' : '';
   const quote = quoteStyle(f);
@@ -271,7 +287,7 @@ export function boundaryAt(
     anchor,
     isListedStatement(anchor) ? lines : [`if (${cond}) { ${ans.lines.join(' ')} }`],
   );
-  const edit = edits && fileEdit(f.path, f.source, edits);
+  const edit = edits && fileEdit(f.path, f.source, [...extra, ...edits]);
   if (!edit) return undefined;
   const label = fieldLabel(path) || 'the request body';
   return {

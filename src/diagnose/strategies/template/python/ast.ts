@@ -369,6 +369,14 @@ const NEVER_NONE = new Set([
   'BoolOp',
 ]);
 
+/** `{**x}` or `f(**x)`: `p` unpacks the value `x` as a mapping. */
+export function unpackedAsMapping(p: PyNode, x: PyNode): boolean {
+  if (p._t === 'keyword') return p.arg === null && p.value === x;
+  if (p._t !== 'Dict') return false;
+  const i = (p.values as PyNode[]).indexOf(x);
+  return i >= 0 && (p.keys as (PyNode | null)[])[i] === null;
+}
+
 export function canBeNone(n: PyNode): boolean {
   if (n._t === 'Constant') return n.vt === 'NoneType';
   return !NEVER_NONE.has(n._t);
