@@ -368,6 +368,38 @@ const CASES: Case[] = [
     },
     fixes: { 'template:not-callable:validate': /^400 \{"error":"format is not supported"\}$/ },
   },
+  {
+    name: 'Express: an arrow route with an expression body gets a block that answers 400',
+    scenario: {
+      language: 'node',
+      files: {
+        ...EXPRESS,
+        'package.json': '{"type": "module", "dependencies": {"express": "^4.19.0"}}',
+        'app.js':
+          "import express from 'express';\nimport { summarize } from './cart.js';\n\nexport const app = express();\napp.use(express.json());\n\napp.post('/cart', (req, res) => res.json(summarize(req.body)));\n",
+        'cart.js': 'export function summarize(cart) {\n  return { shipping: cart.shipping.cost };\n}\n',
+      },
+      driver: express('POST', '/cart', { items: [] }),
+    },
+    fixes: { 'template:nullish:validate': /^400 \{"error":"shipping is required"\}$/ },
+  },
+  {
+    name: 'Express: a number sent as a string, so .toFixed() is not a function',
+    scenario: {
+      language: 'node',
+      files: {
+        ...EXPRESS,
+        'package.json': '{"type": "module", "dependencies": {"express": "^4.19.0"}}',
+        'app.js':
+          "import express from 'express';\n\nexport const app = express();\napp.use(express.json());\n\napp.post('/price', (req, res) => {\n  res.json({ price: req.body.amount.toFixed(2) });\n});\n",
+      },
+      driver: express('POST', '/price', { amount: '12.5' }),
+    },
+    fixes: {
+      'template:not-callable:validate': /^400 \{"error":"amount must be a number"\}$/,
+      'template:not-callable:as-number': /^200 \{"price":"12\.50"\}$/,
+    },
+  },
 ];
 
 describe('JavaScript/TypeScript templates on real crashes', () => {
@@ -396,6 +428,24 @@ describe('JavaScript/TypeScript templates on real crashes', () => {
       await expectLocal(p, frames, sharedParser());
       if (never) for (const e of p.edits) expect(e.after).not.toMatch(never);
     }
+  });
+});
+
+describe('validation is for what the request sent', () => {
+  it('a user the handler looked up is missing: no 400 that blames the request', async () => {
+    const scenario: Scenario = {
+      language: 'node',
+      files: {
+        ...EXPRESS,
+        'package.json': '{"type": "module", "dependencies": {"express": "^4.19.0"}}',
+        'app.js':
+          "import express from 'express';\n\nexport const app = express();\nconst USERS = [{ id: '1', name: 'ann' }];\n\napp.post('/users', (req, res) => {\n  const user = USERS.find((u) => u.id === req.body.id);\n  res.json({ name: user.name });\n});\n",
+      },
+      driver: express('POST', '/users', { id: '9' }),
+    };
+    const c = await crash(scenario);
+    expect(c.proposals.map((p) => p.strategy)).toContain('template:nullish:optional-chain');
+    expect(c.proposals.map((p) => p.strategy)).not.toContain('template:nullish:validate');
   });
 });
 

@@ -516,6 +516,43 @@ const CASES: Case[] = [
     },
     fixes: { 'template:missing-key:validate': /^400 \{"error": "currency is not supported"\}$/ },
   },
+  {
+    name: 'Flask: a field of request.json read in the view',
+    scenario: {
+      language: 'python',
+      files: {
+        'app.py':
+          'from flask import Flask, jsonify, request\n\napp = Flask(__name__)\n\n\n@app.post("/signup")\ndef signup():\n    email = request.json["email"].lower()\n    return jsonify({"email": email})\n',
+      },
+      driver: flask('POST', '/signup', '{"name": "ann"}'),
+    },
+    fixes: { 'template:missing-key:validate': /^400 \{"error":"email is required"\}$/ },
+  },
+  {
+    name: 'Flask: request.get_json() handed straight to a service',
+    scenario: {
+      language: 'python',
+      files: {
+        'app.py':
+          'from flask import Flask, jsonify, request\n\nfrom basket import total\n\napp = Flask(__name__)\n\n\n@app.post("/total")\ndef basket_total():\n    return jsonify(total(request.get_json(force=True)))\n',
+        'basket.py': 'def total(basket):\n    return {"percent": basket["coupon"]["percent"] * 2}\n',
+      },
+      driver: flask('POST', '/total', '{"coupon": null}'),
+    },
+    fixes: { 'template:nullish:validate': /^400 \{"error":"coupon is required"\}$/ },
+  },
+  {
+    name: 'Flask: a zero divisor from request.args.get(..., type=int)',
+    scenario: {
+      language: 'python',
+      files: {
+        'app.py':
+          'from flask import Flask, jsonify, request\n\napp = Flask(__name__)\n\n\n@app.get("/split")\ndef split():\n    total = request.args.get("total", type=int)\n    parts = request.args.get("parts", type=int)\n    return jsonify({"each": total / parts})\n',
+      },
+      driver: flask('GET', '/split?total=10&parts=0', ''),
+    },
+    fixes: { 'template:zero-division:validate': /^400 \{"error":"parts must not be zero"\}$/ },
+  },
 ];
 
 describe('Python templates on real crashes', () => {

@@ -26,6 +26,7 @@ export type Bad =
   | 'not-function'
   | 'unsupported' // a key the code's lookup table has no entry for
   | 'not-number' // NaN from Number()/parseInt
+  | 'not-number-type' // a string (or anything) where the code calls a number's methods
   | 'invalid-date'
   | 'unparseable'; // fails its parser (JSON, int(), fromisoformat, …)
 
@@ -93,6 +94,7 @@ export function badMessage(path: AccessPath | undefined, bad: Bad, parser?: stri
     case 'unsupported':
       return `${what} is not supported`;
     case 'not-number':
+    case 'not-number-type':
       return `${what} must be a number`;
     case 'invalid-date':
       return `${what} must be a valid date`;
@@ -124,6 +126,7 @@ export function badWords(bad: Bad): string {
     case 'unsupported':
       return 'not supported';
     case 'not-number':
+    case 'not-number-type':
       return 'not a number';
     case 'invalid-date':
       return 'not a date';

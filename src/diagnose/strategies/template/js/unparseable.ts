@@ -25,7 +25,7 @@ import {
 } from './ast.ts';
 import { nearFault, proposal, where } from './common.ts';
 import { answer400, handlerAround } from './http.ts';
-import { liftToHandler, pathOf } from './lift.ts';
+import { type Anchor, liftToHandler, pathOf } from './lift.ts';
 import { boundaryAt, insertBefore, type JsTemplateContext, pathText } from './variants.ts';
 
 interface ParseSite {
@@ -138,7 +138,7 @@ function checkInHandler(ctx: JsTemplateContext, site: ParseSite, what: ParseWhat
   let inputText: string | undefined;
   let path: AccessPath | undefined;
   let target:
-    | { file: JsFile; anchor: ts.Statement; handler: NonNullable<ReturnType<typeof handlerAround>>; hops: number }
+    | { file: JsFile; anchor: Anchor; handler: NonNullable<ReturnType<typeof handlerAround>>; hops: number }
     | undefined;
   // `entries[].bookedAt`: the input is a field of every element of a list.
   const each = lifted && splitAtEach(lifted.path);

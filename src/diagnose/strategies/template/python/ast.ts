@@ -220,7 +220,8 @@ const PURE_CALLS = new Set([
   'set',
   'reversed',
 ]);
-const PURE_METHODS = new Set(['get', 'match', 'search', 'fullmatch']);
+// Flask's request.get_json() parses once and caches: reading it again is a read.
+const PURE_METHODS = new Set(['get', 'match', 'search', 'fullmatch', 'get_json']);
 
 /** Side-effect free and cheap to evaluate twice: names, attributes, constant subscripts, `.get()`, len(). */
 export function isPure(n: PyNode): boolean {
