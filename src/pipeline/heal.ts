@@ -16,6 +16,7 @@ import { type Choice, choose, deliveryStop, requirePassing, requireRepairable } 
 import { DEFAULT_GUARDRAILS, deliveryMode, type GuardrailReport } from './guardrails.ts';
 import { Halt } from './halt.ts';
 import { auditStop, openRun, type Run } from './run.ts';
+import { announceCanary } from './stages/announce.ts';
 import { type DeliveredFix, deliverFix, priorDelivery } from './stages/deliver.ts';
 import { type Gated, gateCandidates } from './stages/gate.ts';
 import { guard } from './stages/guard.ts';
@@ -35,6 +36,8 @@ interface Trail {
   choice?: Choice;
   delivered?: Pick<DeliveredFix, 'out'> & Partial<DeliveredFix>;
   canary?: CanaryResult | null;
+  /** Notes from telling the proposal about the canary. */
+  announced?: string[];
 }
 
 export async function heal(opts: HealOptions): Promise<HealResult> {
@@ -61,6 +64,7 @@ async function healLoop(run: Run, t: Trail): Promise<Stop> {
   if (!run.incident.trace) throw new Halt('escalated', 'the incident carries no stack trace: a human must look');
   const prior = mode === 'observe' ? null : await priorDelivery(run);
   t.delivered = prior ? { out: prior } : await repairAndDeliver(run, t, mode);
+  t.announced = await announceCanary(run.delivery?.provider ?? null, t.delivered.out.proposal, t.canary ?? null);
   return deliveryStop(t.delivered.out, t.delivered.policy, t.canary ?? null);
 }
 
@@ -118,6 +122,7 @@ async function learn(run: Run, t: Trail, stop: Stop): Promise<HealResult> {
       ...(t.repair?.diagnosis.notes ?? []),
       ...(out?.kind === 'delivered' ? out.notes : []),
       ...(t.delivered?.notes ?? []),
+      ...(t.announced ?? []),
     ],
     ...(t.choice ? { ranking: t.choice.ranking } : {}),
   };
