@@ -83,6 +83,8 @@ interface World {
   /** The same fix, once more (a later merge): not deployed by any earlier test. */
   again: string;
   bad: string;
+  /** Changes nothing that matters: the crash is still there. */
+  noop: string;
   remote: string;
   operator: string;
   root: string;
@@ -111,6 +113,7 @@ async function world(): Promise<World> {
   const good = await fix('good', GOOD_FIX);
   const again = await fix('again', `${GOOD_FIX}  # empty list: no discount`);
   const bad = await fix('bad', BAD_FIX);
+  const noop = await fix('noop', '    return total / len(discounts)  # unchanged');
   await git(repo, 'checkout', '-q', 'main');
 
   // The GitOps config repository: a Helm values file holding the deployed tag (the base revision's).
@@ -129,7 +132,7 @@ async function world(): Promise<World> {
     operator,
     `repository: { url: ./deploy.git, branch: main }\nservices:\n  pricing-api:\n    file: charts/pricing-api/values.yaml\n    helm: { tag: image.tag }\n`,
   );
-  return { repo, base, good, again, bad, remote, operator, root };
+  return { repo, base, good, again, bad, noop, remote, operator, root };
 }
 
 const deployedTag = async () =>
@@ -181,7 +184,11 @@ describe('release stage (local backend, real containers, real config repo)', () 
     expect(out!.backend).toBe('local');
     expect(out!.image).toBe(`suture-release/pricing-api:${w.good.slice(0, 12)}`);
     expect(out!.imageId).toMatch(/^sha256:/);
-    expect(out!.bump).toMatchObject({ file: 'charts/pricing-api/values.yaml', from: w.base.slice(0, 12), to: w.good.slice(0, 12) });
+    expect(out!.bump).toMatchObject({
+      file: 'charts/pricing-api/values.yaml',
+      from: w.base.slice(0, 12),
+      to: w.good.slice(0, 12),
+    });
     expect(out!.reverted).toBeNull();
     expect(await deployedTag()).toBe(w.good.slice(0, 12));
     expect(await git(w.remote, 'rev-parse', 'main')).toBe(out!.bump!.commit);
@@ -213,6 +220,16 @@ describe('release stage (local backend, real containers, real config repo)', () 
     const again = await release(request(w.bad, inc, state).req);
     expect(again).toMatchObject({ decision: 'aborted', resumed: ['canary'], reverted: out!.reverted });
     expect(await git(w.remote, 'rev-parse', 'main')).toBe(out!.reverted!.commit);
+  }, 120_000);
+
+  it('aborts a "fix" that still fails the crashing request, though the judged healthy traffic is fine', async () => {
+    const inc = incident();
+    const { req } = request(w.noop, inc, join(w.root, 'state-noop'));
+    const out = await release(req);
+    expect(out!.decision).toBe('aborted');
+    expect(out!.reason).toMatch(/still fails the incident's request POST \/quote \(500\)/);
+    expect(out!.reverted).not.toBeNull();
+    expect(await rolloutContainers()).toEqual([]);
   }, 120_000);
 
   it('resumes a release interrupted between the bump and the canary with one bump', async () => {
