@@ -74,6 +74,12 @@ export interface ReleaseOutcome {
   resumed: string[];
 }
 
+/** What a heal's result carries of the release. */
+export type HealCanary = Pick<
+  ReleaseOutcome,
+  'backend' | 'decision' | 'at' | 'reason' | 'image' | 'bump' | 'reverted' | 'series'
+>;
+
 /** What the journal keeps of a decided canary (the outcome without what is rebuilt on resume). */
 type Decided = Pick<ReleaseOutcome, 'decision' | 'at' | 'reason' | 'series' | 'bump'>;
 

@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { type HealCanary, release } from '../canary/stage.ts';
 import { loadServiceConfig, type ServiceConfig } from '../config/service.ts';
 import { type Candidate, type Diagnosis, diagnose } from '../diagnose/index.ts';
 import { rankCandidates } from '../diagnose/rank.ts';
@@ -108,7 +109,8 @@ export interface HealResult {
   pullRequest: ProposalRef | null;
   /** When origin's default branch had advanced past the healed base: the fix rebased onto it, verified again. */
   rebased?: { onto: string; target: string; verdict: Verdict; policy: PolicyResult } | null;
-  canary: null | { decision: string; at: number; reason: string };
+  /** The release stage after a merge in auto mode (src/canary/stage.ts); null when none ran. */
+  canary: HealCanary | null;
   report: string | null;
   timings: Record<string, number>;
   /** What the strategies and checks noted on the way (why a strategy proposed nothing, a trace/code mismatch). */
@@ -283,8 +285,28 @@ export async function heal(opts: HealOptions): Promise<HealResult> {
     const where = out.proposal ? out.proposal.url : d.branch;
     const was = out.resumed ? ' (delivery resumed from the journal)' : '';
     const decision = policy ?? d.decision;
-    if (out.merge?.state === 'merged')
-      return finish('fixed', `verified fix ${d.candidate} merged${was}: ${out.merge.detail}`);
+    if (out.merge?.state === 'merged') {
+      const merged = `verified fix ${d.candidate} merged${was}: ${out.merge.detail}`;
+      if (d.mode !== 'auto') return finish('fixed', merged);
+      // Release: build the fixed image, bump the config repo, canary; an abort reverts the bump.
+      return stage(
+        ctx,
+        'release',
+        () => release({ repo, base, commit: d.commit, incident, config, stateDir: opts.stateDir, progress: p }),
+        (o) => (o ? `${o.backend} canary ${o.decision}` : 'no canary configured'),
+      ).then((o) => {
+        if (!o) return finish('fixed', merged);
+        const { backend, decision, at, reason, image, bump, reverted, series } = o;
+        result.canary = { backend, decision, at, reason, image, bump, reverted, series };
+        if (decision === 'promoted') return finish('fixed', `${merged}; canary promoted at ${at} s: ${reason}`);
+        const undone = reverted
+          ? `, image bump reverted (${reverted.commit.slice(0, 12)})`
+          : bump
+            ? ', image bump NOT reverted'
+            : '';
+        return finish('aborted', `${merged}; canary aborted at ${at} s${undone}: ${reason}`);
+      });
+    }
     if (d.mode === 'auto' && decision !== 'allow') {
       return finish(
         'proposed',

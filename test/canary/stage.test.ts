@@ -14,7 +14,7 @@ import { loadServiceConfig } from '../../src/config/service.ts';
 import { closeGitRepos } from '../../src/gitops/git.ts';
 import type { Incident } from '../../src/incident/types.ts';
 import { LABEL_ROLLOUT } from '../../src/sandbox/docker.ts';
-import { cleanup, git, repoFromService, tempDir } from '../helpers/repo.ts';
+import { addOrigin, cleanup, git, healWith, repoFromService, tempDir } from '../helpers/repo.ts';
 
 const ROLLOUT = `apiVersion: argoproj.io/v1alpha1
 kind: Rollout
@@ -250,4 +250,38 @@ describe('release stage (local backend, real containers, real config repo)', () 
     expect(await bumpCommits(inc.id)).toHaveLength(1);
     expect(out!.bump?.commit).toBe((await bumpCommits(inc.id))[0]!.split(' ')[0]);
   }, 120_000);
+
+  it('suture heal --mode auto: merged, released, canary promoted; the result carries the canary', async () => {
+    const repo = await repoFromService('pricing-api');
+    made.push(repo);
+    mkdirSync(join(repo, 'deploy'));
+    writeFileSync(join(repo, 'deploy', 'rollout.yaml'), ROLLOUT);
+    writeFileSync(join(repo, 'suture.yaml'), `${readFileSync(join(repo, 'suture.yaml'), 'utf8')}${CANARY}`);
+    await git(repo, 'add', '-A');
+    await git(repo, 'commit', '-qm', 'rollout manifest and canary settings');
+    made.push(await addOrigin(repo));
+    const state = join(w.root, 'state-heal');
+    const r = await healWith(
+      { SUTURE_LOCAL_MERGE: 'fast-forward', SUTURE_GITOPS_CONFIG: w.operator, SUTURE_CANARY: 'local' },
+      'pricing-api',
+      repo,
+      state,
+      '--mode',
+      'auto',
+    );
+    expect(r.exitCode, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.status, out.reason).toBe('fixed');
+    expect(out.reason).toMatch(/canary promoted at \d+ s/);
+    expect(out.canary).toMatchObject({
+      backend: 'local',
+      decision: 'promoted',
+      image: `suture-release/pricing-api:${out.commit.slice(0, 12)}`,
+      bump: { to: out.commit.slice(0, 12) },
+      reverted: null,
+    });
+    expect(out.canary.series.length).toBeGreaterThan(0);
+    expect(await deployedTag()).toBe(out.commit.slice(0, 12));
+    expect(r.stderr).toMatch(/canary \(local\): promoted/);
+  }, 240_000);
 });
