@@ -168,3 +168,50 @@ describe('argo: when the Rollout runs the fix', () => {
     expect(rolloutRunsImage({}, '0123456789ab')).toBe(false);
   });
 });
+
+describe('replayed samples through the weighted router', () => {
+  it('every sample reaches both versions: replay order does not alias with the router’s even split', async () => {
+    const { createServer } = await import('node:http');
+    const { startRouter } = await import('../../src/canary/local/router.ts');
+    const { generateTraffic } = await import('../../src/canary/local/traffic.ts');
+    const seen: Record<string, Set<string>> = { v1: new Set(), v2: new Set() };
+    const backend = (version: string) =>
+      new Promise<{ port: number; close: () => void }>((resolve) => {
+        const srv = createServer((req, res) => {
+          seen[version]!.add(`${req.method} ${req.url}`);
+          res.end('ok');
+        });
+        srv.listen(0, '127.0.0.1', () =>
+          resolve({ port: (srv.address() as { port: number }).port, close: () => srv.close() }),
+        );
+      });
+    const [a, b] = await Promise.all([backend('v1'), backend('v2')]);
+    const router = await startRouter({
+      service: 'x',
+      stable: { version: 'v1', port: a.port },
+      canary: { version: 'v2', port: b.port },
+      weight: 50,
+      port: 0,
+    });
+    try {
+      const t = generateTraffic({
+        url: router.url,
+        samples: [
+          { method: 'POST', path: '/quote', body: '{}' },
+          { method: 'GET', path: '/healthz' },
+        ],
+        rps: 40,
+        maxRequests: 40,
+        maxSeconds: 5,
+      });
+      await t.done;
+      // Replayed in turn, POST /quote went only to stable and GET /healthz only to the canary.
+      expect([...seen.v2!].sort()).toEqual(['GET /healthz', 'POST /quote']);
+      expect([...seen.v1!].sort()).toEqual(['GET /healthz', 'POST /quote']);
+    } finally {
+      await router.close();
+      a.close();
+      b.close();
+    }
+  });
+});

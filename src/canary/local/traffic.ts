@@ -1,6 +1,6 @@
 /**
  * A bounded loopback traffic generator for rehearsals and tests: paced requests at `rps` (GET `url`, or the
- * `samples` replayed in turn: method, path, headers, body, against `url`'s origin), stopping at
+ * `samples` replayed in random order: method, path, headers, body, against `url`'s origin), stopping at
  * `maxRequests`, after `maxSeconds`, or on stop(), whichever comes first. Only 127.0.0.1 targets are allowed.
  */
 import type { RequestSample } from '../../incident/types.ts';
@@ -10,7 +10,7 @@ const NOT_REPLAYED = new Set(['host', 'content-length', 'connection', 'transfer-
 
 export interface TrafficOptions {
   url: string;
-  /** Requests replayed round-robin instead of GET `url` (the incident's healthy samples, its crashing requests). */
+  /** Requests replayed (in random order) instead of GET `url` (the incident's healthy samples, its crashing requests). */
   samples?: RequestSample[];
   /** Every answer (status, or 'error' for no answer), with the sample it answered; for checks on the side. */
   onAnswer?: (status: number | 'error', sample: RequestSample | null) => void;
@@ -80,7 +80,9 @@ export function generateTraffic(o: TrafficOptions): Traffic {
       // Pace against the clock, not per request, so slow answers do not lower the rate.
       const due = Math.floor(elapsed * o.rps) + 1;
       if (stats.sent < due && inFlight < concurrency) {
-        const sample = samples.length ? samples[stats.sent % samples.length]! : null;
+        // At random, not in turn: the router splits by a deterministic credit counter, and samples in turn
+        // would alias with it (at weight 50, every other request: one sample always to stable, one to canary).
+        const sample = samples.length ? samples[Math.floor(Math.random() * samples.length)]! : null;
         stats.sent++;
         const p = one(sample);
         pending.add(p);
