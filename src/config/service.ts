@@ -118,6 +118,23 @@ const configSchema = z
     differential: differentialSchema.optional(),
     llm: llmSchema.optional(),
     canary: canarySchema.optional(),
+    // The most the repository accepts suture to do on its own (src/pipeline/guardrails.ts); absent: observe.
+    autonomy: z.enum(['observe', 'propose', 'auto']).optional(),
+    // Guardrails the repository may tighten (never loosen) from the operator's.
+    guardrails: z
+      .object({
+        killSwitch: z.boolean(),
+        maxAttempts: z.number().int().min(0).max(100),
+        cooldownMinutes: z
+          .number()
+          .min(0)
+          .max(7 * 24 * 60),
+        minConfidence: z.number().min(0).max(1),
+        autoMergeConfidence: z.number().min(0).max(1),
+      })
+      .partial()
+      .strict()
+      .optional(),
     repair: z
       .object({
         // The repository may only shorten the operator's revert window (SUTURE_REVERT_WINDOW_HOURS).
@@ -144,6 +161,16 @@ export interface DifferentialConfig {
 export interface ServiceConfig {
   /** suture.yaml's `llm` setting, as written (validated); the LLM strategy reads it. */
   llm?: z.infer<typeof llmSchema>;
+  /** suture.yaml's `autonomy`: the most the repository accepts; undefined (observe) until it opts in. */
+  autonomy?: 'observe' | 'propose' | 'auto';
+  /** Guardrails the repository tightens (src/pipeline/guardrails.ts). */
+  guardrails?: {
+    killSwitch?: boolean;
+    maxAttempts?: number;
+    cooldownMinutes?: number;
+    minConfidence?: number;
+    autoMergeConfidence?: number;
+  };
   /** Repair settings the repository may tighten (never loosen). */
   repair?: { revertWindowHours?: number };
   service: string;
@@ -259,6 +286,8 @@ export function loadServiceConfig(dir: string, file?: string): ServiceConfig {
     },
     ...(c.llm !== undefined ? { llm: c.llm } : {}),
     ...(c.canary !== undefined ? { canary: c.canary } : {}),
+    ...(c.autonomy ? { autonomy: c.autonomy } : {}),
+    ...(c.guardrails ? { guardrails: c.guardrails } : {}),
     ...(c.repair?.revertWindowHours !== undefined ? { repair: { revertWindowHours: c.repair.revertWindowHours } } : {}),
   };
 }
