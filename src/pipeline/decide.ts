@@ -68,10 +68,17 @@ export function deliveryStop(
   const decision = policy ?? d.decision;
   if (out.merge?.state === 'merged') {
     const merged = `verified fix ${d.candidate} merged${was}: ${out.merge.detail}`;
-    if (canary?.decision === 'aborted')
+    if (canary?.decision === 'aborted') {
+      const reverted = (canary.reverted as { commit?: string } | null | undefined)?.commit;
+      const undone = reverted
+        ? `its image bump was reverted (${reverted.slice(0, 12)})`
+        : 'no image bump was made, so nothing was reverted in the config repository';
+      return { status: 'aborted', reason: `${merged}; the canary aborted (${canary.reason}): ${undone}` };
+    }
+    if (canary?.decision === 'error')
       return {
-        status: 'aborted',
-        reason: `${merged}; the canary aborted (${canary.reason}) and the change was reverted`,
+        status: 'escalated',
+        reason: `${merged}, but its release failed (${canary.reason}): a human must build and roll it out`,
       };
     if (canary?.decision === 'promoted') return { status: 'fixed', reason: `${merged}; the canary promoted it` };
     return { status: 'fixed', reason: merged };

@@ -20,6 +20,7 @@ import { announceCanary } from './stages/announce.ts';
 import { type DeliveredFix, deliverFix, priorDelivery } from './stages/deliver.ts';
 import { type Gated, gateCandidates } from './stages/gate.ts';
 import { guard } from './stages/guard.ts';
+import { releaseMerged } from './stages/release.ts';
 import { collectEvidence, diagnoseCrash, type Repair } from './stages/repair.ts';
 import { verifyCandidates } from './stages/verify.ts';
 import type { CanaryResult, CandidateResult, HealOptions, HealResult, Mode, Stop } from './types.ts';
@@ -64,7 +65,8 @@ async function healLoop(run: Run, t: Trail): Promise<Stop> {
   if (!run.incident.trace) throw new Halt('escalated', 'the incident carries no stack trace: a human must look');
   const prior = mode === 'observe' ? null : await priorDelivery(run);
   t.delivered = prior ? { out: prior } : await repairAndDeliver(run, t, mode);
-  t.announced = await announceCanary(run.delivery?.provider ?? null, t.delivered.out.proposal, t.canary ?? null);
+  t.canary = await releaseMerged(run, t.delivered.out);
+  t.announced = await announceCanary(run.delivery?.provider ?? null, t.delivered.out.proposal, t.canary);
   return deliveryStop(t.delivered.out, t.delivered.policy, t.canary ?? null);
 }
 

@@ -3,6 +3,7 @@
  * which runs a stage, records its duration and journals it to the audit log. Stages receive the run and
  * return their value; none writes into a shared result.
  */
+import { releaseSettings } from '../canary/stage-config.ts';
 import { loadServiceConfig, type ServiceConfig } from '../config/service.ts';
 import { type RevertWindow, revertWindow } from '../diagnose/strategies/revert/index.ts';
 import { localFastForward } from '../gitops/deliver.ts';
@@ -61,6 +62,8 @@ export async function openRun(opts: HealOptions): Promise<Run> {
       p(`note: incident is for service ${incident.service}, suture.yaml says ${config.service}`);
     // The operator's revert window, which suture.yaml may shorten; a bad operator setting stops here.
     const window = revertWindow(process.env, config.repair?.revertWindowHours);
+    // The canary's operator settings too (SUTURE_CANARY): a typo must stop the heal now, not after the merge.
+    if (opts.mode === 'auto') releaseSettings(config, opts.env ?? process.env);
     // The provider before any work: a bad provider setting (a missing token) stops the heal here.
     let delivery: Run['delivery'] = null;
     if (opts.mode !== 'observe') {

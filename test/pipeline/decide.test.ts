@@ -19,7 +19,7 @@ describe('deliveryStop', () => {
   it('a merged fix whose canary aborted is `aborted`, never `fixed`', () => {
     const s = deliveryStop(delivered(), 'allow', { decision: 'aborted', at: 40, reason: 'canary errors 20% vs 1%' });
     expect(s.status).toBe('aborted');
-    expect(s.reason).toMatch(/canary aborted .*reverted/);
+    expect(s.reason).toMatch(/canary aborted .*nothing was reverted/);
   });
 
   it('a merged fix is `fixed`, with or without a promoted canary', () => {
@@ -48,5 +48,22 @@ describe('requirePassing', () => {
     const v = (verdict: 'pass' | 'fail') => ({ verdict }) as never;
     expect(() => requirePassing([c('a')], [v('fail')])).toThrow(Halt);
     expect(requirePassing([c('a'), c('b')], [v('fail'), v('pass')]).map((p) => p.candidate)).toEqual([c('b')]);
+  });
+});
+
+describe('deliveryStop after a release', () => {
+  it('names the revert when there was one, and escalates a release that failed after the merge', () => {
+    const aborted = deliveryStop(delivered(), 'allow', {
+      decision: 'aborted',
+      at: 3,
+      reason: 'x',
+      reverted: { commit: 'f'.repeat(40) },
+    });
+    expect(aborted.reason).toMatch(/image bump was reverted \(ffffffffffff\)/);
+    const failed = deliveryStop(delivered(), 'allow', { decision: 'error', at: 0, reason: 'docker build failed' });
+    expect(failed).toMatchObject({
+      status: 'escalated',
+      reason: expect.stringMatching(/release failed \(docker build failed\)/),
+    });
   });
 });
