@@ -27,7 +27,10 @@ export function loadScript(file: string): LlmScript {
 
 /** Which scripted answer a chat request gets (pure): by the schema it asks for, then by its prompt. */
 export function scriptedAnswer(script: LlmScript, body: unknown): { name: string; answer: object } {
-  const b = (body ?? {}) as { messages?: { content?: unknown }[]; response_format?: { json_schema?: { name?: string } } };
+  const b = (body ?? {}) as {
+    messages?: { content?: unknown }[];
+    response_format?: { json_schema?: { name?: string } };
+  };
   const prompt = (b.messages ?? []).map((m) => (typeof m.content === 'string' ? m.content : '')).join('\n');
   const schema = b.response_format?.json_schema?.name ?? '';
   if (schema === 'suture_critique' || (!schema && /hidesErrors/.test(prompt)))
