@@ -46,10 +46,16 @@ export function registerDemoCommands(program: Command): void {
             `demo: ${wrong.map((x) => `${x.scenario} ended ${x.status}, expected ${EXPECTED[x.scenario]}`).join('; ')}`,
           );
         }
+      } catch (err) {
+        // Interrupted: runDemo has stopped what it started; that is the answer to Ctrl-C, not a failure.
+        if (!controller.signal.aborted) throw err;
       } finally {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
-        if (controller.signal.aborted) process.exitCode = 130;
+        if (controller.signal.aborted) {
+          out('demo: interrupted; everything it started is stopped');
+          process.exitCode = 130;
+        }
       }
     });
 }
