@@ -278,6 +278,8 @@ export async function runDemo(o: DemoOptions): Promise<ScenarioOutcome[]> {
     let auditSeen = 0;
     let deployed = image;
     const outcomes: ScenarioOutcome[] = [];
+    // The kinds of crash already alerted on: a scenario waits for its own alert, not the last one's.
+    const alertedCrashes = new Set<string>();
     for (const scenario of o.scenarios) {
       const share = 0.2;
       o.out('');
@@ -299,7 +301,8 @@ export async function runDemo(o: DemoOptions): Promise<ScenarioOutcome[]> {
           firstCrash = traffic.firstErrorAt()!;
           step({ mark: 'info', text: `first crash seen by a client (HTTP 500 on POST /quote)` });
         }
-        if (!alerted && firstCrash !== null && (await alertFiring(promUrl))) {
+        if (!alerted && firstCrash !== null && (await firingCrashes(promUrl)).some((c) => !alertedCrashes.has(c))) {
+          for (const c of await firingCrashes(promUrl)) alertedCrashes.add(c);
           alerted = true;
           step({
             mark: 'ok',
@@ -313,7 +316,10 @@ export async function runDemo(o: DemoOptions): Promise<ScenarioOutcome[]> {
           const s = auditStep(e);
           if (s) step(s);
           if (/canary|rollout|release/.test(e.stage) && /promot/.test(e.detail ?? '')) promotedAt ??= performance.now();
-          if (e.stage === 'result') result = e;
+          if (e.stage === 'result') {
+            result = e;
+            if (/promot/i.test(e.detail ?? '')) promotedAt ??= performance.now();
+          }
         }
         if (!result) await new Promise((r) => setTimeout(r, 250));
       }
@@ -323,7 +329,6 @@ export async function runDemo(o: DemoOptions): Promise<ScenarioOutcome[]> {
           `scenario ${scenario}: no heal result within the time limit (see ${join(state, 'logs')})`,
         );
       const status = resultStatus(result.detail);
-      if (status === 'fixed') promotedAt ??= performance.now();
       const mttrMs = firstCrash !== null && promotedAt !== null && status === 'fixed' ? promotedAt - firstCrash : null;
       // Argo CD's part: deploy what the config repo names now (the fix after a promotion, the old image after a revert).
       const named = imageOfValues(await git(deployOrigin, 'show', `main:${VALUES_FILE}`));
@@ -340,7 +345,8 @@ export async function runDemo(o: DemoOptions): Promise<ScenarioOutcome[]> {
       } else {
         step({ mark: 'info', text: `the config repo still names ${named ?? 'no image'}: nothing to deploy` });
       }
-      if (status === 'fixed') step({ mark: 'ok', text: `promoted: ${result.detail}` });
+      if (status === 'fixed' && promotedAt !== null) step({ mark: 'ok', text: `promoted: ${result.detail}` });
+      else if (status === 'fixed') step({ mark: 'fail', text: `merged, but no canary stage ran: ${result.detail}` });
       else if (status === 'aborted') step({ mark: 'ok', text: `canary aborted, bump reverted: ${result.detail}` });
       else step({ mark: 'fail', text: `heal ended ${status}: ${result.detail}` });
       if (mttrMs !== null) o.out(formatMttr(mttrMs));
@@ -401,13 +407,18 @@ async function buildFromCommit(repo: string, commit: string, tag: string): Promi
   await archive;
 }
 
-async function alertFiring(promUrl: string): Promise<boolean> {
+/** The `crash` labels of the demo's firing alerts. */
+async function firingCrashes(promUrl: string): Promise<string[]> {
   try {
     const res = await fetch(`${promUrl}/api/v1/alerts`, { signal: AbortSignal.timeout(1000) });
-    const doc = (await res.json()) as { data?: { alerts?: { state?: string; labels?: { alertname?: string } }[] } };
-    return (doc.data?.alerts ?? []).some((a) => a.state === 'firing' && a.labels?.alertname === ALERT_NAME);
+    const doc = (await res.json()) as {
+      data?: { alerts?: { state?: string; labels?: { alertname?: string; crash?: string } }[] };
+    };
+    return (doc.data?.alerts ?? [])
+      .filter((a) => a.state === 'firing' && a.labels?.alertname === ALERT_NAME)
+      .map((a) => a.labels?.crash ?? '');
   } catch {
-    return false;
+    return [];
   }
 }
 
