@@ -20,6 +20,7 @@ import { errorMessage, SutureError } from '../errors.ts';
 import { bumpImage, revertBump } from '../gitops/config-repo/index.ts';
 import { loadOperatorConfig, type OperatorConfig } from '../gitops/config-repo/operator.ts';
 import { Journal } from '../gitops/journal.ts';
+import { readCapture } from '../incident/healthy/index.ts';
 import type { Incident, RequestSample } from '../incident/types.ts';
 import type { Progress } from '../pipeline/progress.ts';
 import { readInTree } from '../sandbox/confined.ts';
@@ -233,6 +234,18 @@ function replayable(samples: RequestSample[]): RequestSample[] {
   });
 }
 
+/** At most this many requests of the capture are replayed in a rehearsal. */
+const CAPTURE_REPLAY_MAX = 1000;
+
+/** The healthy (2xx) requests of the capture suture.yaml names (`differential.samples`), none without one. */
+export function capturedTraffic(tree: string, config: ServiceConfig): RequestSample[] {
+  const path = config.differential?.samples;
+  if (!path) return [];
+  return readCapture(tree, path)
+    .samples.filter((s) => s.status === undefined || (s.status >= 200 && s.status < 300))
+    .slice(0, CAPTURE_REPLAY_MAX);
+}
+
 /** The local backend: base vs fix rehearsed through the service's Rollout steps under replayed traffic. */
 async function rehearse(
   req: ReleaseRequest,
@@ -243,12 +256,16 @@ async function rehearse(
   const service = req.config.service;
   const baseTree = await exportTree(req.repo, req.base);
   let stable: ReleaseImage;
+  let captured: RequestSample[];
   try {
     stable = await buildReleaseImage({ tree: baseTree, commit: req.base, config: req.config, env: req.env });
+    captured = capturedTraffic(baseTree, req.config);
   } finally {
     await removeTree(baseTree);
   }
-  const healthy = replayable(req.incident.healthyRequests);
+  // The sandbox compared one healthy sample per route; the rehearsal replays the traffic as captured, every
+  // request shape in it, so a fix that breaks inputs the sandbox never saw meets them here.
+  const healthy = replayable([...captured, ...req.incident.healthyRequests]);
   const judged = healthy.length ? healthy : [{ method: 'GET', path: req.config.health }];
   if (!healthy.length)
     req.progress(`canary: the incident has no healthy samples; rehearsing with GET ${req.config.health}`);

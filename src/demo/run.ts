@@ -331,7 +331,10 @@ export async function runDemo(o: DemoOptions): Promise<ScenarioOutcome[]> {
       const status = resultStatus(result.detail);
       const mttrMs = firstCrash !== null && promotedAt !== null && status === 'fixed' ? promotedAt - firstCrash : null;
       // Argo CD's part: deploy what the config repo names now (the fix after a promotion, the old image after a revert).
-      const named = imageOfValues(await git(deployOrigin, 'show', `main:${VALUES_FILE}`));
+      const inConfig = imageOfValues(await git(deployOrigin, 'show', `main:${VALUES_FILE}`));
+      // A registry would hold the tag the bump names; here the release stage's local build of it stands in.
+      const tag = inConfig?.split(':').at(-1);
+      const named = inConfig && !(await imageInfo(inConfig)) && tag ? `suture-release/${SERVICE}:${tag}` : inConfig;
       if (named && named !== deployed && (await imageInfo(named))) {
         t0 = performance.now();
         await production.remove();
