@@ -174,6 +174,23 @@ function interrupted(): SutureError {
   return new SutureError('INTERNAL', 'the release was interrupted; a resumed heal continues it');
 }
 
+/**
+ * The canary plan a proposal shows (pull-request body): the Rollout the release stage would run for this
+ * tree, or null when no canary is configured or its manifest cannot be read (the release says why).
+ */
+export async function canaryPlanFor(
+  tree: string,
+  config: ServiceConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<RolloutPlan | null> {
+  try {
+    const settings = releaseSettings(config, env);
+    return settings ? await rolloutPlan(tree, config.service, settings) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The Rollout plan: suture.yaml's manifest, else the one found in the tree; null when there is none. */
 async function rolloutPlan(tree: string, service: string, s: ReleaseSettings): Promise<RolloutPlan | null> {
   if (s.rollout) {

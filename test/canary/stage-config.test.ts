@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { replayInit, sampleUrl } from '../../src/canary/local/traffic.ts';
-import { rolloutRunsImage } from '../../src/canary/stage.ts';
+import { canaryPlanFor, rolloutRunsImage } from '../../src/canary/stage.ts';
 import { canaryBackend, releaseSettings } from '../../src/canary/stage-config.ts';
 import { generatedDockerfile } from '../../src/canary/stage-image.ts';
 import { loadServiceConfig, type ServiceConfig } from '../../src/config/service.ts';
@@ -213,5 +213,16 @@ describe('replayed samples through the weighted router', () => {
       a.close();
       b.close();
     }
+  });
+});
+
+describe('canaryPlanFor (the plan a proposal shows)', () => {
+  const demo = join(import.meta.dirname, '..', '..', 'demo', 'pricing-api');
+  it("is the service's Rollout steps, and none when the canary is off or the manifest is unreadable", async () => {
+    const config = loadServiceConfig(demo);
+    const plan = await canaryPlanFor(demo, config, {});
+    expect(plan?.steps.length).toBeGreaterThan(0);
+    expect(await canaryPlanFor(demo, config, { SUTURE_CANARY: 'off' })).toBeNull();
+    expect(await canaryPlanFor(demo, { ...config, canary: { rollout: 'no/such.yaml' } } as never, {})).toBeNull();
   });
 });

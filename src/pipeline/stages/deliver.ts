@@ -3,7 +3,7 @@
  * once per fingerprint (the journal). When origin advanced past the healed base, the fix is rebased onto it
  * and verified and gated again there (at most twice), then delivered.
  */
-
+import { canaryPlanFor } from '../../canary/stage.ts';
 import { loadServiceConfig } from '../../config/service.ts';
 import type { Candidate, Diagnosis } from '../../diagnose/index.ts';
 import {
@@ -109,8 +109,7 @@ export async function deliverFix(
       branch: run.branch,
       commit: current.commit,
       mode,
-      // The canary plan is filled in once a canary is configured for the service.
-      canary: null,
+      canary: mode === 'auto' ? await canaryPlanFor(run.tree, run.config, opts.env) : null,
       ...(dctx.provider ? { maxChars: dctx.provider.bodyLimit } : {}),
     });
     const plan = {
