@@ -32,7 +32,7 @@ import { buildIncidentFrom, normaliseIncidentInput, readIncidentFile } from '../
 import type { HealthySources, Incident } from '../incident/types.ts';
 import { knowledgeRecord } from '../knowledge/record.ts';
 import { recordHeal } from '../knowledge/store.ts';
-import { writeReport } from '../report/markdown.ts';
+import { writeReports } from '../report/html-write.ts';
 import { installCleanupHandlers } from '../sandbox/docker.ts';
 import { repoIdentity } from '../sandbox/prepare.ts';
 import { exportTree, removeTree } from '../sandbox/trees.ts';
@@ -229,7 +229,12 @@ export async function heal(opts: HealOptions): Promise<HealResult> {
     result.status = status;
     result.reason = reason;
     result.timings.total = Math.round(performance.now() - started);
-    result.report = await writeReport(join(opts.stateDir, 'reports'), incident, result, evidence).catch(() => null);
+    result.report = await writeReports(join(opts.stateDir, 'reports'), incident, result, {
+      evidence,
+      candidates: proposed,
+      audit: audit.path,
+      run: ctx.run,
+    }).catch(() => null);
     await audit.append({
       ts: new Date().toISOString(),
       run: ctx.run,
