@@ -265,6 +265,10 @@ describe('what a heal leaves in /metrics and the log', () => {
     );
     const [first, second] = accepted.json.incidents as string[];
     await until('the first heal', async () => (heals.calls.length === 1 ? true : undefined));
+    // one heal running, the other waiting
+    const during = await metrics(url);
+    expect(during).toMatch(/^suture_heal_queue_depth 1$/m);
+    expect(during).toMatch(/^suture_heals_running 1$/m);
     heals.calls[0]!.opts.onLine?.('[suture] incident abc: KeyError password=hunter2-Secret-99');
     heals.calls[0]!.finish({ status: 'aborted', detail: 'the canary aborted', branch: 'suture/a', canary: 'abort' });
     await until('the second heal', async () => (heals.calls.length === 2 ? true : undefined));
@@ -277,6 +281,11 @@ describe('what a heal leaves in /metrics and the log', () => {
     expect(m).toMatch(/suture_heal_duration_seconds_bucket\{le="1",status="aborted"\} 1/);
     expect(m).toMatch(/suture_canary_aborts_total 1/);
     expect(m).toMatch(/suture_heals_total\{status="aborted"\} 1/);
+    // the five the issue names: incidents received, heals by status, heal duration, canary aborts, queue depth
+    expect(m).toMatch(/^suture_alerts_received_total\{outcome="queued"\} 2$/m);
+    expect(m).toMatch(/^suture_heals_total\{status="proposed"\} 1$/m);
+    expect(m).toMatch(/^suture_heal_queue_depth 0$/m);
+    expect(m).toMatch(/^# TYPE suture_heal_duration_seconds histogram$/m);
 
     // pino's shape on every line; the heal's own progress line without its prefix, redacted
     for (const l of log)

@@ -1,4 +1,4 @@
-/** suture serve's JSON-lines log: pino's shape, one line per call, everything through the redactor. */
+/** suture serve's JSON-lines log: pino, one line per call, everything through the redactor. */
 import { describe, expect, it } from 'vitest';
 import { jsonLogger } from '../../src/serve/log.ts';
 
@@ -8,12 +8,27 @@ describe('jsonLogger', () => {
     return { lines, log: jsonLogger({ write: (l) => void lines.push(l), now: () => 1_700_000_000_000 }) };
   };
 
-  it('writes one JSON object per line: level, time, msg, then the bound and given fields', () => {
+  it('writes one JSON object per line as pino does: level, time, the bound and given fields, msg', () => {
     const { lines, log } = capture();
     log.child({ incident: 'abc123def456' }).child({ mode: 'auto' }).warn('heal stopped', { status: 'stopped' });
     expect(lines).toEqual([
-      '{"level":"warn","time":1700000000000,"msg":"heal stopped","incident":"abc123def456","mode":"auto","status":"stopped"}\n',
+      '{"level":"warn","time":1700000000000,"incident":"abc123def456","mode":"auto","status":"stopped","msg":"heal stopped"}\n',
     ]);
+  });
+
+  it('a token quoted by an incident reaches no line: not in the message, a field, a nested value or a binding', () => {
+    const { lines, log } = capture();
+    const token = `ghp_${'Zx9Yw8Vu7T'.repeat(4)}`;
+    const heal = log.child({ incident: 'abc123def456', alert: { annotations: { logs: `auth ${token}` } } });
+    heal.info(`incident abc: KeyError while calling with ${token}`);
+    heal.error('heal failed', { detail: { stderr: [`Authorization: Bearer ${token}`] } });
+    expect(lines).toHaveLength(2);
+    for (const l of lines) {
+      expect(l).not.toContain(token);
+      expect(l).not.toContain(token.slice(4, 24));
+      expect(JSON.parse(l)).toMatchObject({ incident: 'abc123def456' });
+    }
+    expect(lines.join('')).toContain('[REDACTED');
   });
 
   it('keeps a message on one line and redacts it, and masks fields by their key', () => {
