@@ -7,10 +7,29 @@
 import type { Bucket, JudgeDecision } from '../canary/judge/index.ts';
 import { type Html, html, token } from './html-markup.ts';
 
-/** What the canary stage hands the report: the buckets it judged and the decision that ended it. */
+/** What the chart draws: the buckets the canary judged and the decision that ended it. */
 export interface RolloutData {
   buckets: Bucket[];
   decision?: JudgeDecision | null;
+}
+
+/**
+ * The chart's data from a heal result's `canary`: `{decision, at, reason, series: [{t, stable: {requests,
+ * errors}, canary: {requests, errors}}]}` (t in seconds since the canary started; counts per bucket, not
+ * cumulative). Null without a `series` array; the result's type leaves `series` to the canary stage, so it
+ * is read here without trusting its shape (usableBuckets drops what is not counts).
+ */
+export function rolloutOf(canary: unknown): RolloutData | null {
+  if (canary === null || typeof canary !== 'object') return null;
+  const c = canary as { series?: unknown; decision?: unknown; at?: unknown; reason?: unknown };
+  if (!Array.isArray(c.series)) return null;
+  const decided = typeof c.decision === 'string' && typeof c.at === 'number';
+  return {
+    buckets: c.series as Bucket[],
+    decision: decided
+      ? { decision: c.decision as JudgeDecision['decision'], at: c.at as number, reason: String(c.reason ?? '') }
+      : null,
+  };
 }
 
 export interface RatePoint {

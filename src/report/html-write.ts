@@ -9,7 +9,7 @@ import type { Evidence } from '../evidence/index.ts';
 import type { Incident } from '../incident/types.ts';
 import type { AuditEntry } from '../pipeline/audit.ts';
 import type { HealResult } from '../pipeline/heal.ts';
-import { type HtmlReportInput, type RolloutData, renderHtmlReport } from './html.ts';
+import { type HtmlReportInput, renderHtmlReport } from './html.ts';
 import { writeReport } from './markdown.ts';
 
 /** How much of the audit log's end is read for one run's entries (a run writes far less, LLM prompts included). */
@@ -22,8 +22,6 @@ export interface ReportExtras {
   /** The audit log and this run's id in it (for the timeline). */
   audit?: string;
   run?: string;
-  /** The canary's buckets and decision, when the heal ran one. */
-  rollout?: RolloutData | null;
 }
 
 /** The HTML report's path for a Markdown report's path (the two are written side by side). */
@@ -86,7 +84,6 @@ export async function writeReports(
       evidence: extras.evidence,
       candidates: extras.candidates,
       timeline,
-      rollout: extras.rollout ?? null,
       generatedAt: new Date().toISOString(),
     });
     await writeFile(htmlReportPath(markdown), page);

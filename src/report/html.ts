@@ -20,10 +20,8 @@ import { oneLine } from '../incident/display.ts';
 import type { Incident } from '../incident/types.ts';
 import type { AuditEntry } from '../pipeline/audit.ts';
 import type { CandidateResult, HealResult } from '../pipeline/heal.ts';
-import { type RolloutData, rolloutChart } from './html-chart.ts';
+import { rolloutChart, rolloutOf } from './html-chart.ts';
 import { codeText, Html, html, type Part, token } from './html-markup.ts';
-
-export type { RolloutData } from './html-chart.ts';
 
 export interface HtmlReportInput {
   incident: Pick<Incident, 'id' | 'fingerprint' | 'service' | 'environment' | 'detectedAt' | 'summary' | 'signal'>;
@@ -33,8 +31,6 @@ export interface HtmlReportInput {
   candidates?: Pick<Candidate, 'id' | 'patch'>[];
   /** This run's audit-log entries, in order. Without them the timeline is built from `result.timings`. */
   timeline?: AuditEntry[];
-  /** The canary's buckets and decision, when the heal ran one. */
-  rollout?: RolloutData | null;
   /** When the page was made (ISO 8601). */
   generatedAt?: string;
 }
@@ -254,14 +250,16 @@ ${
 }
 
 function canarySection(i: HtmlReportInput): Html {
-  const chart = i.rollout ? rolloutChart(i.rollout) : null;
-  const d = i.rollout?.decision ?? i.result.canary;
+  // The chart's buckets ride on the result (`canary.series`), so the report needs no second source.
+  const rollout = rolloutOf(i.result.canary);
+  const chart = rollout ? rolloutChart(rollout) : null;
+  const d = i.result.canary;
   return html`<section id="canary"><h2>Canary</h2>
-${chart ?? html`<p class="na">${i.rollout ? 'The canary reported no usable traffic.' : 'No canary ran for this heal.'}</p>`}
+${chart ?? html`<p class="na">${d ? 'The canary reported no usable traffic to chart.' : 'No canary ran for this heal.'}</p>`}
 ${d ? html`<p class="canary-decision">Decision: <span class="decision-word decision-${token(d.decision)}">${d.decision}</span> at ${d.at} s — ${line(d.reason, 500)}</p>` : null}
 ${
-  chart && i.rollout
-    ? html`<details><summary>Buckets (${i.rollout.buckets.length})</summary><table><thead><tr><th>t (s)</th><th>stable requests</th><th>stable errors</th><th>canary requests</th><th>canary errors</th></tr></thead><tbody>${i.rollout.buckets
+  chart && rollout
+    ? html`<details><summary>Buckets (${rollout.buckets.length})</summary><table><thead><tr><th>t (s)</th><th>stable requests</th><th>stable errors</th><th>canary requests</th><th>canary errors</th></tr></thead><tbody>${rollout.buckets
         .slice(0, 2000)
         .map(
           (b) =>

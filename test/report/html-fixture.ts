@@ -115,7 +115,17 @@ export function hostileReport(): HtmlReportInput {
       branch: 'suture/abc123def456',
       commit: '0123456789abcdef0123456789abcdef01234567',
       pullRequest: { number: 42, url: 'https://github.example/acme/pricing/pull/42' },
-      canary: { decision: 'abort', at: 95, reason: 'canary error rate 20 % vs stable 1 %' },
+      // what the canary stage leaves on the result: its decision and the buckets it judged
+      canary: {
+        decision: 'abort',
+        at: 95,
+        reason: `canary error rate 20 % vs stable 1 % <svg onload=alert(1)>`,
+        series: Array.from({ length: 12 }, (_, k) => ({
+          t: (k + 1) * 10,
+          stable: { requests: 40, errors: k % 3 === 0 ? 1 : 0 },
+          canary: { requests: 4, errors: k >= 4 ? 1 : 0 },
+        })),
+      },
       report: null,
       timings: { intake: 40, evidence: 120, diagnose: 300, verify: 6200, gate: 400, deliver: 150, total: 7400 },
       notes: [`llm: off ${SCRIPT}`],
@@ -169,14 +179,6 @@ export function hostileReport(): HtmlReportInput {
       { ts: at(7210), run: 'heal-1', stage: 'deliver', outcome: 'ok', durationMs: 150 },
       { ts: at(7400), run: 'heal-1', stage: 'canary', outcome: 'error', durationMs: 190, detail: 'aborted' },
     ],
-    rollout: {
-      buckets: Array.from({ length: 12 }, (_, k) => ({
-        t: (k + 1) * 10,
-        stable: { requests: 40, errors: k % 3 === 0 ? 1 : 0 },
-        canary: { requests: 4, errors: k >= 4 ? 1 : 0 },
-      })),
-      decision: { decision: 'abort', at: 95, reason: `canary error rate 20 % vs stable 1 % <svg onload=alert(1)>` },
-    },
     generatedAt: '2026-11-23T04:31:00Z',
   } as unknown as HtmlReportInput;
 }

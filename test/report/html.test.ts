@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Incident } from '../../src/incident/types.ts';
+import type { HealStatus } from '../../src/pipeline/heal.ts';
 import { renderHtmlReport, timelineSteps } from '../../src/report/html.ts';
-import { errorRateSeries, niceCeil, rolloutChart } from '../../src/report/html-chart.ts';
+import { errorRateSeries, niceCeil, rolloutChart, rolloutOf } from '../../src/report/html-chart.ts';
 import { codeText, html } from '../../src/report/html-markup.ts';
 import { readRunEntries, writeReports } from '../../src/report/html-write.ts';
 import { AWS_KEY, hostileReport, IMG, SCRIPT } from './html-fixture.ts';
@@ -100,6 +101,26 @@ describe('the rollout chart', () => {
     ]);
   });
 
+  it('takes its data from the result’s canary: series as buckets, decision/at/reason as the decision', () => {
+    const series = [{ t: 10, stable: { requests: 50, errors: 1 }, canary: { requests: 5, errors: 2 } }];
+    expect(rolloutOf({ decision: 'abort', at: 42, reason: 'worse', series })).toEqual({
+      buckets: series,
+      decision: { decision: 'abort', at: 42, reason: 'worse' },
+    });
+    expect(rolloutOf({ series })).toEqual({ buckets: series, decision: null });
+    for (const none of [null, undefined, 'abort', { decision: 'abort', at: 1, reason: 'r' }, { series: 'x' }])
+      expect(rolloutOf(none)).toBeNull();
+  });
+
+  it('a canary that decided without buckets shows its decision, and says there is nothing to chart', () => {
+    const input = hostileReport();
+    const canary = { decision: 'promote', at: 300, reason: 'within tolerance' };
+    const out = renderHtmlReport({ ...input, result: { ...input.result, canary } });
+    expect(out).not.toContain('<svg class="chart"');
+    expect(out).toContain('The canary reported no usable traffic to chart.');
+    expect(out).toMatch(/Decision: <span class="decision-word decision-promote">promote<\/span> at 300 s/);
+  });
+
   it('rounds the axis up to 1, 2, 2.5 or 5 × 10^k', () => {
     expect([0.0123, 0.2, 0.21, 0.3, 0.7, 0].map(niceCeil)).toEqual([0.02, 0.2, 0.25, 0.5, 1, 1]);
   });
@@ -159,6 +180,29 @@ describe('writeReports', () => {
     expect(page).toContain('this-verify');
     expect(page).not.toContain('other-');
     expect(existsSync(md)).toBe(true);
+  });
+
+  it('writes both files for every heal status, the HTML naming the status', async () => {
+    const statuses: HealStatus[] = [
+      'observed',
+      'proposed',
+      'fixed',
+      'rejected',
+      'no-fix',
+      'escalated',
+      'duplicate',
+      'aborted',
+    ];
+    const dir = mkdtempSync(join(tmpdir(), 'suture-reports-'));
+    for (const status of statuses) {
+      const result = { ...structuredClone(hostileReport().result), status, notes: [] };
+      const md = await writeReports(join(dir, status), { ...incident, id: `inc-${status}` }, result);
+      expect(md).toBe(join(dir, status, `inc-${status}.md`));
+      expect(existsSync(md)).toBe(true);
+      const page = readFileSync(join(dir, status, `inc-${status}.html`), 'utf8');
+      expect(/<title>([^<]*)<\/title>/.exec(page)![1]).toBe(`suture: pricing-api — ${status}`);
+      expect(result.notes).toEqual([]);
+    }
   });
 
   it('reads only the log’s tail, dropping the line it starts inside', async () => {
