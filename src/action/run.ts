@@ -27,6 +27,9 @@ import { annotation, outputCommand, summaryText } from './runner.ts';
 export type Env = Record<string, string | undefined>;
 
 export const MODES = ['observe', 'propose', 'auto'] as const;
+/** The inputs this reads and the outputs it writes: action.yml must declare exactly these (a test checks). */
+export const INPUT_NAMES = ['incident', 'mode', 'config', 'repo', 'state'] as const;
+export const OUTPUT_NAMES = ['status', 'reason', 'branch', 'pull-request-url', 'report', 'html-report'] as const;
 export type ActionMode = (typeof MODES)[number];
 
 export interface ActionInputs {
@@ -66,7 +69,7 @@ export interface ActionIo {
 
 /** The incident input or event, read and parsed; the mode and paths checked. Throws InputError. */
 export function readInputs(env: Env): ActionInputs {
-  const input = (name: string) => env[`INPUT_${name.toUpperCase()}`]?.trim() ?? '';
+  const input = (name: (typeof INPUT_NAMES)[number]) => env[`INPUT_${name.toUpperCase()}`]?.trim() ?? '';
   const workspace = env.GITHUB_WORKSPACE || process.cwd();
   const temp = env.RUNNER_TEMP;
   if (!temp) throw new InputError('RUNNER_TEMP is not set: this runs as a GitHub Action step');
@@ -189,7 +192,7 @@ export async function runAction(env: Env, io: ActionIo): Promise<number> {
   }
 
   const html = r.report ? htmlReportPath(r.report) : '';
-  const outputs: [string, string][] = [
+  const outputs: [(typeof OUTPUT_NAMES)[number], string][] = [
     ['status', r.status],
     ['reason', r.reason],
     ['branch', r.branch],
