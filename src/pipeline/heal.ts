@@ -9,7 +9,7 @@ import type { Evidence } from '../evidence/index.ts';
 import { redactDeep } from '../evidence/redact.ts';
 import { knowledgeRecord } from '../knowledge/record.ts';
 import { recordHeal } from '../knowledge/store.ts';
-import { writeReport } from '../report/markdown.ts';
+import { writeReports } from '../report/html-write.ts';
 import { installCleanupHandlers } from '../sandbox/docker.ts';
 import type { Verdict } from '../sandbox/verify.ts';
 import { type Choice, choose, deliveryStop, requirePassing, requireRepairable } from './decide.ts';
@@ -128,7 +128,8 @@ async function learn(run: Run, t: Trail, stop: Stop): Promise<HealResult> {
     ],
     ...(t.choice ? { ranking: t.choice.ranking } : {}),
   };
-  result.report = await writeReport(join(opts.stateDir, 'reports'), incident, result, t.evidence).catch(() => null);
+  const extras = { evidence: t.evidence, candidates: t.repair?.candidates, audit: run.audit.path, run: run.id };
+  result.report = await writeReports(join(opts.stateDir, 'reports'), incident, result, extras).catch(() => null);
   await auditStop(run, `${stop.status}: ${stop.reason}`, run.timings.total);
   run.progress(`${stop.status}: ${stop.reason}`);
   try {
