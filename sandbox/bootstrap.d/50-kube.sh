@@ -75,4 +75,4 @@ build argo-rollouts argo-rollouts-v$line "$argo" \
   github.com/argoproj/argo-rollouts/cmd/rollouts-controller
 # The CRDs the controller expects, from the same module.
 src="$(cd "$kube/argo-rollouts-v$line" && go list -m -f '{{.Dir}}' github.com/argoproj/argo-rollouts)"
-copy_once "$src"/manifests/crds/*.yaml "$SUTURE_CACHE/kube/argo-rollouts-$argo/crds"
+copy_once "$src"/manifests/crds/*-crd.yaml "$SUTURE_CACHE/kube/argo-rollouts-$argo/crds"
