@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerCanaryCommands } from './commands/canary.ts';
+import { registerDeliverCommands } from './commands/deliver.ts';
 import { registerDemoCommands } from './commands/demo.ts';
 import { registerHealCommands } from './commands/heal.ts';
 import { registerKnowledgeCommands } from './commands/knowledge.ts';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerServeCommands(program);
   registerPolicyCommands(program);
   registerKnowledgeCommands(program);
+  registerDeliverCommands(program);
   return program;
 }
 

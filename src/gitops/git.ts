@@ -15,10 +15,12 @@
  *   (top level, git dirs, object format) and `config --local --list`, whose output is read as data (origin's
  *   URL, HTTP extra headers). Neither reads an object, updates a ref, fires a hook or reaches the network.
  * - Everything else runs in a private "shadow" git dir per repository: a bare dir in the temp dir whose
- *   config is ours, with GIT_OBJECT_DIRECTORY = the repository's object store, so objects are read from, and
- *   new ones (the fix commit) written straight into, the repository: nothing to copy back. The repository's
- *   refs are copied in as data, read from their files (refstore.ts), so revisions resolve as they would there,
- *   and a missing object is an error, never a fetch. The shadow is bare and `attr.tree` is the empty tree,
+ *   config is ours. Its object directory is a scratch store of its own with the repository's object store
+ *   as an alternate: every object is readable, and every new one (each candidate's commit, judged by the
+ *   policy; objects fetched from origin) is written to the scratch store, so gating candidates leaves
+ *   nothing in the repository. Only the chosen fix's objects enter the repository's store, when its branch is
+ *   created (promoteObjects). The repository's refs are copied in as data, read from their files
+ *   (refstore.ts), so revisions resolve as they would there, and a missing object is an error, never a fetch. The shadow is bare and `attr.tree` is the empty tree,
  *   so no in-tree attributes are read; content commands also always get --no-textconv, --no-ext-diff or
  *   --no-filters, and signing is off. Local commands ignore the user's global and system config too, so
  *   what suture computes does not depend on the machine.
@@ -168,6 +170,8 @@ interface SpawnOptions {
   env: Record<string, string>;
   timeoutMs: number;
   input?: string | Buffer;
+  /** Keep stdout as bytes (a pack), not text. */
+  binary?: boolean;
 }
 
 function spawnGit(args: string[], opts: SpawnOptions, buffer: boolean) {
@@ -180,6 +184,7 @@ function spawnGit(args: string[], opts: SpawnOptions, buffer: boolean) {
     detached: true,
     reject: false,
     buffer,
+    ...(opts.binary ? { encoding: 'buffer' as const } : {}),
     stripFinalNewline: false,
     maxBuffer: 512 * 1024 * 1024,
     ...(opts.input === undefined ? { stdin: buffer ? ('ignore' as const) : ('pipe' as const) } : { input: opts.input }),
@@ -205,15 +210,20 @@ function started(r: { exitCode?: number; failed: boolean; shortMessage?: string 
   }
 }
 
-async function runGit(args: string[], opts: SpawnOptions): Promise<GitResult> {
+async function runGitRaw(args: string[], opts: SpawnOptions) {
   const { sub, state, done } = spawnGit(args, opts, true);
   const r = await sub.finally(done);
   started(r, state.timedOut);
+  return { r, timedOut: state.timedOut };
+}
+
+async function runGit(args: string[], opts: SpawnOptions): Promise<GitResult> {
+  const { r, timedOut } = await runGitRaw(args, opts);
   return {
     exitCode: r.exitCode ?? -1,
     stdout: String(r.stdout ?? ''),
     stderr: String(r.stderr ?? ''),
-    timedOut: state.timedOut,
+    timedOut,
   };
 }
 
@@ -233,6 +243,10 @@ export interface GitRepo {
   format: ObjectFormat;
   /** suture's private git dir for this repository. */
   shadow: string;
+  /** Where new objects are written: the shadow's scratch store (the repository's store is its alternate). */
+  objects: string;
+  /** The repository's own object store. */
+  store: string;
 }
 
 const repos = new Map<string, Promise<GitRepo>>();
@@ -279,17 +293,58 @@ async function openGitRepo(dir: string): Promise<GitRepo> {
   const shadow = await mkdtemp(join(tmpdir(), 'suture-git-'));
   tempDirs.add(shadow);
   onExitCleanup();
-  const repo: GitRepo = { top, gitDir, commonDir, format, shadow };
-  // No objects/ of its own: GIT_OBJECT_DIRECTORY is always the repository's, a run without it fails.
+  const objects = join(shadow, 'objects');
+  const repo: GitRepo = { top, gitDir, commonDir, format, shadow, objects, store: join(commonDir, 'objects') };
   await mkdir(join(shadow, 'refs'));
-  await writeFile(
-    join(shadow, 'config'),
-    format === 'sha1'
-      ? '[core]\n\trepositoryformatversion = 0\n\tbare = true\n'
-      : '[core]\n\trepositoryformatversion = 1\n\tbare = true\n[extensions]\n\tobjectformat = sha256\n',
-  );
+  await mkdir(join(objects, 'info'), { recursive: true });
+  // The repository's objects are read through the alternates file (its own alternates are followed too).
+  await writeFile(join(objects, 'info', 'alternates'), `${alternatesLine(repo.store)}\n`);
+  await writeFile(join(shadow, 'config'), bareConfig(format));
   await syncRefs(repo);
   return repo;
+}
+
+function bareConfig(format: ObjectFormat): string {
+  return format === 'sha1'
+    ? '[core]\n\trepositoryformatversion = 0\n\tbare = true\n'
+    : '[core]\n\trepositoryformatversion = 1\n\tbare = true\n[extensions]\n\tobjectformat = sha256\n';
+}
+
+/** A path as one line of an alternates file: C-quoted when it holds a quote, a backslash or a control character. */
+export function alternatesLine(path: string): string {
+  if (!/["\\\u0000-\u001f\u007f]/.test(path) && !path.startsWith('#')) return path;
+  let out = '';
+  for (const c of path) {
+    const code = c.charCodeAt(0);
+    if (c === '"' || c === '\\') out += `\\${c}`;
+    else if (code < 0x20 || code === 0x7f) out += `\\${code.toString(8).padStart(3, '0')}`;
+    else out += c;
+  }
+  return `"${out}"`;
+}
+
+/**
+ * A bare git dir suture owns (the cache of a GitOps config repository in the state dir), created when
+ * missing: its config is ours, it is its own object store, nothing in it was written by anyone else.
+ */
+export async function ownedRepo(dir: string): Promise<GitRepo> {
+  const key = resolve(dir);
+  let p = repos.get(key);
+  if (!p) {
+    p = (async () => {
+      await mkdir(join(key, 'refs'), { recursive: true, mode: 0o700 });
+      await mkdir(join(key, 'objects'), { recursive: true });
+      if (!(await stat(join(key, 'config')).catch(() => null))) {
+        await writeFile(join(key, 'config'), bareConfig('sha1'));
+        await writeFile(join(key, 'HEAD'), 'ref: refs/heads/none\n');
+      }
+      const objects = join(key, 'objects');
+      return { top: key, gitDir: key, commonDir: key, format: 'sha1', shadow: key, objects, store: objects };
+    })();
+    repos.set(key, p);
+    p.catch(() => repos.delete(key));
+  }
+  return p;
 }
 
 /**
@@ -299,9 +354,10 @@ async function openGitRepo(dir: string): Promise<GitRepo> {
 export async function closeGitRepos(): Promise<void> {
   const all = [...new Set(repos.values())];
   repos.clear();
-  const dirs = (await Promise.all(all.map((p) => p.then((r) => r.shadow).catch(() => null)))).filter(
-    (d): d is string => d !== null,
-  );
+  // An owned repo's shadow is itself (it lives in the state dir and is kept).
+  const dirs = (
+    await Promise.all(all.map((p) => p.then((r) => (r.shadow === r.gitDir ? null : r.shadow)).catch(() => null)))
+  ).filter((d): d is string => d !== null);
   const empty = await nullRepo?.catch(() => null);
   nullRepo = null;
   if (empty) dirs.push(empty);
@@ -330,10 +386,6 @@ export async function syncRefs(repo: GitRepo): Promise<RefSnapshot> {
   return snap;
 }
 
-function objectsDir(repo: GitRepo): string {
-  return join(repo.commonDir, 'objects');
-}
-
 // Subcommands allowed in the shadow, and the flags each always gets: nothing the repository's attributes
 // select (textconv, external diff, filters) and no signing can ever be reached through this module.
 const SAFE_FLAGS: Record<string, string[]> = {
@@ -352,6 +404,10 @@ const SAFE_FLAGS: Record<string, string[]> = {
   'hash-object': ['--no-filters'],
   'ls-remote': [],
   push: ['--no-verify', '--no-signed', '--no-recurse-submodules', '--no-follow-tags'],
+  fetch: ['--no-tags', '--no-recurse-submodules', '--no-write-fetch-head', '--no-auto-gc'],
+  'update-index': [],
+  'pack-objects': [],
+  'unpack-objects': [],
 };
 const FORBIDDEN = /^--(?:textconv|filters|ext-diff|gpg-sign|upload-pack|receive-pack|exec|path=|index-output)|^-S$/;
 
@@ -371,16 +427,52 @@ export interface ShadowOptions {
   /** e.g. GIT_INDEX_FILE, author and committer. */
   env?: Record<string, string>;
   timeoutMs?: number;
+  /** `repository`: the repository's own object store only (what is really there), not the scratch store. */
+  store?: 'scratch' | 'repository';
 }
 
 function shadowSpawn(repo: GitRepo, scope: Scope, args: string[], opts: ShadowOptions) {
   const env = gitEnv(scope, {
     GIT_DIR: repo.shadow,
-    GIT_OBJECT_DIRECTORY: objectsDir(repo),
+    GIT_OBJECT_DIRECTORY: opts.store === 'repository' ? repo.store : repo.objects,
     ...opts.env,
   });
   const argv = [...configArgs([`attr.tree=${EMPTY_TREE[repo.format]}`]), ...guardArgs(args)];
   return { argv, spawn: { cwd: repo.shadow, env, ...(opts.input === undefined ? {} : { input: opts.input }) } };
+}
+
+/**
+ * Copies into the repository's object store the objects `commit` needs that it does not hold (the fix's
+ * commit, trees and blobs; after a rebase, the objects fetched from origin too), as loose objects: the one
+ * moment suture adds objects to a repository. Objects already there are skipped by unpack-objects itself.
+ */
+export async function promoteObjects(repo: GitRepo, commit: string): Promise<number> {
+  if (repo.objects === repo.store) return 0;
+  const { refs } = await syncRefs(repo);
+  // Everything the repository's refs already reach is there (or in its alternates): not listed.
+  const stop = [...new Set(refs.values())].map((oid) => `^${oid}`);
+  const list = await gitIn(repo, ['rev-list', '--objects', '--no-object-names', '--stdin'], {
+    input: `${[commit, ...stop].join('\n')}\n`,
+  });
+  const oids = list.split('\n').filter(Boolean);
+  if (oids.length === 0) return 0;
+  const { argv, spawn } = shadowSpawn(repo, 'local', ['pack-objects', '-q', '--stdout'], {
+    input: `${oids.join('\n')}\n`,
+  });
+  const packed = await runGitRaw(argv, { ...spawn, binary: true, timeoutMs: gitTimeouts().localMs });
+  if (packed.timedOut || packed.r.exitCode !== 0) {
+    throw gitError(['pack-objects'], {
+      exitCode: packed.r.exitCode ?? -1,
+      stdout: '',
+      stderr: String(packed.r.stderr ?? ''),
+      timedOut: packed.timedOut,
+    });
+  }
+  await gitIn(repo, ['unpack-objects', '-q'], {
+    input: Buffer.from(packed.r.stdout as Uint8Array),
+    store: 'repository',
+  });
+  return oids.length;
 }
 
 /** Runs a local command in the shadow; the result whatever the exit status. */

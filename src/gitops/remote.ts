@@ -81,12 +81,15 @@ export interface GitFailure {
 const KINDS: [Exclude<GitFailureKind, 'timeout' | 'other'>, RegExp][] = [
   [
     'protected-branch',
-    /protected branch|GH006|not allowed to (?:force )?push|hook declined|push declined|denied to update|refusing to update checked out|deny(?:Current|NonFastforwards|Deletes)/i,
+    /protected branch|GH006|GH013|rule violations|not allowed to (?:force )?push|hook declined|push declined|denied to update|refusing to update checked out|deny(?:Current|NonFastforwards|Deletes)|TF402455|pushes to this branch are not permitted|only be modified through pull requests/i,
   ],
-  ['non-fast-forward', /non-fast-forward|\(fetch first\)|\(stale info\)|updates were rejected|\[rejected\]/i],
+  [
+    'non-fast-forward',
+    /non-fast-forward|\(fetch first\)|\(stale info\)|updates were rejected|\[rejected\]|cannot lock ref/i,
+  ],
   [
     'authentication',
-    /authentication failed|could not read (?:username|password)|terminal prompts disabled|permission denied|invalid (?:username|credentials)|access denied|\b40[13]\b|unauthori[sz]ed|forbidden|host key verification failed|no credential/i,
+    /authentication failed|could not read (?:username|password)|terminal prompts disabled|permission denied|permission to \S+ denied|write access to repository not granted|invalid (?:username|credentials)|access denied|\b40[13]\b|unauthori[sz]ed|forbidden|host key verification failed|no credential/i,
   ],
   ['not-found', /does not appear to be a git repository|repository .*not found|\b404\b|no such file or directory/i],
   [

@@ -16,6 +16,7 @@ import {
   gitNetwork,
   gitRepo,
   gitTimeouts,
+  promoteObjects,
   readLocalConfigText,
   syncRefs,
   tryGitIn,
@@ -28,10 +29,19 @@ import {
   type GitFailure,
   parseConfigList,
   parseRemoteAddress,
+  redactUrls,
 } from './remote.ts';
 import { linkChangeProblem } from './tree.ts';
 
 export const SUTURE_AUTHOR = { name: 'suture', email: 'suture@users.noreply.localhost' };
+
+/** Author and committer of every commit suture makes. */
+export const SUTURE_IDENTITY = {
+  GIT_AUTHOR_NAME: SUTURE_AUTHOR.name,
+  GIT_AUTHOR_EMAIL: SUTURE_AUTHOR.email,
+  GIT_COMMITTER_NAME: SUTURE_AUTHOR.name,
+  GIT_COMMITTER_EMAIL: SUTURE_AUTHOR.email,
+};
 
 /** Resolves the top level of the git repo at `dir`; exit 2 when it is not one or has no commits. */
 export async function openRepo(dir: string): Promise<string> {
@@ -159,15 +169,7 @@ export async function commitPatch(opts: {
     const problem = linkChangeProblem(changes);
     if (problem) throw new SutureError('BAD_INPUT', `patch refused: ${problem}`);
     const message = opts.message.endsWith('\n') ? opts.message : `${opts.message}\n`;
-    const commit = await gitIn(g, ['commit-tree', tree, '-p', opts.base], {
-      input: message,
-      env: {
-        GIT_AUTHOR_NAME: SUTURE_AUTHOR.name,
-        GIT_AUTHOR_EMAIL: SUTURE_AUTHOR.email,
-        GIT_COMMITTER_NAME: SUTURE_AUTHOR.name,
-        GIT_COMMITTER_EMAIL: SUTURE_AUTHOR.email,
-      },
-    });
+    const commit = await gitIn(g, ['commit-tree', tree, '-p', opts.base], { input: message, env: SUTURE_IDENTITY });
     return commit.trim();
   } finally {
     await rm(env.GIT_INDEX_FILE, { force: true });
@@ -175,24 +177,69 @@ export async function commitPatch(opts: {
   }
 }
 
-export async function createBranch(repo: string, branch: string, commit: string): Promise<void> {
+/**
+ * Copies `commit`'s objects from suture's scratch store into the repository's (promoteObjects) and checks
+ * they arrived: the one moment a commit of suture's enters the repository. Only the chosen fix gets here.
+ */
+export async function adoptCommit(repo: string, commit: string): Promise<void> {
   const g = await gitRepo(repo);
   const isCommit = await tryGitIn(g, ['cat-file', '-e', `${commit}^{commit}`]);
-  if (isCommit.exitCode !== 0) throw new SutureError('GIT', `cannot create ${branch}: ${commit} is not a commit`);
+  if (isCommit.exitCode !== 0) throw new SutureError('GIT', `${commit} is not a commit`);
+  await promoteObjects(g, commit);
+  if (!(await inRepository(repo, commit))) throw new SutureError('GIT', `${commit} did not reach the repository`);
+}
+
+/** Whether the repository's own object store (not suture's scratch store) holds commit `oid`. */
+export async function inRepository(repo: string, oid: string): Promise<boolean> {
+  const r = await tryGitIn(await gitRepo(repo), ['cat-file', '-e', `${oid}^{commit}`], { store: 'repository' });
+  return r.exitCode === 0;
+}
+
+/** Makes `commit` a new branch of the repository (its objects adopted first); refuses an existing branch. */
+export async function createBranch(repo: string, branch: string, commit: string): Promise<void> {
+  const g = await gitRepo(repo);
+  await adoptCommit(repo, commit).catch((err: Error) => {
+    throw new SutureError('GIT', `cannot create ${branch}: ${err.message}`);
+  });
   await createLooseRef(g.gitDir, g.commonDir, g.format, `refs/heads/${branch}`, commit);
+}
+
+/** The commit the repository's local `refs/heads/<branch>` is at, or null. */
+export async function localBranchTip(repo: string, branch: string): Promise<string | null> {
+  return (await syncRefs(await gitRepo(repo))).refs.get(`refs/heads/${branch}`) ?? null;
+}
+
+/** The branch HEAD names (the checked-out one), or null when HEAD is detached. */
+export async function checkedOutBranch(repo: string): Promise<string | null> {
+  const { head } = await syncRefs(await gitRepo(repo));
+  return head.symref?.startsWith('refs/heads/') ? head.symref.slice('refs/heads/'.length) : null;
+}
+
+/** The repository's identity for the journal: the real path of its common git dir (shared by its worktrees). */
+export async function repoKey(repo: string): Promise<string> {
+  const g = await gitRepo(repo);
+  return realpath(g.commonDir).catch(() => g.commonDir);
 }
 
 const RETRY_DELAYS_MS = [1000, 3000];
 
+const push = (g: GitRepo, origin: Origin, refspec: string, options: string[] = []) =>
+  pushRefspec(g, { url: origin.pushUrl, headers: origin.headers }, refspec, options);
+
 /**
- * `git push` to origin's push URL from the shadow; retried while the failure looks transient (the network,
- * not the request), all attempts within one network timeout. Null on success, else what went wrong.
+ * `git push` to `to.url` from `g`'s shadow; retried while the failure looks transient (the network, not
+ * the request), all attempts within one network timeout. Null on success, else what went wrong.
  */
-async function push(g: GitRepo, origin: Origin, refspec: string, options: string[] = []): Promise<GitFailure | null> {
+export async function pushRefspec(
+  g: GitRepo,
+  to: { url: string; headers?: [string, string][] },
+  refspec: string,
+  options: string[] = [],
+): Promise<GitFailure | null> {
   const deadline = Date.now() + gitTimeouts().networkMs;
   for (let attempt = 0; ; attempt++) {
-    const r = await gitNetwork(g, ['push', '-q', ...options, origin.pushUrl, refspec], {
-      headers: origin.headers,
+    const r = await gitNetwork(g, ['push', '-q', ...options, to.url, refspec], {
+      headers: to.headers ?? [],
       timeoutMs: Math.max(1, deadline - Date.now()),
     });
     if (r.exitCode === 0) return null;
@@ -217,18 +264,142 @@ export async function pushBranch(repo: string, branch: string): Promise<void> {
   if (failure) throw fail(describeGitFailure(failure));
 }
 
+async function requireOrigin(g: GitRepo): Promise<Origin> {
+  const origin = await readOrigin(g);
+  if (!origin) throw new SutureError('GIT', 'the repository has no origin');
+  return origin;
+}
+
+/** origin's default branch (what its HEAD names) and that branch's tip; null when origin has no HEAD. */
+export async function originHead(repo: string): Promise<{ branch: string; tip: string } | null> {
+  const g = await gitRepo(repo);
+  const origin = await requireOrigin(g);
+  const r = await gitNetwork(g, ['ls-remote', '--symref', origin.fetchUrl, 'HEAD'], { headers: origin.headers });
+  if (r.exitCode !== 0) {
+    throw new SutureError(
+      'GIT',
+      `could not ask origin for its default branch: ${describeGitFailure(classifyGitFailure(r.stderr, r.timedOut))}`,
+    );
+  }
+  const symref = /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(r.stdout)?.[1];
+  const tip = /^([0-9a-f]{40,64})\tHEAD$/m.exec(r.stdout)?.[1];
+  return symref && tip ? { branch: symref, tip } : null;
+}
+
+/** The commit origin's `refs/heads/<branch>` is at, or null when origin has no such branch. */
+export async function remoteTip(repo: string, branch: string): Promise<string | null> {
+  const g = await gitRepo(repo);
+  const origin = await requireOrigin(g);
+  const r = await gitNetwork(g, ['ls-remote', origin.fetchUrl, `refs/heads/${branch}`], { headers: origin.headers });
+  if (r.exitCode !== 0) {
+    throw new SutureError(
+      'GIT',
+      `could not ask origin for ${branch}: ${describeGitFailure(classifyGitFailure(r.stderr, r.timedOut))}`,
+    );
+  }
+  return /^([0-9a-f]{40,64})\trefs\/heads\//m.exec(r.stdout)?.[1] ?? null;
+}
+
+/**
+ * Fetches origin's `refs/heads/<branch>` into suture's scratch object store (never the repository's: no ref
+ * is written, not even FETCH_HEAD) and returns the commit it is at.
+ */
+export async function fetchOriginBranch(repo: string, branch: string): Promise<string> {
+  const g = await gitRepo(repo);
+  const origin = await requireOrigin(g);
+  return fetchBranch(g, { url: origin.fetchUrl, headers: origin.headers }, branch, 'origin');
+}
+
+/**
+ * Fetches `refs/heads/<branch>` of `from.url` into `g`'s object store without writing any ref (so processes
+ * sharing a store never contend for a ref lock) and returns the commit the branch is at.
+ */
+export async function fetchBranch(
+  g: GitRepo,
+  from: { url: string; headers?: [string, string][] },
+  branch: string,
+  name = from.url,
+): Promise<string> {
+  const headers = from.headers ?? [];
+  const failed = (what: string, r: { stderr: string; timedOut: boolean }) =>
+    new SutureError('GIT', `could not ${what}: ${describeGitFailure(classifyGitFailure(r.stderr, r.timedOut))}`);
+  const ls = await gitNetwork(g, ['ls-remote', from.url, `refs/heads/${branch}`], { headers });
+  if (ls.exitCode !== 0) throw failed(`ask ${redactUrls(name)} for ${branch}`, ls);
+  const tip = /^([0-9a-f]{40,64})\trefs\/heads\//m.exec(ls.stdout)?.[1];
+  if (!tip) throw new SutureError('GIT', `${redactUrls(name)} has no branch ${branch}`);
+  if ((await tryGitIn(g, ['cat-file', '-e', `${tip}^{commit}`])).exitCode === 0) return tip;
+  const r = await gitNetwork(g, ['fetch', '-q', from.url, `refs/heads/${branch}`], { headers });
+  if (r.exitCode !== 0) throw failed(`fetch ${branch} from ${redactUrls(name)}`, r);
+  // The branch may have moved between the two: then its new tip came with the fetch, not the old one.
+  if ((await tryGitIn(g, ['cat-file', '-e', `${tip}^{commit}`])).exitCode !== 0) {
+    throw new SutureError('GIT', `${redactUrls(name)}'s ${branch} moved while it was fetched`);
+  }
+  return tip;
+}
+
+/** Whether commit `a` is `b` or one of its ancestors (both must be readable). */
+export async function isAncestor(repo: string, a: string, b: string): Promise<boolean> {
+  const r = await tryGitIn(await gitRepo(repo), ['merge-base', '--is-ancestor', a, b]);
+  if (r.exitCode > 1) throw new SutureError('GIT', `git merge-base failed: ${r.stderr.trim().split('\n')[0]}`);
+  return r.exitCode === 0;
+}
+
+/** A commit's parents, author and committer emails and message, read as data; null when it is not there. */
+export async function readCommit(
+  repo: string,
+  oid: string,
+): Promise<{ parents: string[]; authorEmail: string; committerEmail: string; message: string } | null> {
+  const r = await tryGitIn(await gitRepo(repo), ['cat-file', 'commit', oid]);
+  if (r.exitCode !== 0) return null;
+  const end = r.stdout.indexOf('\n\n');
+  const header = (end < 0 ? r.stdout : r.stdout.slice(0, end)).split('\n');
+  const email = (who: string) =>
+    header.map((l) => new RegExp(`^${who} .*<([^>]*)> \\d+ [+-]\\d{4}$`).exec(l)?.[1]).find((e) => e !== undefined) ??
+    '';
+  return {
+    parents: header.filter((l) => /^parent [0-9a-f]{40,64}$/.test(l)).map((l) => l.slice('parent '.length)),
+    authorEmail: email('author'),
+    committerEmail: email('committer'),
+    message: end < 0 ? '' : r.stdout.slice(end + 2),
+  };
+}
+
+/**
+ * Pushes `commit` to origin's `refs/heads/<branch>` under a lease: `expected` null means the branch must not
+ * exist there yet, a commit id that it must still be at (anything else: refused, nothing overwritten).
+ * Transient failures are retried within the network timeout; null on success, else what went wrong.
+ */
+export async function pushWithLease(
+  repo: string,
+  branch: string,
+  commit: string,
+  expected: string | null,
+): Promise<GitFailure | null> {
+  const g = await gitRepo(repo);
+  const origin = await requireOrigin(g);
+  return push(g, origin, `${commit}:refs/heads/${branch}`, [
+    `--force-with-lease=refs/heads/${branch}:${expected ?? ''}`,
+  ]);
+}
+
 /**
  * Auto mode's merge: fast-forward origin's copy of the checked-out branch from `base` to the fix commit,
  * atomically (--force-with-lease pins the expected old value, so a branch that moved on, or local commits
  * not yet on origin, mean no merge). The local checkout is never touched; Argo CD follows origin.
  */
-export async function mergeFix(opts: { repo: string; base: string; commit: string; push: boolean }): Promise<{
+export async function mergeFix(opts: {
+  repo: string;
+  base: string;
+  commit: string;
+  push: boolean;
+  /** The branch to fast-forward on origin; default: the checked-out one. */
+  target?: string;
+}): Promise<{
   merged: boolean;
   detail: string;
 }> {
   const g = await gitRepo(opts.repo);
-  const { head } = await syncRefs(g);
-  const branch = head.symref?.startsWith('refs/heads/') ? head.symref.slice('refs/heads/'.length) : null;
+  const branch = opts.target ?? (await checkedOutBranch(opts.repo));
   if (!branch) return { merged: false, detail: 'HEAD is detached: no branch to merge into' };
   if (!opts.push) return { merged: false, detail: '--no-push: origin is not updated' };
   let origin: Origin | null;

@@ -16,16 +16,21 @@ import { readRepoFile } from '../evidence/excerpts.ts';
 import { type Evidence, gatherEvidence } from '../evidence/index.ts';
 import { redactDeep } from '../evidence/redact.ts';
 import {
-  branchExists,
-  commitPatch,
-  createBranch,
-  hasRemote,
-  listFiles,
-  mergeFix,
-  openRepo,
-  pushBranch,
-  resolveIncidentRevision,
-} from '../gitops/repo.ts';
+  checkOrigin,
+  type DeliverContext,
+  type Delivered,
+  type Duplicate,
+  deliver,
+  existingDelivery,
+  localFastForward,
+  type OriginCheck,
+  resumeDelivery,
+} from '../gitops/deliver.ts';
+import { Journal } from '../gitops/journal.ts';
+import { codeOwnersFor, createProvider } from '../gitops/providers/index.ts';
+import type { ProposalRef, Provider, Reviewers } from '../gitops/providers/types.ts';
+import { changedPaths } from '../gitops/remote-info.ts';
+import { commitPatch, listFiles, openRepo, repoKey, resolveIncidentRevision } from '../gitops/repo.ts';
 import { shortFingerprint } from '../incident/fingerprint.ts';
 import { describeHealthy, healthyOptions } from '../incident/healthy/index.ts';
 import { buildIncidentFrom, normaliseIncidentInput, readIncidentFile } from '../incident/intake.ts';
@@ -33,12 +38,13 @@ import type { HealthySources, Incident } from '../incident/types.ts';
 import { knowledgeRecord } from '../knowledge/record.ts';
 import { recordHeal } from '../knowledge/store.ts';
 import { writeReport } from '../report/markdown.ts';
+import { renderPullRequestBody } from '../report/pull-request.ts';
 import { installCleanupHandlers } from '../sandbox/docker.ts';
 import { repoIdentity } from '../sandbox/prepare.ts';
 import { exportTree, removeTree } from '../sandbox/trees.ts';
 import { prepareBaseline, type Verdict, verifyCandidate } from '../sandbox/verify.ts';
 import { AuditLog } from './audit.ts';
-import { commitMessage } from './commit-message.ts';
+import { commitMessage, verdictTrailer } from './commit-message.ts';
 import { gateCandidate, type PolicyResult } from './gate.ts';
 import { mapLimit } from './limit.ts';
 import type { Progress } from './progress.ts';
@@ -63,6 +69,12 @@ export interface HealOptions {
   push: boolean;
   progress: Progress;
   concurrency?: number;
+  /**
+   * Where the fix is proposed (and, in auto mode with policy allow, merged). Absent: the one the operator's
+   * environment chooses (src/gitops/providers: local by default, whose merge is the local fast-forward only
+   * with SUTURE_LOCAL_MERGE=fast-forward). Null: branch-only delivery (the branch is pushed, no proposal).
+   */
+  provider?: Provider | null;
 }
 
 export interface CandidateResult {
@@ -92,7 +104,10 @@ export interface HealResult {
   chosen: string | null;
   branch: string | null;
   commit: string | null;
-  pullRequest: null | { number: number; url: string };
+  /** The provider's proposal (pull/merge request; for `local`, the rendered body file). */
+  pullRequest: ProposalRef | null;
+  /** When origin's default branch had advanced past the healed base: the fix rebased onto it, verified again. */
+  rebased?: { onto: string; target: string; verdict: Verdict; policy: PolicyResult } | null;
   canary: null | { decision: string; at: number; reason: string };
   report: string | null;
   timings: Record<string, number>;
@@ -250,9 +265,77 @@ export async function heal(opts: HealOptions): Promise<HealResult> {
     return redactDeep(result);
   };
 
+  // Delivery state: the journal (observe mode delivers nothing and needs none), opened in the try below.
+  let journal: Journal | null = null;
+  let dctx: DeliverContext | null = null;
+  const branch = `suture/${shortFingerprint(incident.fingerprint)}`;
+  const finishDelivered = (out: Delivered | Duplicate, policy?: PolicyResult['decision']) => {
+    result.pullRequest = out.proposal;
+    if (out.kind === 'duplicate') {
+      result.branch = out.branch;
+      return finish('duplicate', out.reason);
+    }
+    const d = out.delivery;
+    result.branch = d.branch;
+    result.commit = d.commit;
+    result.chosen ??= d.candidate;
+    result.notes.push(...out.notes);
+    const where = out.proposal ? out.proposal.url : d.branch;
+    const was = out.resumed ? ' (delivery resumed from the journal)' : '';
+    const decision = policy ?? d.decision;
+    if (out.merge?.state === 'merged')
+      return finish('fixed', `verified fix ${d.candidate} merged${was}: ${out.merge.detail}`);
+    if (d.mode === 'auto' && decision !== 'allow') {
+      return finish(
+        'proposed',
+        `verified fix ${d.candidate} on ${where}${was}: policy says ${decision}, so a human must approve even in auto mode`,
+      );
+    }
+    if (out.merge?.state === 'queued') {
+      return finish(
+        'proposed',
+        `verified fix ${d.candidate} on ${where}${was}; merges once its checks pass: ${out.merge.detail}`,
+      );
+    }
+    if (out.merge)
+      return finish('proposed', `verified fix ${d.candidate} on ${where}${was}; not merged yet: ${out.merge.detail}`);
+    return finish('proposed', `verified fix ${d.candidate} on ${where}${was} (policy: ${decision}); awaiting review`);
+  };
+
   try {
+    if (opts.mode !== 'observe') {
+      // The provider first: a bad provider setting (a missing token) stops the heal before any work.
+      const provider =
+        opts.provider !== undefined
+          ? opts.provider
+          : await createProvider({ repoDir: repo, stateDir: opts.stateDir, localMerge: localFastForward(repo) });
+      journal = new Journal(opts.stateDir);
+      dctx = { repo, journal, provider, progress: p };
+    }
     p(`incident ${incident.id}: ${incident.summary}`);
     if (!incident.trace) return await finish('escalated', 'the incident carries no stack trace: a human must look');
+
+    // Already delivered, being delivered, or killed half-way: decided before any costly stage runs.
+    const delivering = dctx;
+    if (delivering) {
+      const key = {
+        repoKey: await repoKey(repo),
+        fingerprint: incident.fingerprint,
+        branch,
+        incident: { id: incident.id, detectedAt: incident.detectedAt },
+      };
+      const existing = await existingDelivery(delivering, key);
+      if (existing.kind === 'duplicate') return await finishDelivered(existing);
+      if (existing.kind === 'resume') {
+        const resumed = await stage(
+          ctx,
+          'deliver',
+          () => resumeDelivery(delivering, existing.delivery),
+          describeDelivery,
+        );
+        if (resumed) return await finishDelivered(resumed);
+      }
+    }
 
     evidence = await stage(ctx, 'evidence', () =>
       gatherEvidence({ incident, treeDir: tree, repoDir: repo, rev: base }),
@@ -303,12 +386,6 @@ export async function heal(opts: HealOptions): Promise<HealResult> {
     if (candidates.length === 0)
       return await finish('no-fix', 'no repair strategy produced a candidate for this crash');
 
-    const branch = `suture/${shortFingerprint(incident.fingerprint)}`;
-    if (opts.mode !== 'observe' && (await branchExists(repo, branch))) {
-      result.branch = branch;
-      return await finish('duplicate', `branch ${branch} already exists for this fingerprint`);
-    }
-
     p(`verifying ${candidates.length} candidate(s) in the sandbox (${config.image})`);
     const verdicts = await stage(
       ctx,
@@ -345,8 +422,9 @@ export async function heal(opts: HealOptions): Promise<HealResult> {
     // Gate: each verified candidate is committed (unreferenced) and judged by the policy.
     const gated = await stage(ctx, 'gate', () =>
       mapLimit(verified, 2, async (c: Candidate) => {
-        const commit = await commitPatch({ repo, base, patch: c.patch, message: commitMessage(incident, c) });
         const i = candidates.indexOf(c);
+        const message = commitMessage(incident, c, verdictTrailer(verdicts[i]!));
+        const commit = await commitPatch({ repo, base, patch: c.patch, message });
         const policy = await gateCandidate({
           repo,
           base,
@@ -360,7 +438,7 @@ export async function heal(opts: HealOptions): Promise<HealResult> {
         p(
           `policy on ${c.id}: ${policy.decision}${policy.violations.length ? ` (${policy.violations.map((v) => v.id).join(', ')})` : ''}`,
         );
-        return { c, commit, policy };
+        return { c, commit, policy, message };
       }),
     );
     const allowed = gated.filter((g) => g.policy.decision !== 'deny');
@@ -389,41 +467,152 @@ export async function heal(opts: HealOptions): Promise<HealResult> {
       );
     }
 
-    await stage(
-      ctx,
-      'deliver',
-      async () => {
-        await createBranch(repo, branch, chosen.commit);
-        result.branch = branch;
-        result.commit = chosen.commit;
-        if (opts.push && (await hasRemote(repo))) {
-          p(`pushing ${branch} to origin`);
-          await pushBranch(repo, branch);
+    if (!delivering) throw new Error('internal: delivery without a journal');
+
+    // Deliver: onto origin's default branch as it is now. When it has advanced past the healed base, the
+    // fix is rebased onto it and verified and gated again there (at most twice), then delivered.
+    let current = {
+      base,
+      commit: chosen.commit,
+      policy: chosen.policy,
+      verdict: verdicts[candidates.indexOf(chosen.c)]!,
+    };
+    let target: string | null = null;
+    for (let rebases = 0; ; rebases++) {
+      // Rebased twice and origin moved again: deliver on the last base verified; the provider shows it behind.
+      const check: OriginCheck =
+        rebases < 2
+          ? await checkOrigin({
+              repo,
+              base: current.base,
+              patch: chosen.c.patch,
+              message: chosen.message,
+              push: opts.push,
+            })
+          : {
+              kind: 'current',
+              target,
+              note: 'origin kept moving during verification: the fix is delivered on the last base it verified on',
+            };
+      target = check.target;
+      if (check.kind === 'rebased') {
+        p(`origin/${check.target} advanced to ${check.onto.slice(0, 12)}: ${check.status}`);
+        const again = await reverify(check.onto, chosen.c);
+        if (again.verdict.verdict !== 'pass') {
+          return await finish(
+            'no-fix',
+            `the fix no longer verifies on origin/${check.target} (${check.onto.slice(0, 12)}): ${again.verdict.reasons[0] ?? 'failed'}`,
+          );
         }
-      },
-      () => `${branch} at ${chosen.commit.slice(0, 12)}`,
-    );
-    if (opts.mode === 'auto') {
-      if (chosen.policy.decision !== 'allow') {
-        return await finish(
-          'proposed',
-          `verified fix ${chosen.c.id} on ${branch}: policy says ${chosen.policy.decision}, so a human must approve even in auto mode`,
-        );
+        if (again.policy.decision === 'deny') {
+          return await finish(
+            'rejected',
+            `on origin/${check.target} (${check.onto.slice(0, 12)}) the policy denies the fix`,
+          );
+        }
+        current = { base: check.onto, commit: again.commit, policy: again.policy, verdict: again.verdict };
+        result.rebased = { onto: check.onto, target: check.target, verdict: again.verdict, policy: again.policy };
+        continue;
       }
-      const merged = await stage(
-        ctx,
-        'merge',
-        () => mergeFix({ repo, base, commit: chosen.commit, push: opts.push }),
-        (m) => m.detail,
-      );
-      if (merged.merged) return await finish('fixed', `verified fix ${chosen.c.id} merged: ${merged.detail}`);
-      return await finish('proposed', `verified fix ${chosen.c.id} on ${branch}; not merged: ${merged.detail}`);
+      if (check.kind === 'conflict') {
+        result.notes.push(
+          `origin/${check.target} advanced to ${check.onto.slice(0, 12)} and the fix does not apply there (${check.detail}): it is delivered on ${current.base.slice(0, 12)}, a human must rebase it`,
+        );
+      } else if (check.note) result.notes.push(check.note);
+      const body = renderPullRequestBody({
+        incident,
+        diagnosis: result.diagnosis,
+        candidates: result.candidates,
+        chosen: chosen.c.id,
+        patch: chosen.c.patch,
+        branch,
+        commit: current.commit,
+        mode: opts.mode as 'propose' | 'auto',
+        // The canary plan is the whole loop's to fill in (src/canary) once a Rollout is configured.
+        canary: null,
+        ...(delivering.provider ? { maxChars: delivering.provider.bodyLimit } : {}),
+      });
+      const plan = {
+        repo: await repoKey(repo),
+        fingerprint: incident.fingerprint,
+        incident: incident.id,
+        branch,
+        base: current.base,
+        commit: current.commit,
+        candidate: chosen.c.id,
+        decision: current.policy.decision as 'allow' | 'review',
+        mode: opts.mode as 'propose' | 'auto',
+        push: opts.push,
+        request: {
+          title: chosen.message.split('\n')[0] ?? `fix(${incident.service})`,
+          body,
+          labels: ['suture', `policy:${current.policy.decision}`],
+          reviewers: await reviewersFor(delivering.provider, repo, current.base, current.commit),
+          draft: current.policy.decision !== 'allow',
+          incident: { id: incident.id, detectedAt: incident.detectedAt },
+        },
+      };
+      const out = await stage(ctx, 'deliver', () => deliver(delivering, plan, target), describeDelivery);
+      return await finishDelivered(out, current.policy.decision);
     }
-    return await finish(
-      'proposed',
-      `verified fix ${chosen.c.id} on ${branch} (policy: ${chosen.policy.decision}); awaiting review`,
-    );
+
+    /** The chosen fix verified and gated again on origin's newer tip; its commit there, with that verdict. */
+    async function reverify(onto: string, c: Candidate) {
+      const verdict = await stage(
+        ctx,
+        'reverify',
+        async () => {
+          const rebasedTree = await exportTree(repo, onto);
+          try {
+            const baseline = await prepareBaseline({
+              tree: rebasedTree,
+              config: loadServiceConfig(rebasedTree, opts.configFile),
+              incident,
+              candidates: [c],
+              repoId: await repoIdentity(repo),
+              progress: p,
+            });
+            return await verifyCandidate(baseline, c);
+          } finally {
+            await removeTree(rebasedTree);
+          }
+        },
+        (v) => v.verdict,
+      );
+      const message = commitMessage(incident, c, verdictTrailer(verdict));
+      const commit = await commitPatch({ repo, base: onto, patch: c.patch, message });
+      const policy = await stage(
+        ctx,
+        'regate',
+        () => gateCandidate({ repo, base: onto, head: commit, candidate: c, verdict, incident, mode: opts.mode }),
+        (r) => r.decision,
+      );
+      return { verdict, commit, policy };
+    }
   } finally {
+    journal?.close();
     await removeTree(tree);
   }
+}
+
+/**
+ * Who CODEOWNERS (read at the base revision) asks to review the change, for the platforms that have
+ * reviewers. A CODEOWNERS suture cannot read costs the reviewers, not the delivery.
+ */
+async function reviewersFor(provider: Provider | null, repo: string, base: string, commit: string): Promise<Reviewers> {
+  const none = { users: [], teams: [] };
+  if (!provider || provider.name === 'local') return none;
+  try {
+    const paths = await changedPaths(repo, base, commit);
+    return await codeOwnersFor({ repoDir: repo, base, paths, flavor: provider.name });
+  } catch {
+    return none;
+  }
+}
+
+function describeDelivery(out: Delivered | Duplicate | null): string {
+  if (!out) return 'nothing to resume';
+  if (out.kind === 'duplicate') return `duplicate: ${out.reason}`;
+  const d = out.delivery;
+  return `${d.branch} at ${d.commit.slice(0, 12)}${out.proposal ? `, ${out.proposal.url}` : ''}${out.merge ? `, merge: ${out.merge.state}` : ''}${out.resumed ? ' (resumed)' : ''}`;
 }

@@ -14,7 +14,7 @@ import type { HealResult } from '../pipeline/heal.ts';
 const cell = (text: string) => oneLine(text, 500).replace(/\|/g, '\\|');
 
 /** Code is fenced with a fence longer than any backtick run inside it, so it cannot close the block. */
-function fenced(code: string[], lang: string): string[] {
+export function fenced(code: string[], lang: string): string[] {
   const longest = Math.max(2, ...code.map((l) => Math.max(0, ...[...l.matchAll(/`+/g)].map((m) => m[0].length))));
   const fence = '`'.repeat(longest + 1);
   return [`${fence}${lang}`, ...code.map((l) => l.slice(0, 300)), fence];

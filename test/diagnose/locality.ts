@@ -3,6 +3,7 @@
  * parser, python3 `ast`), and the edit stays inside one function the stack ran through — the crashing
  * function, a caller up to the handler — never the rest of the file.
  */
+import { diffLines } from 'diff';
 import { expect } from 'vitest';
 import { isFunctionLike, parseJs, syntaxError, ts, walk } from '../../src/diagnose/strategies/template/js/ast.ts';
 import { FUNCTIONS, isNode, type PyNode } from '../../src/diagnose/strategies/template/python/ast.ts';
@@ -52,16 +53,52 @@ export async function expectLocal(p: Proposal, frames: FrameLines, python?: Pyth
       : jsFunctions(e.path, before);
     if (/\.py$/.test(e.path)) expect(await python!.check(e.after), `${p.strategy}: ${e.path} parses`).toBeUndefined();
     else expect(syntaxError(e.path, e.after), `${p.strategy}: ${e.path} parses`).toBeUndefined();
-    const [a, b] = changedSpan(before, e.after);
     const lines = frames[e.path] ?? [];
-    const around = functions.filter(
-      ([s, end]) => s <= a && b <= end && lines.some((l) => lineOf(before, s) <= l && l <= lineOf(before, end)),
-    );
-    expect(
-      around.length,
-      `${p.strategy}: the edit of ${e.path} at ${a}..${b} is inside a function on the stack`,
-    ).toBeGreaterThan(0);
+    for (const [a, b] of changedSpans(before, e.after)) {
+      const around = functions.filter(
+        ([s, end]) => s <= a && b <= end && lines.some((l) => lineOf(before, s) <= l && l <= lineOf(before, end)),
+      );
+      expect(
+        around.length,
+        `${p.strategy}: the edit of ${e.path} at ${a}..${b} is inside a function on the stack`,
+      ).toBeGreaterThan(0);
+    }
   }
+}
+
+/** An import of what a check reads (`import { PLANS } from './plans.js'`, `from handlers import HANDLERS`). */
+const IMPORT = /^\s*(import\s|from\s+\S+\s+import\s|const\s*\{[^}]*\}\s*=\s*require\()/;
+
+/**
+ * The spans of `before` that `after` changes, one per run of changed lines, each narrowed to the
+ * characters that differ; a run that only adds or extends module-level imports is no logic and is left out.
+ */
+function changedSpans(before: string, after: string): [number, number][] {
+  const spans: [number, number][] = [];
+  let [b0, a0] = [0, 0];
+  let run: { b: number; a: number; b1: number; a1: number; lines: string[] } | undefined;
+  const close = () => {
+    if (run && !run.lines.every((l) => !l.trim() || IMPORT.test(l))) {
+      const [x, y] = changedSpan(before.slice(run.b, run.b1), after.slice(run.a, run.a1));
+      spans.push([run.b + x, run.b + Math.max(x, y)]);
+    }
+    run = undefined;
+  };
+  for (const part of diffLines(before, after)) {
+    if (!part.added && !part.removed) {
+      close();
+      b0 += part.value.length;
+      a0 += part.value.length;
+      continue;
+    }
+    run ??= { b: b0, a: a0, b1: b0, a1: a0, lines: [] };
+    run.lines.push(...part.value.split(/\r?\n/));
+    if (part.removed) b0 += part.value.length;
+    else a0 += part.value.length;
+    [run.b1, run.a1] = [b0, a0];
+  }
+  close();
+  return spans;
 }
 
 /** The in-repo frame lines of a trace text, by repo path (paths matched by their file name). */

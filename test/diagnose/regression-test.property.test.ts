@@ -426,6 +426,7 @@ describe('every generator variant holds incident and repo text only as data', ()
   };
   const base: NodeStyle = {
     syntax: 'esm',
+    runtime: 'esm',
     typescript: false,
     assertion: 'node-assert',
     jestGlobals: false,

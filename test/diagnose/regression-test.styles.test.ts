@@ -4,9 +4,12 @@
  * runner's structure and assertions, CommonJS or ESM as the repo's tests do, stays within ES2017 (an old
  * Babel in front of jest must parse it), and TypeScript tests type-check under `strict`.
  */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { regressionTestFromRepo } from '../../src/diagnose/regression-test.ts';
+import { buildIncidentFrom, normaliseIncidentInput } from '../../src/incident/intake.ts';
 import type { Incident, ParsedTrace, RequestSample } from '../../src/incident/types.ts';
 import { py } from './configs.ts';
 
@@ -304,5 +307,27 @@ describe('vitest and node:test in TypeScript', () => {
     const ambient =
       "declare module 'vitest' {\n  export const describe: any;\n  export const it: any;\n  export const expect: any;\n}\n";
     expect(typeErrors(files, t.path, t.after, ambient)).toEqual([]);
+  });
+});
+
+describe('TypeScript run as CommonJS', () => {
+  it('node:test through a Babel register hook in a CommonJS package: the test finds the repo by __dirname, never import.meta', async () => {
+    // The split-api crash scenario as it is: `import` syntax in .ts files, Babel's commonjs transform at load.
+    const dir = join(import.meta.dirname, '..', 'fixtures', 'services', 'split-api');
+    const names = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((p) =>
+      statSync(join(dir, p)).isFile(),
+    );
+    const files = Object.fromEntries(names.map((p) => [p, readFileSync(join(dir, p), 'utf8')]));
+    const raw = JSON.parse(files['incident.json']!);
+    const inc = buildIncidentFrom(normaliseIncidentInput(raw), names);
+    const t = await generate(
+      files,
+      'node -r ./register.js --test test/*.test.ts',
+      inc,
+      'node -r ./register.js src/server.ts',
+    );
+    expect(t.path).toMatch(/\.test\.ts$/);
+    expect(t.after).not.toContain('import.meta');
+    expect(t.after).toMatch(/const ROOT = path\.join\(__dirname\b/);
   });
 });

@@ -304,6 +304,102 @@ const CASES: Case[] = [
     fixes: { 'template:nullish:explicit-check': /^""$/, 'template:nullish:guard': /^""$/ },
     never: /\?\.|\?\?/,
   },
+  // Issue 10 fixtures: shapes the crash scenarios in test/fixtures/services needed.
+  {
+    name: 'BigInt division by zero, then the remainder by the same divisor',
+    scenario: {
+      language: 'node',
+      files: {
+        'mod.js':
+          'export function share(total, parts) {\n  const each = total / parts;\n  const rest = total % parts;\n  return [String(each), String(rest)];\n}\n',
+      },
+      driver: "import { share } from './mod.js';\nconsole.log(JSON.stringify(share(10n, 0n)));\n",
+    },
+    fixes: { 'template:zero-division:default': /^\["0","0"\]$/ },
+  },
+  {
+    name: 'node:http: an invalid date in every element of a list the handler destructured from the body',
+    scenario: {
+      language: 'node',
+      files: {
+        'package.json': '{"type": "module"}',
+        'entries.js':
+          'export function day({ bookedAt }) {\n  return new Date(bookedAt).toISOString().slice(0, 10);\n}\n\nexport function days(entries) {\n  const out = [];\n  for (const entry of entries) out.push(day(entry));\n  return out;\n}\n',
+        // Its catch logs a line with a status and a message: a log line, not an answer to copy.
+        'server.js':
+          "import http from 'node:http';\nimport { days } from './entries.js';\n\nconst log = (fields) => console.error(JSON.stringify(fields));\n\nexport const server = http.createServer((req, res) => {\n  let raw = '';\n  req.on('data', (c) => (raw += c));\n  req.on('end', () => {\n    try {\n      const { entries } = JSON.parse(raw);\n      res.end(JSON.stringify(days(entries)));\n    } catch (err) {\n      log({ level: 'error', msg: 'failed', status: 500, stack: err.stack });\n      res.statusCode = 500;\n      res.end('{}');\n    }\n  });\n});\n",
+      },
+      driver: http('{"entries": [{"bookedAt": "2026-11-23T08:00:00Z"}, {"bookedAt": "23.11.2026"}]}'),
+    },
+    fixes: { 'template:unparseable:validate': /^400 \{"error":"entries\[\]\.bookedAt must be a valid date"\}$/ },
+  },
+  {
+    name: 'node:http: destructuring a lookup-table entry the request names, the table imported into the handler',
+    scenario: {
+      language: 'node',
+      files: {
+        'package.json': '{"type": "module"}',
+        'plans.js':
+          'export const PLANS = { team: { monthly: 29, perSeat: 3 } };\n\nexport function invoice(account) {\n  const { monthly, perSeat } = PLANS[account.plan];\n  return { total: monthly + perSeat * account.seats };\n}\n',
+        'server.js':
+          "import http from 'node:http';\nimport { invoice } from './plans.js';\n\nfunction send(res, status, body) {\n  res.writeHead(status, { 'content-type': 'application/json' });\n  res.end(JSON.stringify(body));\n}\n\nexport const server = http.createServer((req, res) => {\n  let raw = '';\n  req.on('data', (c) => (raw += c));\n  req.on('end', () => {\n    try {\n      const account = JSON.parse(raw);\n      send(res, 200, invoice(account));\n    } catch (err) {\n      console.error(err.stack);\n      send(res, 500, { error: 'internal' });\n    }\n  });\n});\n",
+      },
+      driver: http('{"plan": "enterprise", "seats": 3}'),
+    },
+    fixes: { 'template:nullish:validate': /^400 \{"error":"plan is not supported"\}$/ },
+    emits: { 'template:nullish:validate': "import { invoice, PLANS } from './plans.js';" },
+  },
+  {
+    name: 'node:http: a renderer looked up by a query parameter is not a function',
+    scenario: {
+      language: 'node',
+      files: {
+        'package.json': '{"type": "module"}',
+        'render.js':
+          "const RENDERERS = {\n  csv: (rows) => rows.join(','),\n  json: (rows) => JSON.stringify(rows),\n};\n\nexport function render(format, rows) {\n  const fn = RENDERERS[format];\n  return fn(rows);\n}\n\nexport { RENDERERS };\n",
+        'server.js': query(
+          "    const format = url.searchParams.get('format') ?? 'json';\n    send(res, 200, { body: render(format, ['a', 'b']) });",
+        ).replace(
+          "import http from 'node:http';",
+          "import http from 'node:http';\nimport { render } from './render.js';",
+        ),
+      },
+      driver: http('{}', '/x?format=xml'),
+    },
+    fixes: { 'template:not-callable:validate': /^400 \{"error":"format is not supported"\}$/ },
+  },
+  {
+    name: 'Express: an arrow route with an expression body gets a block that answers 400',
+    scenario: {
+      language: 'node',
+      files: {
+        ...EXPRESS,
+        'package.json': '{"type": "module", "dependencies": {"express": "^4.19.0"}}',
+        'app.js':
+          "import express from 'express';\nimport { summarize } from './cart.js';\n\nexport const app = express();\napp.use(express.json());\n\napp.post('/cart', (req, res) => res.json(summarize(req.body)));\n",
+        'cart.js': 'export function summarize(cart) {\n  return { shipping: cart.shipping.cost };\n}\n',
+      },
+      driver: express('POST', '/cart', { items: [] }),
+    },
+    fixes: { 'template:nullish:validate': /^400 \{"error":"shipping is required"\}$/ },
+  },
+  {
+    name: 'Express: a number sent as a string, so .toFixed() is not a function',
+    scenario: {
+      language: 'node',
+      files: {
+        ...EXPRESS,
+        'package.json': '{"type": "module", "dependencies": {"express": "^4.19.0"}}',
+        'app.js':
+          "import express from 'express';\n\nexport const app = express();\napp.use(express.json());\n\napp.post('/price', (req, res) => {\n  res.json({ price: req.body.amount.toFixed(2) });\n});\n",
+      },
+      driver: express('POST', '/price', { amount: '12.5' }),
+    },
+    fixes: {
+      'template:not-callable:validate': /^400 \{"error":"amount must be a number"\}$/,
+      'template:not-callable:as-number': /^200 \{"price":"12\.50"\}$/,
+    },
+  },
 ];
 
 describe('JavaScript/TypeScript templates on real crashes', () => {
@@ -332,6 +428,24 @@ describe('JavaScript/TypeScript templates on real crashes', () => {
       await expectLocal(p, frames, sharedParser());
       if (never) for (const e of p.edits) expect(e.after).not.toMatch(never);
     }
+  });
+});
+
+describe('validation is for what the request sent', () => {
+  it('a user the handler looked up is missing: no 400 that blames the request', async () => {
+    const scenario: Scenario = {
+      language: 'node',
+      files: {
+        ...EXPRESS,
+        'package.json': '{"type": "module", "dependencies": {"express": "^4.19.0"}}',
+        'app.js':
+          "import express from 'express';\n\nexport const app = express();\nconst USERS = [{ id: '1', name: 'ann' }];\n\napp.post('/users', (req, res) => {\n  const user = USERS.find((u) => u.id === req.body.id);\n  res.json({ name: user.name });\n});\n",
+      },
+      driver: express('POST', '/users', { id: '9' }),
+    };
+    const c = await crash(scenario);
+    expect(c.proposals.map((p) => p.strategy)).toContain('template:nullish:optional-chain');
+    expect(c.proposals.map((p) => p.strategy)).not.toContain('template:nullish:validate');
   });
 });
 

@@ -65,7 +65,8 @@ const CASES: Case[] = [
       },
       driver: call('from pager import Pager', 'Pager(0).pages(10)'),
     },
-    fixes: { 'template:zero-division:guard': /^0$/ },
+    // The default covers the `%` by the same divisor on the next line too.
+    fixes: { 'template:zero-division:guard': /^0$/, 'template:zero-division:default': /^0$/ },
   },
   // None attribute / subscript / iteration / len / call
   {
@@ -426,6 +427,131 @@ const CASES: Case[] = [
       'template:nullish:validate': /^400 \{"error":"nickname is required"\}$/,
       'template:nullish:default': /^200 /,
     },
+  },
+  // Issue 10 fixtures: shapes the crash scenarios in test/fixtures/services needed.
+  {
+    name: 'None: a field read only when its key is there (a conditional expression)',
+    scenario: {
+      language: 'python',
+      files: {
+        'basket.py':
+          'def total(basket):\n    percent = basket["coupon"]["percent"] if "coupon" in basket else 0\n    return round(100 * (100 - percent) / 100, 2)\n',
+      },
+      // The guard must hold only where the line reads the key: a basket without a coupon is fine.
+      driver: call('from basket import total', '[total({"coupon": None}), total({})]'),
+    },
+    fixes: { 'template:nullish:default': /^\[100\.0, 100\.0\]$/, 'template:nullish:guard': /^\[0, 100\.0\]$/ },
+  },
+  {
+    name: 'not callable: the result of a missing handler is unpacked with **',
+    scenario: {
+      language: 'python',
+      files: {
+        'handlers.py':
+          'HANDLERS = {"created": lambda d: {"state": "open"}}\n\n\ndef dispatch(event):\n    handler = HANDLERS.get(event["type"])\n    result = handler(event["data"])\n    return {"id": event["id"], **result}\n',
+      },
+      driver: call('from handlers import dispatch', 'dispatch({"id": 1, "type": "refunded", "data": {}})'),
+    },
+    fixes: { 'template:not-callable:call-if-set': /^\{"id": 1\}$/ },
+  },
+  {
+    name: 'empty: max() then min() of a generator over the same list',
+    scenario: {
+      language: 'python',
+      files: {
+        'spread.py':
+          'def spread(readings):\n    hi = max(r["c"] for r in readings)\n    lo = min(r["c"] for r in readings)\n    return {"hi": hi, "lo": lo}\n',
+      },
+      driver: call('from spread import spread', 'spread([])'),
+    },
+    fixes: { 'template:index:default': /^\{"hi": null, "lo": null\}$/, 'template:index:guard': /^\{\}$/ },
+  },
+  {
+    name: "empty: the object's own list, emptied, read by two methods the caller calls in turn",
+    scenario: {
+      language: 'python',
+      files: {
+        'window.py':
+          'class Window:\n    def __init__(self, readings):\n        self.readings = readings\n\n    def peak(self):\n        return max(r["c"] for r in self.readings)\n\n    def low(self):\n        return min(r["c"] for r in self.readings)\n\n    def report(self):\n        return {"peak": self.peak(), "low": self.low()}\n',
+      },
+      driver: call('from window import Window', 'Window([]).report()'),
+    },
+    fixes: { 'template:index:guard-caller': /^\{\}$/ },
+  },
+  {
+    name: 'None operand: sorted() with a key that reads a None field',
+    scenario: {
+      language: 'python',
+      files: {
+        'agenda.py':
+          'PRIORITY = {"high": 0, "low": 1}\n\n\ndef ordered(tasks):\n    return [t["title"] for t in sorted(tasks, key=lambda t: (t["due"], PRIORITY[t["priority"]]))]\n',
+      },
+      driver: call(
+        'from agenda import ordered',
+        'ordered([{"title": "a", "due": "2026-01-02", "priority": "low"}, {"title": "b", "due": None, "priority": "high"}, {"title": "c", "due": "2026-01-01", "priority": "high"}])',
+      ),
+    },
+    fixes: { 'template:none-operand:default': /^\["c", "a", "b"\]$/ },
+  },
+  {
+    name: 'None operand: sorted() of values one of which is None',
+    scenario: {
+      language: 'python',
+      files: { 'scores.py': 'def top(scores):\n    return sorted(scores, reverse=True)[:2]\n' },
+      driver: call('from scores import top', 'top([3, None, 1])'),
+    },
+    fixes: { 'template:none-operand:default': /^\[null, 3\]$/ },
+  },
+  {
+    name: "missing key: a lookup table without the request's value, 400 in the http.server handler",
+    scenario: {
+      language: 'python',
+      files: {
+        'rates.py':
+          'RATES = {"EUR": 1.0, "USD": 1.08}\n\n\ndef convert(order):\n    return round(order["amount"] * RATES[order["currency"]], 2)\n',
+        'app.py':
+          'import json\nfrom http.server import BaseHTTPRequestHandler\n\nfrom rates import convert\n\n\nclass Handler(BaseHTTPRequestHandler):\n    def log_message(self, *args):\n        pass\n\n    def reply(self, status, payload):\n        data = json.dumps(payload).encode()\n        self.send_response(status)\n        self.send_header("Content-Type", "application/json")\n        self.end_headers()\n        self.wfile.write(data)\n\n    def do_POST(self):\n        order = json.loads(self.rfile.read(int(self.headers["Content-Length"])))\n        try:\n            return self.reply(200, {"total": convert(order)})\n        except Exception:\n            import traceback, sys\n            traceback.print_exc()\n            return self.reply(500, {"error": "internal"})\n',
+      },
+      driver: httpServer('POST', '/convert', '{"amount": 10, "currency": "GBP"}'),
+    },
+    fixes: { 'template:missing-key:validate': /^400 \{"error": "currency is not supported"\}$/ },
+  },
+  {
+    name: 'Flask: a field of request.json read in the view',
+    scenario: {
+      language: 'python',
+      files: {
+        'app.py':
+          'from flask import Flask, jsonify, request\n\napp = Flask(__name__)\n\n\n@app.post("/signup")\ndef signup():\n    email = request.json["email"].lower()\n    return jsonify({"email": email})\n',
+      },
+      driver: flask('POST', '/signup', '{"name": "ann"}'),
+    },
+    fixes: { 'template:missing-key:validate': /^400 \{"error":"email is required"\}$/ },
+  },
+  {
+    name: 'Flask: request.get_json() handed straight to a service',
+    scenario: {
+      language: 'python',
+      files: {
+        'app.py':
+          'from flask import Flask, jsonify, request\n\nfrom basket import total\n\napp = Flask(__name__)\n\n\n@app.post("/total")\ndef basket_total():\n    return jsonify(total(request.get_json(force=True)))\n',
+        'basket.py': 'def total(basket):\n    return {"percent": basket["coupon"]["percent"] * 2}\n',
+      },
+      driver: flask('POST', '/total', '{"coupon": null}'),
+    },
+    fixes: { 'template:nullish:validate': /^400 \{"error":"coupon is required"\}$/ },
+  },
+  {
+    name: 'Flask: a zero divisor from request.args.get(..., type=int)',
+    scenario: {
+      language: 'python',
+      files: {
+        'app.py':
+          'from flask import Flask, jsonify, request\n\napp = Flask(__name__)\n\n\n@app.get("/split")\ndef split():\n    total = request.args.get("total", type=int)\n    parts = request.args.get("parts", type=int)\n    return jsonify({"each": total / parts})\n',
+      },
+      driver: flask('GET', '/split?total=10&parts=0', ''),
+    },
+    fixes: { 'template:zero-division:validate': /^400 \{"error":"parts must not be zero"\}$/ },
   },
 ];
 

@@ -50,16 +50,20 @@ describe('commitPatch and createBranch', () => {
     await git(repo, 'add', 'NOTES.md');
     const before = await userState(repo);
 
+    const objectsBefore = await git(repo, 'count-objects', '-v');
     const commit = await commitPatch({ repo, base, patch: FIX, message: 'fix: guard the divisor' });
+    // the commit lives in suture's scratch store until it becomes a branch: nothing written to the repository
+    expect(await git(repo, 'count-objects', '-v')).toBe(objectsBefore);
+    await expect(git(repo, 'cat-file', '-e', commit)).rejects.toThrow();
+    expect(await resolveCommit(repo, commit)).toBe(commit);
+
+    await createBranch(repo, 'suture/abc', commit);
     expect(await git(repo, 'rev-parse', `${commit}^`)).toBe(base);
     expect(await git(repo, 'log', '-1', '--format=%an <%ae>|%cn|%s', commit)).toBe(
       'suture <suture@users.noreply.localhost>|suture|fix: guard the divisor',
     );
     expect(await git(repo, 'diff', '--name-only', base, commit)).toBe('pricing.py');
     expect(await git(repo, 'show', `${commit}:pricing.py`)).toContain('if len(discounts) == 0:');
-    expect(await userState(repo)).toEqual(before);
-
-    await createBranch(repo, 'suture/abc', commit);
     expect(await git(repo, 'rev-parse', 'refs/heads/suture/abc')).toBe(commit);
     expect(readFileSync(join(repo, 'pricing.py'), 'utf8')).toBe('uncommitted edit\n');
     expect({ ...(await userState(repo)), branches: before.branches }).toEqual(before);

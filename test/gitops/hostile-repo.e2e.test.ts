@@ -28,7 +28,8 @@ describe('heal on a repository whose git config and attributes name programs', (
 
     const incident = join(SERVICES, 'pricing-api', 'incident.json');
     const args = ['heal', '--repo', repo, '--incident', incident, '--state', state, '--mode', 'auto', '--json'];
-    const r = await cli(args, { GIT_CONFIG_GLOBAL: globalConfig });
+    // The operator allows local merges (no provider here): the whole path to origin's main is exercised.
+    const r = await cli(args, { GIT_CONFIG_GLOBAL: globalConfig, SUTURE_LOCAL_MERGE: 'fast-forward' });
     const ran = trap.ran(); // before any other git command runs in the armed repo
     expect(ran, 'programs named by the repository ran').toBe('');
     expect(r.exitCode, r.stderr).toBe(0);

@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
+import { afterEach, beforeEach } from 'vitest';
 
 export interface Remote {
   url: string;
@@ -90,4 +91,22 @@ export async function closedPort(): Promise<number> {
   const port = await listen(server, sockets);
   await closer(server, sockets)();
   return port;
+}
+
+/**
+ * For a test file: each test runs with no global or system git config (the machine's cannot leak in), its
+ * environment restored afterwards, and the servers it pushed onto the returned list closed.
+ */
+export function isolatedGit(): Remote[] {
+  const servers: Remote[] = [];
+  const saved = { ...process.env };
+  beforeEach(() => {
+    process.env.GIT_CONFIG_GLOBAL = '/dev/null';
+    process.env.GIT_CONFIG_NOSYSTEM = '1';
+  });
+  afterEach(async () => {
+    process.env = { ...saved };
+    for (const s of servers.splice(0)) await s.close();
+  });
+  return servers;
 }

@@ -5,7 +5,18 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { addOrigin, cleanup, cli, git, heal, repoFromService, SERVICES, tempDir, writeIn } from '../helpers/repo.ts';
+import {
+  addOrigin,
+  cleanup,
+  cli,
+  git,
+  heal,
+  healWith,
+  repoFromService,
+  SERVICES,
+  tempDir,
+  writeIn,
+} from '../helpers/repo.ts';
 
 const made: string[] = [];
 afterAll(() => cleanup(...made));
@@ -195,13 +206,33 @@ describe('heal escalates what it should not patch', () => {
 });
 
 describe('heal --mode auto', () => {
-  it('merges an allowed fix by fast-forwarding origin, never the local checkout', async () => {
+  const LOCAL_MERGE = { SUTURE_LOCAL_MERGE: 'fast-forward' };
+  const healAuto = (service: string, repo: string, state: string, env: Record<string, string> = {}) =>
+    healWith(env, service, repo, state, '--mode', 'auto');
+
+  it('the local provider never pushes the default branch unless the operator allows local merges', async () => {
     const repo = await repoFromService('orders-api');
     const remote = await addOrigin(repo);
     const state = tempDir('suture-state-');
     made.push(repo, remote, state);
     const base = await git(repo, 'rev-parse', 'HEAD');
-    const r = await heal('orders-api', repo, state, '--mode', 'auto');
+    const r = await healAuto('orders-api', repo, state);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.status).toBe('proposed');
+    expect(out.candidates[0].policy.decision).toBe('allow');
+    expect(out.reason).toMatch(/not merged yet: .*SUTURE_LOCAL_MERGE=fast-forward/);
+    expect(await git(remote, 'rev-parse', 'main')).toBe(base);
+    expect(await git(remote, 'rev-parse', out.branch)).toBe(out.commit);
+  });
+
+  it('with SUTURE_LOCAL_MERGE=fast-forward, merges an allowed fix by fast-forwarding origin, never the local checkout', async () => {
+    const repo = await repoFromService('orders-api');
+    const remote = await addOrigin(repo);
+    const state = tempDir('suture-state-');
+    made.push(repo, remote, state);
+    const base = await git(repo, 'rev-parse', 'HEAD');
+    const r = await healAuto('orders-api', repo, state, LOCAL_MERGE);
     expect(r.exitCode, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.status).toBe('fixed');
@@ -216,7 +247,7 @@ describe('heal --mode auto', () => {
     const state = tempDir('suture-state-');
     made.push(repo, state);
     const base = await git(repo, 'rev-parse', 'HEAD');
-    const r = await heal('pricing-api', repo, state, '--mode', 'auto');
+    const r = await healAuto('pricing-api', repo, state, LOCAL_MERGE);
     expect(r.exitCode, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.status).toBe('proposed');

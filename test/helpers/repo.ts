@@ -86,15 +86,29 @@ export function writeIn(dir: string, name: string, text: string): string {
 
 /** `suture heal --json` on a demo service's captured incident. */
 export function heal(service: string, repo: string, state: string, ...extra: string[]): Promise<CliResult> {
-  return cli([
-    'heal',
-    '--repo',
-    repo,
-    '--incident',
-    join(SERVICES, service, 'incident.json'),
-    '--state',
-    state,
-    '--json',
-    ...extra,
-  ]);
+  return healWith({}, service, repo, state, ...extra);
+}
+
+/** `heal`, with these environment variables set for the CLI. */
+export function healWith(
+  env: Record<string, string>,
+  service: string,
+  repo: string,
+  state: string,
+  ...extra: string[]
+): Promise<CliResult> {
+  return cli(
+    [
+      'heal',
+      '--repo',
+      repo,
+      '--incident',
+      join(SERVICES, service, 'incident.json'),
+      '--state',
+      state,
+      '--json',
+      ...extra,
+    ],
+    env,
+  );
 }

@@ -325,7 +325,7 @@ export function renderNode(spec: NodeTestSpec): string {
   const usesRoot = /\bROOT\b/.test(p.body);
   const ups = "'..', ".repeat(spec.depth).replace(/, $/, '');
   const here =
-    spec.loader === 'import' && esm && spec.framework !== 'jest'
+    spec.loader === 'import' && esm && spec.style.runtime === 'esm' && spec.framework !== 'jest'
       ? 'path.dirname(url.fileURLToPath(import.meta.url))'
       : '__dirname';
   const root = `const ROOT = path.join(${here}${spec.depth ? `, ${ups}` : ''});`;

@@ -36,6 +36,12 @@ export interface AppRef {
 
 export interface NodeStyle {
   syntax: 'esm' | 'cjs';
+  /**
+   * How the test file runs, which can differ from how it is written: TypeScript or jest-transformed `import`
+   * syntax in a CommonJS package runs as CommonJS (Babel's register hook, ts-node, jest), where
+   * `import.meta` is a syntax error.
+   */
+  runtime: 'esm' | 'cjs';
   typescript: boolean;
   assertion: 'node-assert' | 'expect' | 'chai';
   /** How the tests load chai / @jest/globals: by import or by require. */
@@ -306,5 +312,15 @@ export function nodeStyle(setup: TestSetup, view: RepoView, testPath: string): N
     ...((packageJson(view, '')?.dependencies as object) ?? {}),
   };
   const supertest = 'supertest' in d ? supertestApp(view, tests, testPath, tsImportExt) : undefined;
-  return { syntax, typescript, assertion, jestGlobals, mochaUi, tsImportExt, ...(supertest ? { supertest } : {}) };
+  const runtime: NodeStyle['runtime'] = setup.framework === 'vitest' ? 'esm' : setup.framework === 'jest' ? 'cjs' : kind;
+  return {
+    syntax,
+    runtime,
+    typescript,
+    assertion,
+    jestGlobals,
+    mochaUi,
+    tsImportExt,
+    ...(supertest ? { supertest } : {}),
+  };
 }

@@ -24,7 +24,9 @@ export type Bad =
   | 'not-array'
   | 'not-string'
   | 'not-function'
+  | 'unsupported' // a key the code's lookup table has no entry for
   | 'not-number' // NaN from Number()/parseInt
+  | 'not-number-type' // a string (or anything) where the code calls a number's methods
   | 'invalid-date'
   | 'unparseable'; // fails its parser (JSON, int(), fromisoformat, …)
 
@@ -67,6 +69,8 @@ export function fieldLabel(path: AccessPath): string {
       out += out ? `.${name}` : name;
     }
   }
+  // A variable that is itself the list (`entries` bound from the body): `entries[].bookedAt`, not `[].bookedAt`.
+  if (out.startsWith('[') && steps === path.steps && !REQUEST_ROOTS.test(path.root)) out = `${path.root}${out}`;
   return out;
 }
 
@@ -87,8 +91,10 @@ export function badMessage(path: AccessPath | undefined, bad: Bad, parser?: stri
     case 'not-string':
       return `${what} must be a string`;
     case 'not-function':
+    case 'unsupported':
       return `${what} is not supported`;
     case 'not-number':
+    case 'not-number-type':
       return `${what} must be a number`;
     case 'invalid-date':
       return `${what} must be a valid date`;
@@ -117,7 +123,10 @@ export function badWords(bad: Bad): string {
       return 'not a string';
     case 'not-function':
       return 'not callable';
+    case 'unsupported':
+      return 'not supported';
     case 'not-number':
+    case 'not-number-type':
       return 'not a number';
     case 'invalid-date':
       return 'not a date';

@@ -224,6 +224,8 @@ export function namesInScope(f: JsFile, at: ts.Node): Set<string> {
   };
   const scopes: ts.Node[] = [f.sf];
   for (let p: ts.Node | undefined = at; p; p = p.parent) if (isFunctionLike(p) || ts.isBlock(p)) scopes.push(p);
+  // Blocks, loops and catch clauses that do not hold `at` declare nothing visible there.
+  const holds = (n: ts.Node) => n.pos <= at.pos && at.end <= n.end;
   for (const scope of scopes) {
     if (isFunctionLike(scope)) for (const prm of scope.parameters) addBinding(prm.name);
     walk(scope, (n) => {
@@ -232,6 +234,12 @@ export function namesInScope(f: JsFile, at: ts.Node): Set<string> {
         if (name && ts.isFunctionDeclaration(n)) names.add(name);
         return false;
       }
+      if (
+        n !== scope &&
+        (ts.isBlock(n) || ts.isCatchClause(n) || ts.isIterationStatement(n, false) || ts.isCaseBlock(n)) &&
+        !holds(n)
+      )
+        return false;
       if (ts.isVariableDeclaration(n)) addBinding(n.name);
       if (ts.isImportClause(n) && n.name) names.add(n.name.text);
       if (ts.isImportSpecifier(n) || ts.isNamespaceImport(n)) names.add(n.name.text);

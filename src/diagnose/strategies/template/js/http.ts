@@ -106,6 +106,8 @@ export function handlerAround(f: JsFile, node: ts.Node): JsHandler | undefined {
 const STATUS = (n: ts.Node, any: boolean) =>
   ts.isNumericLiteral(n) && Number(n.text) >= (any ? 200 : 400) && Number(n.text) < (any ? 600 : 500);
 const MESSAGE_KEYS = /^(error|message|msg|detail|details|reason|description|title)$/;
+const LOGGING =
+  /^(console\.\w+|log|logger|logError|debug|info|warn|error|fatal|trace)$|^process\.std(out|err)\.write$|\.(log|info|warn|warning|error|debug|trace|fatal)$/;
 
 /**
  * A statement in the code that answers with a status and a message, to copy: its numeric status and its
@@ -119,6 +121,8 @@ function ownAnswer(
   if (!ts.isReturnStatement(stmt) && !ts.isExpressionStatement(stmt)) return undefined;
   const expr = stmt.expression;
   if (!expr || !ts.isCallExpression(unwrap(expr))) return undefined;
+  // A log line carries a status and a message too, but answers nothing.
+  if (LOGGING.test(nodeText(f, (unwrap(expr) as ts.CallExpression).expression))) return undefined;
   let status: ts.Node | undefined;
   let keyed: ts.StringLiteral | undefined;
   const strings: ts.StringLiteral[] = [];

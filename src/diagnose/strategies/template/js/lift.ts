@@ -177,6 +177,8 @@ export function pathOf(e: ts.Expression, depth = 0): Rooted | undefined {
         const inner = prop ? pathOf(init, depth + 1) : undefined;
         if (inner && prop)
           return { ...inner, path: { ...inner.path, steps: [...inner.path.steps, { k: 'prop', name: prop }] } };
+        // `const { entries } = JSON.parse(raw)`: no path to follow, but the bound name is a variable.
+        if (prop && !inner) return { path: { root: x.text, steps: [] } };
       }
     }
     return ts.isIdentifier(decl.name) ? { path: { root: x.text, steps: [] } } : undefined;
@@ -223,12 +225,20 @@ export function functionAt(fr: JsFrame): ts.FunctionLikeDeclaration | undefined 
   return found;
 }
 
+/** Where a check goes: before a statement, or before an arrow function's expression body (made a block). */
+export type Anchor = ts.Statement | ts.Expression;
+
+/** The expression body of an arrow function (`(req, res) => res.json(…)`). */
+export function isArrowBody(n: ts.Node): n is ts.Expression {
+  return !!n.parent && ts.isArrowFunction(n.parent) && n.parent.body === n && !ts.isBlock(n);
+}
+
 export interface Lifted {
   file: JsFile;
   handler: JsHandler;
   path: AccessPath;
   /** The statement in the handler before which the check goes. */
-  anchor: ts.Statement;
+  anchor: Anchor;
   /** Frames crossed (0: the fault is in the handler itself). */
   hops: number;
 }
@@ -237,7 +247,18 @@ export interface Lifted {
  * The statement around `node` (climbing out of loops and blocks, never out of a function) before which the
  * path's root is declared. The root must be the handler's own data: declared inside the handler.
  */
-function anchorFor(node: ts.Node, root: string, handlerFn: ts.FunctionLikeDeclaration): ts.Statement | undefined {
+function anchorFor(node: ts.Node, root: string, handlerFn: ts.FunctionLikeDeclaration): Anchor | undefined {
+  // `(req, res) => res.json(summarize(req.body))`: the check goes before the expression body (made a block).
+  const body = handlerFn.body;
+  if (
+    body &&
+    ts.isArrowFunction(handlerFn) &&
+    !ts.isBlock(body) &&
+    node.pos >= body.pos &&
+    node.end <= body.end &&
+    handlerFn.parameters.some((p) => ts.isIdentifier(p.name) && p.name.text === root)
+  )
+    return body as ts.Expression;
   let stmt = statementOf(node);
   while (stmt) {
     if (isListedStatement(stmt)) {
@@ -254,6 +275,70 @@ function anchorFor(node: ts.Node, root: string, handlerFn: ts.FunctionLikeDeclar
 }
 
 /**
+ * Whether the variable `name`, as seen at `at` in a handler, holds the request's data: the handler's own
+ * parameters (req, ctx, a body a framework passes), or a variable made from them by reading through
+ * (`req.body.items`), parsing (`JSON.parse(raw)`), a function of them (`await readBody(req)`), `??`/`||`,
+ * or destructuring. A method call on something else (`USERS.find((u) => u.id === req.params.id)`) is not.
+ */
+function fromRequest(name: string, at: ts.Node, handlerFn: ts.FunctionLikeDeclaration, depth = 0): boolean {
+  if (depth > 6) return false;
+  const decl = declarationOf(name, at);
+  if (!decl) return false;
+  if (ts.isParameter(decl)) {
+    if (decl.parent === handlerFn) return true;
+    // `req.on('data', (chunk) => …)`: a callback the request's data is handed to.
+    const call = decl.parent.parent;
+    return (
+      !!call &&
+      ts.isCallExpression(call) &&
+      ts.isPropertyAccessExpression(call.expression) &&
+      derived(call.expression.expression, call, handlerFn, depth)
+    );
+  }
+  if (ts.isVariableDeclaration(decl)) {
+    const loop = decl.parent?.parent;
+    if (loop && ts.isForOfStatement(loop)) return derived(loop.expression, decl, handlerFn, depth);
+    if (decl.initializer && derived(decl.initializer, decl, handlerFn, depth)) return true;
+    // `let raw = ''` … `raw += chunk`, `const chunks = []` … `chunks.push(chunk)`: what goes in later counts.
+    const isName = (e: ts.Expression) => ts.isIdentifier(unwrap(e)) && (unwrap(e) as ts.Identifier).text === name;
+    let filled = false;
+    walk(enclosingFunction(decl) ?? decl.getSourceFile(), (n) => {
+      if (filled) return false;
+      if (
+        ts.isBinaryExpression(n) &&
+        n.operatorToken.kind >= ts.SyntaxKind.FirstAssignment &&
+        n.operatorToken.kind <= ts.SyntaxKind.LastAssignment &&
+        isName(n.left)
+      )
+        filled = derived(n.right, n, handlerFn, depth);
+      else if (ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression) && isName(n.expression.expression))
+        filled = n.arguments.some((a) => derived(a, n, handlerFn, depth));
+      return undefined;
+    });
+    return filled;
+  }
+  return false;
+}
+
+function derived(e: ts.Expression, at: ts.Node, handlerFn: ts.FunctionLikeDeclaration, depth: number): boolean {
+  const x = unwrap(e);
+  const data = (a: ts.Expression) => !ts.isFunctionLike(unwrap(a)) && derived(a, at, handlerFn, depth);
+  if (ts.isIdentifier(x)) return fromRequest(x.text, at, handlerFn, depth + 1);
+  if (ts.isPropertyAccessExpression(x) || ts.isElementAccessExpression(x)) return data(x.expression);
+  if (ts.isAwaitExpression(x)) return data(x.expression);
+  if (ts.isBinaryExpression(x)) return data(x.left) || data(x.right);
+  if (ts.isConditionalExpression(x)) return data(x.whenTrue) || data(x.whenFalse);
+  if (ts.isNewExpression(x)) return (x.arguments ?? []).some(data);
+  if (ts.isCallExpression(x)) {
+    const callee = unwrap(x.expression);
+    // A method of the request's data (`url.searchParams.get('q')`), or a function given it (`JSON.parse(raw)`).
+    if (ts.isPropertyAccessExpression(callee) && data(callee.expression)) return true;
+    return x.arguments.some(data);
+  }
+  return false;
+}
+
+/**
  * Lifts the path of `value` (in the innermost frame) to the nearest enclosing request handler up the
  * stack. Undefined when a hop cannot be followed (a computed argument, a callback the stack skips).
  */
@@ -265,7 +350,10 @@ export function liftToHandler(frames: JsFrame[], value: ts.Expression, at: ts.No
     const handler = handlerAround(file, node);
     if (handler && rooted.path.root !== 'this') {
       const anchor = anchorFor(node, rooted.path.root, handler.fn);
-      if (anchor) return { file, handler, path: rooted.path, anchor, hops: i };
+      // Only the request's data is validated: a user the handler looked up is not the client's mistake.
+      if (anchor && fromRequest(rooted.path.root, anchor, handler.fn))
+        return { file, handler, path: rooted.path, anchor, hops: i };
+      if (anchor) return undefined;
     }
     // Frames still inside the parameter's function (a callback in it) are not its caller.
     const fnOf = rooted.param?.fn;

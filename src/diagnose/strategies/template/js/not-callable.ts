@@ -9,6 +9,7 @@ import type { Fault } from '../fault.ts';
 import { isPure, nodeText, startOf, ts, unwrap } from './ast.ts';
 import { nearFault, operand, proposal, where } from './common.ts';
 import { ARRAY_METHODS, isStringMethod } from './infer.ts';
+import { lookupBoundary } from './lookup.ts';
 import { boundaryVariant, guardVariants, type JsTemplateContext } from './variants.ts';
 
 const ARRAYISH = new Set([
@@ -22,6 +23,31 @@ const ARRAYISH = new Set([
   'keys',
   'values',
 ]);
+
+const NUMBER_METHODS = new Set(['toFixed', 'toPrecision', 'toExponential']);
+
+/** What a value is coerced to at the fault site, what the guard tests, and what the 400 says. */
+const KINDS = {
+  list: {
+    coerced: (v: string) => `(Array.isArray(${v}) ? ${v} : [])`,
+    check: (v: string) => `!Array.isArray(${v})`,
+    words: 'an empty list when it is not a list',
+    bad: 'not-array',
+  },
+  string: {
+    coerced: (v: string) => `String(${v})`,
+    check: (v: string) => `typeof ${v} !== 'string'`,
+    words: 'a string',
+    bad: 'not-string',
+  },
+  // "12.5".toFixed(2): a number sent as a string.
+  number: {
+    coerced: (v: string) => `Number(${v})`,
+    check: (v: string) => `typeof ${v} !== 'number'`,
+    words: 'a number',
+    bad: 'not-number-type',
+  },
+} as const;
 
 const norm = (s: string) =>
   s
@@ -42,28 +68,35 @@ export function notCallableJs(ctx: JsTemplateContext, fault: Extract<Fault, { ki
   for (const call of calls.slice(0, 1)) {
     const callee = unwrap(call.expression);
     const method = ts.isPropertyAccessExpression(callee) ? callee.name.text : undefined;
-    if (method && ts.isPropertyAccessExpression(callee) && (ARRAYISH.has(method) || isStringMethod(method))) {
+    const kind = !method
+      ? undefined
+      : ARRAYISH.has(method)
+        ? 'list'
+        : isStringMethod(method)
+          ? 'string'
+          : NUMBER_METHODS.has(method)
+            ? 'number'
+            : undefined;
+    if (kind && ts.isPropertyAccessExpression(callee)) {
       const obj = callee.expression;
       if (!isPure(obj)) continue;
-      const array = ARRAYISH.has(method);
       const text = operand(f, obj);
-      const coerced = array ? `(Array.isArray(${text}) ? ${text} : [])` : `String(${text})`;
+      const { coerced, check, words, bad } = KINDS[kind];
       const p = proposal(
         f,
-        [{ start: startOf(f, obj), end: obj.end, text: coerced }],
-        `template:not-callable:${array ? 'as-list' : 'as-string'}`,
-        `treat \`${nodeText(f, obj)}\` as ${array ? 'an empty list when it is not a list' : 'a string'} before .${method}() (${where(f, call)})`,
+        [{ start: startOf(f, obj), end: obj.end, text: coerced(text) }],
+        `template:not-callable:as-${kind}`,
+        `treat \`${nodeText(f, obj)}\` as ${words} before .${method}() (${where(f, call)})`,
         0.65,
       );
       if (p) out.push(p);
-      const cond = (v: string) => (array ? `!Array.isArray(${v})` : `typeof ${v} !== 'string'`);
       out.push(
         ...guardVariants({
           file: f,
           at: call,
           value: obj,
-          cond,
-          what: `\`${nodeText(f, obj)}\` is not ${array ? 'a list' : 'a string'}`,
+          cond: check,
+          what: `\`${nodeText(f, obj)}\` is not a ${kind}`,
           strategy: 'template:not-callable',
           confidence: 0.6,
         }),
@@ -72,7 +105,7 @@ export function notCallableJs(ctx: JsTemplateContext, fault: Extract<Fault, { ki
         file: f,
         at: call,
         value: obj,
-        bad: array ? 'not-array' : 'not-string',
+        bad,
         strategy: 'template:not-callable',
         confidence: 0.8,
       });
@@ -107,6 +140,15 @@ export function notCallableJs(ctx: JsTemplateContext, fault: Extract<Fault, { ki
         confidence: 0.55,
       }),
     );
+    // `RENDERERS[format](rows)`: the table has no function for the request's key.
+    const b = lookupBoundary(ctx, {
+      file: f,
+      at: call,
+      value: callee,
+      strategy: 'template:not-callable',
+      confidence: 0.8,
+    });
+    if (b) out.push(b);
   }
   return out;
 }

@@ -16,6 +16,7 @@ import { isPure, type JsFile, nodeText, quoteStyle, startOf, ts, unwrap } from '
 import { chainAbove, emptyFor, follow, nearFault, operand, proposal, where } from './common.ts';
 import { agreedKind, defaultFor, usesOf } from './infer.ts';
 import type { JsFrame } from './lift.ts';
+import { lookupBoundary } from './lookup.ts';
 import { boundaryVariant, guardVariants, type JsTemplateContext } from './variants.ts';
 
 type NullishFault = Extract<Fault, { kind: 'nullish' }>;
@@ -273,14 +274,14 @@ export function nullishJs(ctx: JsTemplateContext, fault: NullishFault): Proposal
     }
     const value = ts.isParameter(site.value) ? undefined : site.value;
     const b = value
-      ? boundaryVariant(ctx, {
+      ? (boundaryVariant(ctx, {
           file: f,
           at: site.at,
           value,
           bad: 'nullish',
           strategy: 'template:nullish',
           confidence: fixed?.fallback ? 0.6 : 0.8,
-        })
+        }) ?? lookupBoundary(ctx, { file: f, at: site.at, value, strategy: 'template:nullish', confidence: 0.8 }))
       : undefined;
     if (b) out.push(b);
   }

@@ -8,7 +8,7 @@
 import type { Proposal } from '../../types.ts';
 import { indentUnit } from '../edits.ts';
 import type { Fault, ParseWhat } from '../fault.ts';
-import { type AccessPath, badMessage, fieldLabel } from '../path.ts';
+import { type AccessPath, badMessage, fieldLabel, type Step } from '../path.ts';
 import {
   catchClause,
   enclosingFunction,
@@ -25,8 +25,8 @@ import {
 } from './ast.ts';
 import { nearFault, proposal, where } from './common.ts';
 import { answer400, handlerAround } from './http.ts';
-import { liftToHandler, pathOf } from './lift.ts';
-import { boundaryAt, insertBefore, type JsTemplateContext } from './variants.ts';
+import { type Anchor, liftToHandler, pathOf } from './lift.ts';
+import { boundaryAt, insertBefore, type JsTemplateContext, pathText } from './variants.ts';
 
 interface ParseSite {
   /** The parsing expression (`JSON.parse(raw)`, `new Date(s)`, `Number(q)`). */
@@ -131,20 +131,6 @@ function catchInPlace(ctx: JsTemplateContext, site: ParseSite, message: string):
   );
 }
 
-/** The path as an expression that is undefined, not an error, when a step is missing (where `?.` parses). */
-function pathText(path: AccessPath, modern: boolean): string | undefined {
-  let out = path.root;
-  const q = modern ? '?.' : '';
-  path.steps.forEach((s, i) => {
-    const opt = i > 0 || !/^(req|request|ctx|context)$/.test(path.root) ? q : '';
-    if (s.k === 'prop') out += opt ? `${opt}${s.name}` : `.${s.name}`;
-    else if (s.k === 'key') out += `${opt}[${JSON.stringify(s.key)}]`;
-    else if (s.k === 'get') out += `${opt || '.'}get(${JSON.stringify(s.key)})`;
-    else out = '';
-  });
-  return out || undefined;
-}
-
 /** In the handler, before the call that leads to the parse: check the (lifted) input parses. */
 function checkInHandler(ctx: JsTemplateContext, site: ParseSite, what: ParseWhat): Proposal | undefined {
   const f = ctx.frames[0]!.file;
@@ -152,9 +138,18 @@ function checkInHandler(ctx: JsTemplateContext, site: ParseSite, what: ParseWhat
   let inputText: string | undefined;
   let path: AccessPath | undefined;
   let target:
-    | { file: JsFile; anchor: ts.Statement; handler: NonNullable<ReturnType<typeof handlerAround>>; hops: number }
+    | { file: JsFile; anchor: Anchor; handler: NonNullable<ReturnType<typeof handlerAround>>; hops: number }
     | undefined;
-  if (lifted) {
+  // `entries[].bookedAt`: the input is a field of every element of a list.
+  const each = lifted && splitAtEach(lifted.path);
+  if (lifted && each) {
+    const list = pathText(each.list, ctx.modern);
+    inputText = pathText({ root: 'item', steps: each.item }, ctx.modern);
+    if (!list || !inputText || each.item.some((st) => st.k === 'each')) return undefined;
+    each.listText = list;
+    path = lifted.path;
+    target = { file: lifted.file, anchor: lifted.anchor, handler: lifted.handler, hops: lifted.hops };
+  } else if (lifted) {
     inputText = pathText(lifted.path, ctx.modern);
     path = lifted.path;
     target = { file: lifted.file, anchor: lifted.anchor, handler: lifted.handler, hops: lifted.hops };
@@ -181,7 +176,8 @@ function checkInHandler(ctx: JsTemplateContext, site: ParseSite, what: ParseWhat
   );
   const strategy = 'template:unparseable';
   if (!site.throws) {
-    const cond = what === 'date' ? `Number.isNaN(${parseWithInput}.getTime())` : `Number.isNaN(${parseWithInput})`;
+    const one = what === 'date' ? `Number.isNaN(${parseWithInput}.getTime())` : `Number.isNaN(${parseWithInput})`;
+    const cond = each?.listText ? `!Array.isArray(${each.listText}) || ${each.listText}.some((item) => ${one})` : one;
     return boundaryAt(
       ctx,
       tf,
@@ -198,7 +194,9 @@ function checkInHandler(ctx: JsTemplateContext, site: ParseSite, what: ParseWhat
   const unit = indentUnit(tf.source);
   const lines = [
     `try {`,
-    `${unit}${parseWithInput}${semi}`,
+    each?.listText
+      ? `${unit}for (const item of ${each.listText}) ${parseWithInput}${semi}`
+      : `${unit}${parseWithInput}${semi}`,
     `} ${catchClause(ctx.modern)} {`,
     ...ans.lines.map((l) => unit + l),
     '}',
@@ -213,6 +211,13 @@ function checkInHandler(ctx: JsTemplateContext, site: ParseSite, what: ParseWhat
         0.8,
       )
     : undefined;
+}
+
+/** A path through a list's elements, at its first `each`: the list's path and the steps within an element. */
+function splitAtEach(path: AccessPath): { list: AccessPath; item: Step[]; listText?: string } | undefined {
+  const i = path.steps.findIndex((st) => st.k === 'each');
+  if (i < 0) return undefined;
+  return { list: { root: path.root, steps: path.steps.slice(0, i) }, item: path.steps.slice(i + 1) };
 }
 
 /** No calls, assignments or awaits: the expression can be evaluated once more to check it. */

@@ -23,7 +23,7 @@ import {
 import { follow } from './common.ts';
 import { answer400, asHandler, handlerAround } from './http.ts';
 import { returnDefault } from './infer.ts';
-import { callerCall, type JsFrame, liftToHandler, pathOf } from './lift.ts';
+import { type Anchor, callerCall, isArrowBody, type JsFrame, liftToHandler, pathOf } from './lift.ts';
 
 export interface JsTemplateContext {
   frames: JsFrame[];
@@ -31,9 +31,20 @@ export interface JsTemplateContext {
   modern: boolean;
 }
 
-/** Edits that put `lines` right before `stmt`, bracing a bare if/loop body when needed. */
-export function insertBefore(f: JsFile, stmt: ts.Statement, lines: string[]): TextEdit[] | undefined {
+/**
+ * Edits that put `lines` right before `stmt`, bracing a bare if/loop body when needed; before an arrow's
+ * expression body, the body becomes a block that runs them and returns the expression.
+ */
+export function insertBefore(f: JsFile, stmt: Anchor, lines: string[]): TextEdit[] | undefined {
   const start = startOf(f, stmt);
+  if (isArrowBody(stmt)) {
+    const { indent } = lineIndent(f.source, startOf(f, stmt.parent));
+    const inner = indent + indentUnit(f.source);
+    const eol = /\r\n/.test(f.source) ? '\r\n' : '\n';
+    const semi = usesSemicolons(f) ? ';' : '';
+    const block = [...lines, `return ${nodeText(f, stmt)}${semi}`].map((l) => `${inner}${l}`).join(eol);
+    return [{ start, end: stmt.end, text: `{${eol}${block}${eol}${indent}}` }];
+  }
   const { indent, lineStart, startsLine } = lineIndent(f.source, start);
   const eol = /\r\n/.test(f.source) ? '\r\n' : '\n';
   if (isListedStatement(stmt)) {
@@ -203,6 +214,8 @@ export function pathCondition(path: AccessPath, bad: Bad, modern: boolean, item 
         return `Number(${value}) === 0`;
       case 'not-number':
         return `Number.isNaN(Number(${value}))`;
+      case 'not-number-type':
+        return `typeof ${value} !== 'number'`;
       case 'invalid-date':
         return `Number.isNaN(new Date(${value}).getTime())`;
       default:
@@ -230,6 +243,20 @@ export function pathCondition(path: AccessPath, bad: Bad, modern: boolean, item 
   return `${listNull}!Array.isArray(${list}) || ${list}.some((${item}) => ${inner})`;
 }
 
+/** The path as an expression that is undefined, not an error, when a step is missing (where `?.` parses). */
+export function pathText(path: AccessPath, modern: boolean): string | undefined {
+  let out = path.root;
+  const q = modern ? '?.' : '';
+  path.steps.forEach((s, i) => {
+    const opt = i > 0 || !/^(req|request|ctx|context)$/.test(path.root) ? q : '';
+    if (s.k === 'prop') out += opt ? `${opt}${s.name}` : `.${s.name}`;
+    else if (s.k === 'key') out += `${opt}[${JSON.stringify(s.key)}]`;
+    else if (s.k === 'get') out += `${opt || '.'}get(${JSON.stringify(s.key)})`;
+    else out = '';
+  });
+  return out || undefined;
+}
+
 export interface BoundarySite {
   file: JsFile;
   /** The crashing node (its statement anchors the lift). */
@@ -252,12 +279,14 @@ export function boundaryVariant(ctx: JsTemplateContext, site: BoundarySite): Pro
 export function boundaryAt(
   ctx: JsTemplateContext,
   f: JsFile,
-  anchor: ts.Statement,
+  anchor: Anchor,
   handler: NonNullable<ReturnType<typeof asHandler>>,
   path: AccessPath,
   site: Pick<BoundarySite, 'bad' | 'strategy' | 'confidence' | 'parser'>,
   hops: number,
   condition?: string,
+  /** More edits of the same file the check needs (an import of what it reads). */
+  extra: TextEdit[] = [],
 ): Proposal | undefined {
   const semi = usesSemicolons(f) ? ';' : '';
   const quote = quoteStyle(f);
@@ -269,9 +298,9 @@ export function boundaryAt(
   const edits = insertBefore(
     f,
     anchor,
-    isListedStatement(anchor) ? lines : [`if (${cond}) { ${ans.lines.join(' ')} }`],
+    isListedStatement(anchor) || isArrowBody(anchor) ? lines : [`if (${cond}) { ${ans.lines.join(' ')} }`],
   );
-  const edit = edits && fileEdit(f.path, f.source, edits);
+  const edit = edits && fileEdit(f.path, f.source, [...extra, ...edits]);
   if (!edit) return undefined;
   const label = fieldLabel(path) || 'the request body';
   return {

@@ -220,7 +220,8 @@ const PURE_CALLS = new Set([
   'set',
   'reversed',
 ]);
-const PURE_METHODS = new Set(['get', 'match', 'search', 'fullmatch']);
+// Flask's request.get_json() parses once and caches: reading it again is a read.
+const PURE_METHODS = new Set(['get', 'match', 'search', 'fullmatch', 'get_json']);
 
 /** Side-effect free and cheap to evaluate twice: names, attributes, constant subscripts, `.get()`, len(). */
 export function isPure(n: PyNode): boolean {
@@ -368,6 +369,14 @@ const NEVER_NONE = new Set([
   'Compare',
   'BoolOp',
 ]);
+
+/** `{**x}` or `f(**x)`: `p` unpacks the value `x` as a mapping. */
+export function unpackedAsMapping(p: PyNode, x: PyNode): boolean {
+  if (p._t === 'keyword') return p.arg === null && p.value === x;
+  if (p._t !== 'Dict') return false;
+  const i = (p.values as PyNode[]).indexOf(x);
+  return i >= 0 && (p.keys as (PyNode | null)[])[i] === null;
+}
 
 export function canBeNone(n: PyNode): boolean {
   if (n._t === 'Constant') return n.vt === 'NoneType';

@@ -1,7 +1,7 @@
 /** Shared by the Python crash-class modules: the crash site, the chain around it, the value after it. */
 import type { Proposal } from '../../types.ts';
 import { proposalFor, type TextEdit } from '../edits.ts';
-import { type PyFile, type PyNode, quoteStyle } from './ast.ts';
+import { type PyFile, type PyNode, quoteStyle, unpackedAsMapping } from './ast.ts';
 import { agreedKindPy, defaultForPy, flowsToFallbackPy, kindOfPy, nameFallsBack, usesOfPy } from './infer.ts';
 import { callerCall, type PyFrame } from './lift.ts';
 
@@ -66,6 +66,11 @@ export function followPy(file: PyFile, chain: PyNode, scope: PyNode | undefined,
     else if (kind) out.dflt = defaultForPy(kind, q)!;
     return out;
   }
+  // A branch of `a if c else b`: the conditional's value is what flows on.
+  if (p._t === 'IfExp' && (p.body === chain || p.orelse === chain)) {
+    const g = followPy(file, p, scope, frames);
+    return { ...g, whole: false, fallback: out.fallback || g.fallback };
+  }
   if (p._t === 'Return' || (p._t === 'Expr' && p.value === chain)) {
     out.whole = p._t === 'Return';
     // Returned: what the caller does with it decides the default (one call up).
@@ -92,6 +97,8 @@ export function followPy(file: PyFile, chain: PyNode, scope: PyNode | undefined,
     if (comps.includes(chain) && ['In', 'NotIn'].includes(ops[comps.indexOf(chain)]!)) out.dflt = '()';
     else if (ops.some((o) => ['Lt', 'Gt', 'LtE', 'GtE'].includes(o))) out.dflt = '0';
   } else if (p._t === 'AugAssign') out.dflt = '0';
+  else if (unpackedAsMapping(p, chain)) out.dflt = '{}';
+  else if (p._t === 'Starred') out.dflt = '[]';
   else if (p._t === 'FormattedValue' && p.format_spec) out.dflt = '0';
   return out;
 }

@@ -151,9 +151,10 @@ export function indexErrorPy(ctx: PyTemplateContext, fault: Extract<Fault, { kin
       // The same empty sequence read the same way later in the function (max, then min) fails too.
       const fn = file.functionOf(site.at);
       const after = fn ? file.descendants(fn, { functions: false }).filter((n) => (n.s ?? 0) >= site.at.e!) : [];
+      const empty = file.text(emptiness(site.seq));
       const later = site.empty
         ? [...sitesIn(file, after, 'empty-call'), ...sitesIn(file, after, 'subscript')].filter(
-            (x) => x.empty && file.text(x.seq) === s,
+            (x) => x.empty && file.text(emptiness(x.seq)) === empty,
           )
         : [];
       const parts = [site, ...later].map(fixOne);
@@ -170,13 +171,16 @@ export function indexErrorPy(ctx: PyTemplateContext, fault: Extract<Fault, { kin
       if (fix) out.push(fix);
     }
     if (!site.bad(s)) continue;
+    // `max(r.x for r in rows)` is empty exactly when `rows` is: that is what a guard or a 400 tests.
+    const seq = site.empty ? emptiness(site.seq) : site.seq;
+    const q = file.text(seq);
     out.push(
       ...guardVariantsPy({
         file,
         at: site.at,
-        value: site.seq,
+        value: seq,
         cond: site.bad,
-        what: site.empty ? `\`${s}\` is empty` : `\`${s}\` is too short`,
+        what: site.empty ? `\`${q}\` is empty` : `\`${q}\` is too short`,
         frames: ctx.frames,
         strategy: 'template:index',
         confidence: 0.7,
@@ -186,7 +190,7 @@ export function indexErrorPy(ctx: PyTemplateContext, fault: Extract<Fault, { kin
       const b = boundaryVariantPy(ctx, {
         file,
         at: site.at,
-        value: site.seq,
+        value: seq,
         bad: 'empty',
         strategy: 'template:index',
         confidence: 0.7,
@@ -195,6 +199,23 @@ export function indexErrorPy(ctx: PyTemplateContext, fault: Extract<Fault, { kin
     }
   }
   return out;
+}
+
+/**
+ * The sequence whose emptiness decides: a comprehension or generator with one unfiltered `for` is empty
+ * exactly when what it iterates is; so are `sorted(x)`, `list(x)`, … of `x`.
+ */
+function emptiness(seq: PyNode): PyNode {
+  if (['GeneratorExp', 'ListComp', 'SetComp'].includes(seq._t)) {
+    const gens = seq.generators as PyNode[];
+    if (gens.length === 1 && (gens[0]!.ifs as PyNode[]).length === 0 && !gens[0]!.is_async)
+      return emptiness(gens[0]!.iter as PyNode);
+  }
+  const f = seq._t === 'Call' ? (seq.func as PyNode) : undefined;
+  const args = (seq.args as PyNode[] | undefined) ?? [];
+  if (f?._t === 'Name' && ['sorted', 'list', 'tuple', 'reversed'].includes(f.id as string) && args.length === 1)
+    return emptiness(args[0]!);
+  return seq;
 }
 
 /**

@@ -3,7 +3,7 @@
  * substitute ("" for something `.upper()`ed next, [] for something iterated, 0 for something added), the
  * value a function's callers expect back, and whether the code already falls back when it is missing.
  */
-import { type PyFile, type PyNode, quoteStyle } from './ast.ts';
+import { type PyFile, type PyNode, quoteStyle, unpackedAsMapping } from './ast.ts';
 
 export type PyKind = 'number' | 'string' | 'list' | 'dict' | 'tuple' | 'bool';
 
@@ -224,6 +224,9 @@ function crashyUse(file: PyFile, x: PyNode): PyKind | 'unknown' | undefined {
       return p.iter === x ? 'list' : undefined;
     case 'Starred':
       return 'list';
+    case 'Dict': // {**x}
+    case 'keyword': // f(**x)
+      return unpackedAsMapping(p, x) ? 'dict' : undefined;
     case 'Compare': {
       const ops = (p.ops as PyNode[]).map((o) => o._t);
       const comps = p.comparators as PyNode[];

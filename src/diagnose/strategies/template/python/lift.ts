@@ -32,6 +32,21 @@ export interface RootedPy {
 const COMPREHENSIONS = new Set(['ListComp', 'SetComp', 'GeneratorExp', 'DictComp']);
 const SAME_ELEMENTS = new Set(['sorted', 'list', 'tuple', 'reversed', 'set', 'frozenset']);
 
+/**
+ * Flask's and Quart's `request`: a module-level import that stands for the current request inside a view,
+ * so a path rooted at it (`request.json["email"]`, `request.get_json()["items"]`) is the handler's own data.
+ */
+export function requestGlobal(file: PyFile, root: PyNode | string): boolean {
+  const name = typeof root === 'string' ? /^\w+/.exec(root)?.[0] : root._t === 'Name' ? (root.id as string) : undefined;
+  if (!name) return false;
+  return (file.tree.body as PyNode[]).some(
+    (st) =>
+      st._t === 'ImportFrom' &&
+      ['flask', 'quart'].includes(st.module as string) &&
+      (st.names as PyNode[]).some((a) => a.name === 'request' && ((a.asname as string | null) ?? 'request') === name),
+  );
+}
+
 /** Statements inside `fn` (not nested functions) that bind `name`. */
 function assignmentsTo(file: PyFile, fn: PyNode, name: string): PyNode[] {
   return file.descendants(fn, { functions: false }).filter((n) => {
@@ -74,17 +89,15 @@ export function pathOfPy(file: PyFile, e: PyNode, depth = 0): RootedPy | undefin
       // sorted(x), list(x), …: empty exactly when x is (what a length check asks).
       if (f._t === 'Name' && SAME_ELEMENTS.has(f.id as string) && args.length >= 1)
         return pathOfPy(file, args[0]!, depth + 1);
-      if (
-        f._t !== 'Attribute' ||
-        f.attr !== 'get' ||
-        args.length < 1 ||
-        args.length > 2 ||
-        (e.keywords as PyNode[]).length
-      )
-        return undefined;
+      // Flask/Quart `request.get_json()`: the body, the same on every call (parsed once, cached).
+      if (f._t === 'Attribute' && f.attr === 'get_json' && args.length === 0 && requestGlobal(file, f.value as PyNode))
+        return { path: { root: file.text(e), steps: [] } };
+      if (f._t !== 'Attribute' || f.attr !== 'get' || args.length < 1 || args.length > 2) return undefined;
       const key = constValue(args[0]);
       if (typeof key !== 'string') return undefined;
-      const fb = args[1] ? file.text(args[1]) : undefined;
+      // The rest of the call as written: a default, and Flask's `type=int` (the value a check must see).
+      const rest = [...args.slice(1), ...(e.keywords as PyNode[])].map((x) => file.text(x));
+      const fb = rest.length ? rest.join(', ') : undefined;
       return extend(pathOfPy(file, f.value as PyNode, depth + 1), { k: 'get', key, ...(fb ? { fallback: fb } : {}) });
     }
     case 'Name':
@@ -177,6 +190,7 @@ function anchorFor(file: PyFile, node: PyNode, root: string, handler: PyNode): P
       .some((n) => n._t === 'Name' && n.id === root && (n.ctx as PyNode | undefined)?._t === 'Store');
     const boundBefore =
       positionalParams(handler).includes(root) ||
+      requestGlobal(file, root) ||
       file
         .descendants(handler, { functions: false })
         .some(

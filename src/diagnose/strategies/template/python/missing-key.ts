@@ -20,6 +20,7 @@ import {
   rootName,
   siblings,
 } from './common.ts';
+import { lookupBoundaryPy } from './lookup.ts';
 import { boundaryVariantPy, guardVariantsPy, type PyTemplateContext, where } from './variants.ts';
 
 export function missingKeyPy(ctx: PyTemplateContext, fault: Extract<Fault, { kind: 'missing-key' }>): Proposal[] {
@@ -31,7 +32,7 @@ export function missingKeyPy(ctx: PyTemplateContext, fault: Extract<Fault, { kin
   let subs = reads.filter((n) => fault.key !== undefined && constValue(sliceOf(n)) === fault.key);
   const constant = subs.length > 0;
   // A lookup by a variable key (`PRICES[sku]`): the table lacks the request's value.
-  if (!constant) subs = reads.filter((n) => ['Name', 'Attribute'].includes(sliceOf(n)._t));
+  if (!constant) subs = reads.filter((n) => ['Name', 'Attribute', 'Subscript', 'Call'].includes(sliceOf(n)._t));
   const out: Proposal[] = [];
   const fn = file.functionOf(cs.stmt);
   subs = bySpan(fr, subs, (s) => s);
@@ -111,6 +112,10 @@ export function missingKeyPy(ctx: PyTemplateContext, fault: Extract<Fault, { kin
         strategy: 'template:missing-key',
         confidence: f.fallback ? 0.6 : 0.8,
       });
+      if (b) out.push(b);
+    } else if (!constant) {
+      // `RATES[order["currency"]]`: the table lacks the request's value.
+      const b = lookupBoundaryPy(ctx, { file, at: sub, value: sub, strategy: 'template:missing-key', confidence: 0.8 });
       if (b) out.push(b);
     }
   }

@@ -8,7 +8,7 @@
 import type { Proposal } from '../../types.ts';
 import type { TextEdit } from '../edits.ts';
 import type { Fault } from '../fault.ts';
-import { canBeNone, isPure, type PyNode, quoteStyle } from './ast.ts';
+import { canBeNone, isPure, loadedNames, type PyNode, positionalParams, quoteStyle } from './ast.ts';
 import { bySpan, crashSite, followPy, proposalPy } from './common.ts';
 import { defaultForPy } from './infer.ts';
 import { firstBoundaryPy, guardVariantsPy, type PyTemplateContext, where } from './variants.ts';
@@ -103,10 +103,68 @@ function operands(ctx: PyTemplateContext, fault: OperandFault): { node: PyNode; 
   });
 }
 
+const ORDERING = new Set(['sorted', 'sort', 'min', 'max']);
+
+/**
+ * `sorted(xs, key=lambda t: (t["due"], …))` where some `t["due"]` is None: the comparison happens inside
+ * the builtin, so no `<` is on the line. The key's values read from the element that can be None become
+ * `(v is None, v if v is not None else <neutral>)`: None sorts after every value (before, for max), and
+ * the order of elements without None is unchanged. Without a key, the elements themselves get one.
+ */
+function orderingKeyPy(ctx: PyTemplateContext, fault: OperandFault): Proposal[] {
+  const fr = ctx.frames[0]!;
+  const file = fr.file;
+  const cs = crashSite(fr);
+  if (!cs || !CMP[fault.operator ?? '']) return [];
+  const dflt = defaultForPy(fault.other, quoteStyle(file)) ?? '0';
+  const out: Proposal[] = [];
+  for (const call of cs.nodes) {
+    if (call._t !== 'Call') continue;
+    const f = call.func as PyNode;
+    const name = f._t === 'Name' ? (f.id as string) : f._t === 'Attribute' ? (f.attr as string) : '';
+    if (!ORDERING.has(name) || (name === 'sort') !== (f._t === 'Attribute')) continue;
+    const first = name === 'max' ? 'is not None' : 'is None';
+    const keyed = (v: string) => `${v} ${first}, ${v} if ${v} is not None else ${dflt}`;
+    const key = (call.keywords as PyNode[]).find((k) => k.arg === 'key');
+    const edits: TextEdit[] = [];
+    if (!key) {
+      const args = call.args as PyNode[];
+      if ((name === 'sort' ? args.length !== 0 : args.length !== 1) || (call.keywords as PyNode[]).some((k) => !k.arg))
+        continue;
+      const at = name === 'sort' ? call.e! - 1 : args[0]!.e!;
+      edits.push({ start: at, end: at, text: `${name === 'sort' ? '' : ', '}key=lambda v: (${keyed('v')})` });
+    } else {
+      const fn = key.value as PyNode;
+      if (fn._t !== 'Lambda') continue;
+      const params = new Set(positionalParams(fn));
+      const body = fn.body as PyNode;
+      const parts = body._t === 'Tuple' ? (body.elts as PyNode[]) : [body];
+      const fromElement = parts.filter(
+        (e) => canBeNone(e) && isPure(e) && loadedNames(file, e).some((n) => params.has(n)),
+      );
+      for (const e of fromElement) {
+        const v = file.text(e);
+        edits.push({ start: e.s!, end: e.e!, text: body._t === 'Tuple' ? keyed(v) : `(${keyed(v)})` });
+      }
+    }
+    const p =
+      edits.length > 0 &&
+      proposalPy(
+        file,
+        edits,
+        'template:none-operand:default',
+        `order None ${name === 'max' ? 'first' : 'last'} in ${name}() instead of comparing it (${where(file, call)})`,
+        0.7,
+      );
+    if (p) out.push(p);
+  }
+  return out;
+}
+
 export function noneOperandPy(ctx: PyTemplateContext, fault: OperandFault): Proposal[] {
   const file = ctx.frames[0]!.file;
   const found = operands(ctx, fault).slice(0, 3);
-  if (found.length === 0) return [];
+  if (found.length === 0) return orderingKeyPy(ctx, fault);
   const q = quoteStyle(file);
   const dflt = defaultForPy(fault.other, q) ?? '0';
   const out: Proposal[] = [];

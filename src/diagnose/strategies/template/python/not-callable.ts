@@ -6,7 +6,8 @@
 import type { Proposal } from '../../types.ts';
 import type { Fault } from '../fault.ts';
 import { isPure, type PyNode } from './ast.ts';
-import { bySpan, conditional, crashSite, proposalPy } from './common.ts';
+import { bySpan, conditional, crashSite, followPy, proposalPy } from './common.ts';
+import { lookupBoundaryPy } from './lookup.ts';
 import { guardVariantsPy, type PyTemplateContext, where, wrapStatement } from './variants.ts';
 
 export function notCallablePy(ctx: PyTemplateContext, fault: Extract<Fault, { kind: 'not-callable' }>): Proposal[] {
@@ -29,18 +30,14 @@ export function notCallablePy(ctx: PyTemplateContext, fault: Extract<Fault, { ki
     const f = call.func as PyNode;
     const t = file.text(f);
     const p = file.parent(call);
+    // What the call's result flows into decides the value used when it is not made.
+    const flow = followPy(file, call, file.functionOf(call), ctx.frames);
     const edits =
       p?._t === 'Expr'
         ? wrapStatement(file, p, [`if ${t} is not None:`])
-        : [
-            conditional(
-              file,
-              call,
-              `${t} is not None`,
-              'None',
-              !!p && (p._t === 'Return' || p._t === 'Assign') && p.value === call,
-            ),
-          ];
+        : flow.blocked
+          ? undefined
+          : [conditional(file, call, `${t} is not None`, flow.dflt, flow.whole)];
     const fix =
       edits &&
       proposalPy(
@@ -63,6 +60,9 @@ export function notCallablePy(ctx: PyTemplateContext, fault: Extract<Fault, { ki
         confidence: 0.55,
       }),
     );
+    // `HANDLERS.get(event["type"])(…)`: the table has nothing for the request's key.
+    const b = lookupBoundaryPy(ctx, { file, at: call, value: f, strategy: 'template:not-callable', confidence: 0.8 });
+    if (b) out.push(b);
   }
   return out;
 }

@@ -8,11 +8,11 @@ import type { Proposal } from '../../types.ts';
 import { indentUnit } from '../edits.ts';
 import type { Fault, ParseWhat } from '../fault.ts';
 import { type AccessPath, badMessage, fieldLabel } from '../path.ts';
-import { isBuiltin, isPure, namesInScope, type PyFile, type PyNode, pyString, quoteStyle } from './ast.ts';
+import { isBuiltin, isPure, namesInScope, type PyFile, type PyNode, quoteStyle } from './ast.ts';
 import { bySpan, crashSite, proposalPy } from './common.ts';
 import { answer400Py, handlerAroundPy } from './http.ts';
 import { liftToHandlerPy, pathOfPy } from './lift.ts';
-import { boundaryAtPy, type PyTemplateContext, where, wrapStatement } from './variants.ts';
+import { boundaryAtPy, type PyTemplateContext, pathTextPy, where, wrapStatement } from './variants.ts';
 
 const PARSERS: Partial<Record<ParseWhat, { names: RegExp; parser: string; exc: string }>> = {
   json: { names: /^((simple|or|u)?json\.)?loads?$/, parser: 'valid JSON', exc: 'ValueError' },
@@ -26,17 +26,6 @@ const PARSERS: Partial<Record<ParseWhat, { names: RegExp; parser: string; exc: s
   },
   uuid: { names: /^(uuid\.)?UUID$/, parser: 'a valid UUID', exc: 'ValueError' },
 };
-
-function pathText(path: AccessPath, q: "'" | '"'): string | undefined {
-  let out = path.root;
-  for (const s of path.steps) {
-    if (s.k === 'each') return undefined;
-    if (s.k === 'prop') out += `.${s.name}`;
-    else if (s.k === 'get') out += `.get(${pyString(s.key, q)}${s.fallback ? `, ${s.fallback}` : ''})`;
-    else out += typeof s.key === 'number' ? `[${s.key}]` : `[${pyString(s.key, q)}]`;
-  }
-  return out;
-}
 
 export function unparseablePy(ctx: PyTemplateContext, fault: Extract<Fault, { kind: 'parse' }>): Proposal[] {
   const spec = PARSERS[fault.what];
@@ -90,7 +79,7 @@ export function unparseablePy(ctx: PyTemplateContext, fault: Extract<Fault, { ki
         : undefined;
     if (!target) continue;
     const q = quoteStyle(target.file);
-    const inputText = target.path ? pathText(target.path, q) : file.text(input);
+    const inputText = target.path ? pathTextPy(target.path, q) : file.text(input);
     const calleeRoot = /^[A-Za-z_]\w*/.exec(file.text(call.func as PyNode))?.[0] ?? '';
     const scope = namesInScope(target.file, target.anchor);
     // A parser the handler's module does not import: import it there the way the crashing module does.

@@ -7,7 +7,7 @@ import type { Proposal } from '../../types.ts';
 import { eolOf, fileEdit, indentUnit, lineIndent, type TextEdit } from '../edits.ts';
 import { type AccessPath, type Bad, badMessage, badWords, fieldLabel } from '../path.ts';
 import { boundNames, FUNCTIONS, isPure, loadedNames, type PyFile, type PyNode, pyString, quoteStyle } from './ast.ts';
-import { followPy } from './common.ts';
+import { followPy, rootName } from './common.ts';
 import { answer400Py, asHandlerPy, type PyHandler } from './http.ts';
 import { returnDefaultPy } from './infer.ts';
 import { callerCall, liftToHandlerPy, type PyFrame } from './lift.ts';
@@ -73,6 +73,42 @@ export function negatePy(cond: string): string {
   return `not (${cond})`;
 }
 
+/** A test without side effects: names, constants, reads, comparisons and `and`/`or`/`not` of them. */
+function pureTest(n: PyNode): boolean {
+  if (isPure(n)) return true;
+  if (n._t === 'Compare') return [n.left as PyNode, ...(n.comparators as PyNode[])].every(pureTest);
+  if (n._t === 'BoolOp') return (n.values as PyNode[]).every(pureTest);
+  return n._t === 'UnaryOp' && pureTest(n.operand as PyNode);
+}
+
+/**
+ * What must hold for `at` to be evaluated at all within its statement — the tests of the conditional
+ * expressions (`x if c else y`) and the earlier operands of `and`/`or` around it — outermost first;
+ * undefined when one of them is not a pure test (it cannot be repeated before the statement).
+ */
+export function evaluatedWhen(file: PyFile, at: PyNode, stmt: PyNode): string[] | undefined {
+  const conds: string[] = [];
+  let cur = at;
+  for (const a of file.ancestors(at)) {
+    if (a === stmt) break;
+    const inner: string[] = [];
+    if (a._t === 'IfExp' && a.test !== cur) {
+      const t = a.test as PyNode;
+      if (!pureTest(t)) return undefined;
+      inner.push(a.body === cur ? file.text(t) : negatePy(file.text(t)));
+    } else if (a._t === 'BoolOp') {
+      const vals = a.values as PyNode[];
+      for (const v of vals.slice(0, vals.indexOf(cur))) {
+        if (!pureTest(v)) return undefined;
+        inner.push((a.op as PyNode)._t === 'And' ? file.text(v) : negatePy(file.text(v)));
+      }
+    }
+    conds.unshift(...inner.map((c) => (/ or /.test(c) && !/^not \(/.test(c) ? `(${c})` : c)));
+    cur = a;
+  }
+  return conds;
+}
+
 export interface PyGuardSite {
   file: PyFile;
   at: PyNode;
@@ -133,8 +169,12 @@ export function guardVariantsPy(site: PyGuardSite): Proposal[] {
     const g = up && followPy(up.file, up.call, up.file.functionOf(up.call));
     if (g && !g.blocked && g.dflt !== 'None') dflt = g.dflt;
   }
+  // Hoisted before the statement, the test must hold only where the statement would have evaluated it.
+  const when = evaluatedWhen(file, at, stmt);
+  if (!when) return out;
+  const test = when.length ? [...when, / or /.test(cond) ? `(${cond})` : cond].join(' and ') : cond;
   const ret = dflt ? `return ${dflt}` : 'return';
-  const guard = insertBeforePy(file, stmt, [`if ${cond}:`, `${unit}${ret}`]);
+  const guard = insertBeforePy(file, stmt, [`if ${test}:`, `${unit}${ret}`]);
   const edit = guard && fileEdit(file.path, file.source, guard);
   if (edit) {
     out.push({
@@ -144,11 +184,13 @@ export function guardVariantsPy(site: PyGuardSite): Proposal[] {
       edits: [edit],
     });
   }
+  const outer = callerGuard(site, fn, cond);
+  if (outer) out.push(outer);
   for (const loop of file.ancestors(stmt)) {
     if (loop === fn || FUNCTIONS.has(loop._t)) break;
     if (loop._t !== 'For' && loop._t !== 'AsyncFor') continue;
     if (!boundNames(loop.target as PyNode).some((b) => names.has(b))) break;
-    const skip = insertBeforePy(file, stmt, [`if ${cond}:`, `${unit}continue`]);
+    const skip = insertBeforePy(file, stmt, [`if ${test}:`, `${unit}continue`]);
     const e = skip && fileEdit(file.path, file.source, skip);
     if (e)
       out.push({
@@ -160,6 +202,45 @@ export function guardVariantsPy(site: PyGuardSite): Proposal[] {
     break;
   }
   return out;
+}
+
+/**
+ * The object's own state (`self.readings`) is the same in the method of its class that called the
+ * crashing one (`self.peak()` in `report()`): a guard there also spares the calls that method makes next
+ * on the same state (`self.low()`), which a guard in the crashing method cannot.
+ */
+function callerGuard(site: PyGuardSite, fn: PyNode, cond: string): Proposal | undefined {
+  const { file, value } = site;
+  const up = site.frames && callerCall(site.frames, fn);
+  if (!up || up.file !== file || rootName(value) !== 'self') return undefined;
+  const outer = file.functionOf(up.call);
+  const callee = up.call.func as PyNode;
+  const cls = file.parent(fn);
+  if (
+    !outer ||
+    cls?._t !== 'ClassDef' ||
+    file.parent(outer) !== cls ||
+    asHandlerPy(file, outer) ||
+    callee._t !== 'Attribute' ||
+    file.text(callee.value as PyNode) !== 'self'
+  )
+    return undefined;
+  const stmt = file.statementOf(up.call);
+  const when = stmt && evaluatedWhen(file, up.call, stmt);
+  if (!stmt || !when) return undefined;
+  const test = when.length ? [...when, / or /.test(cond) ? `(${cond})` : cond].join(' and ') : cond;
+  const dflt = returnDefaultPy(file, outer);
+  const lines = [`if ${test}:`, `${indentUnit(file.source)}${dflt ? `return ${dflt}` : 'return'}`];
+  const edits = insertBeforePy(file, stmt, lines);
+  const edit = edits && fileEdit(file.path, file.source, edits);
+  return edit
+    ? {
+        strategy: `${site.strategy}:guard-caller`,
+        summary: `${dflt ? `return ${dflt}` : 'return early'} from ${outer.name as string}() when ${site.what}, before it calls ${fn.name as string}() (${where(file, stmt)})`,
+        confidence: Math.round((site.confidence - 0.05) * 100) / 100,
+        edits: [edit],
+      }
+    : undefined;
 }
 
 /** A Python condition, true when the value at `path` is bad; safe on any input (each step type-checked). */
@@ -210,6 +291,18 @@ export function pathConditionPy(path: AccessPath, bad: Bad, q: "'" | '"', item =
   return conds.join(' or ');
 }
 
+/** A path as Python source (`order["items"]`, `req.args.get("q")`); undefined through a list's elements. */
+export function pathTextPy(path: AccessPath, q: "'" | '"'): string | undefined {
+  let out = path.root;
+  for (const s of path.steps) {
+    if (s.k === 'each') return undefined;
+    if (s.k === 'prop') out += `.${s.name}`;
+    else if (s.k === 'get') out += `.get(${pyString(s.key, q)}${s.fallback ? `, ${s.fallback}` : ''})`;
+    else out += typeof s.key === 'number' ? `[${s.key}]` : `[${pyString(s.key, q)}]`;
+  }
+  return out;
+}
+
 export interface PyBoundarySite {
   file: PyFile;
   at: PyNode;
@@ -252,6 +345,8 @@ export function boundaryAtPy(
   hops: number,
   condition?: string,
   check?: string[],
+  /** More edits of the same file the check needs (an import of what it reads). */
+  extra: TextEdit[] = [],
 ): Proposal | undefined {
   const q = quoteStyle(file);
   const message = badMessage(path, site.bad, site.parser);
@@ -261,7 +356,7 @@ export function boundaryAtPy(
     ? [...check, ...ans.lines.map((l) => `${unit}${l}`)]
     : [`if ${condition ?? pathConditionPy(path, site.bad, q)}:`, ...ans.lines.map((l) => `${unit}${l}`)];
   const edits = insertBeforePy(file, anchor, lines);
-  const edit = edits && fileEdit(file.path, file.source, edits);
+  const edit = edits && fileEdit(file.path, file.source, [...extra, ...edits]);
   if (!edit) return undefined;
   const label = fieldLabel(path) || 'the request body';
   return {

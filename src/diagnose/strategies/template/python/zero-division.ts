@@ -6,7 +6,7 @@
  */
 import type { Proposal } from '../../types.ts';
 import { isPure, type PyNode } from './ast.ts';
-import { bySpan, conditional, crashSite, proposalPy } from './common.ts';
+import { bySpan, conditional, crashSite, disjoint, proposalPy, rootName, siblings } from './common.ts';
 import { boundaryVariantPy, guardVariantsPy, type PyTemplateContext, where, wrapStatement } from './variants.ts';
 
 const DIVISION = new Set(['Div', 'FloorDiv', 'Mod']);
@@ -31,10 +31,26 @@ export function zeroDivisionPy(ctx: PyTemplateContext): Proposal[] {
     const d = file.text(divisor);
     const p = file.parent(div);
     const whole = !!p && (p._t === 'Return' || p._t === 'Assign' || p._t === 'AnnAssign') && p.value === div;
+    // `n // size` then `n % size`: later divisions by the same divisor fail for the same input.
+    const later =
+      div._t === 'AugAssign'
+        ? []
+        : siblings(
+            file,
+            div,
+            (n) => n._t === 'BinOp' && DIVISION.has((n.op as PyNode)._t) && file.text(n.right as PyNode) === d,
+            rootName(divisor),
+          );
     const edits =
       div._t === 'AugAssign'
         ? wrapStatement(file, div, [`if ${d} != 0:`])
-        : [conditional(file, div, `${d} != 0`, '0', whole)];
+        : disjoint(
+            [div, ...later].map((x) => {
+              const px = file.parent(x);
+              const alone = !!px && ['Return', 'Assign', 'AnnAssign'].includes(px._t) && px.value === x;
+              return conditional(file, x, `${d} != 0`, '0', x === div ? whole : alone);
+            }),
+          );
     const fix =
       edits &&
       proposalPy(
