@@ -1,71 +1,64 @@
 /**
- * `suture demo`: the loop on one machine. Each demo service (test/fixtures/services) is copied into a fresh
- * git repo with a bare `origin`, its captured production incident is healed, and the resulting branch's
- * diff is shown. Needs only what `npm run demo` bootstraps (Docker, the sandbox image).
+ * `suture demo`: the whole loop on one machine (src/demo/run.ts). Prints a live step list, the MTTR and
+ * the report paths; exits 0 when every scenario ended as it should (the good fix promoted, the bad one
+ * aborted), 1 otherwise. Ctrl-C stops everything it started before exiting.
  */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { execa } from 'execa';
-import { heal } from '../pipeline/heal.ts';
-import { stderrProgress } from '../pipeline/progress.ts';
-import { packageRoot } from '../sandbox/paths.ts';
+import { runDemo, type Scenario } from '../demo/run.ts';
+import { InputError } from '../errors.ts';
 import { printLines } from './output.ts';
 
-const SERVICES = ['pricing-api', 'orders-api'];
-
-async function git(cwd: string, ...args: string[]): Promise<string> {
-  const env = {
-    GIT_AUTHOR_NAME: 'demo',
-    GIT_AUTHOR_EMAIL: 'demo@example.com',
-    GIT_COMMITTER_NAME: 'demo',
-    GIT_COMMITTER_EMAIL: 'demo@example.com',
-  };
-  return (await execa('git', args, { cwd, env })).stdout;
-}
+const EXPECTED: Record<Scenario, string> = { good: 'fixed', bad: 'aborted' };
 
 export function registerDemoCommands(program: Command): void {
   program
     .command('demo')
-    .description('heal the two demo services end to end on this machine')
-    .option('--keep', 'keep the temporary repos for inspection')
-    .action(async (o: { keep?: boolean }) => {
-      const work = mkdtempSync(join(tmpdir(), 'suture-demo-'));
+    .description('the whole loop on one machine: alert → heal → merge → canary promoted, then a bad fix aborted')
+    .option('--scenario <name>', 'run one scenario: good (fix promoted) or bad (fix aborted, reverted)')
+    .option('--short', 'CI variant: tighter time limits')
+    .option('--state <dir>', 'where the demo keeps its repos, reports and logs (default: a new temp dir)')
+    .action(async (o: { scenario?: string; short?: boolean; state?: string }) => {
+      if (o.scenario !== undefined && o.scenario !== 'good' && o.scenario !== 'bad')
+        throw new InputError(`--scenario must be good or bad, not ${JSON.stringify(o.scenario)}`);
+      const scenarios: Scenario[] = o.scenario ? [o.scenario as Scenario] : ['good', 'bad'];
+      const stateDir = o.state ?? mkdtempSync(join(tmpdir(), 'suture-demo-'));
+      const controller = new AbortController();
+      // Ctrl-C (or a TERM from CI) stops the demo; runDemo's cleanup then stops what it started.
+      const stop = () => controller.abort();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
       const out = (s: string) => printLines([s]);
       try {
-        for (const service of SERVICES) {
-          const src = join(packageRoot(), 'test', 'fixtures', 'services', service);
-          const repo = join(work, service);
-          const origin = join(work, `${service}.git`);
-          cpSync(src, repo, { recursive: true, filter: (p) => !/(incident|scenario)\.json$|__pycache__/.test(p) });
-          await execa('git', ['init', '-q', '--bare', origin]);
-          await git(repo, 'init', '-q', '-b', 'main');
-          await git(repo, 'add', '-A');
-          await git(repo, 'commit', '-q', '-m', `${service}: initial import`);
-          await git(repo, 'remote', 'add', 'origin', origin);
-          await git(repo, 'push', '-q', 'origin', 'main');
-          out(`\n== ${service}: healing the captured production crash`);
-          const r = await heal({
-            repo,
-            incidentFile: join(src, 'incident.json'),
-            mode: 'propose',
-            stateDir: join(work, 'state'),
-            push: true,
-            progress: stderrProgress('demo'),
-          });
-          out(`status: ${r.status} — ${r.reason}`);
-          if (r.branch && r.commit) {
-            out(`branch ${r.branch} pushed to origin (${r.commit.slice(0, 12)}); the fix:`);
-            out(await git(repo, 'show', '--stat', '--format=%s', r.branch));
-            out(await git(repo, 'diff', 'main', r.branch, '--', r.diagnosis?.location?.file ?? '.'));
-          }
-          out(`timings (ms): ${JSON.stringify(r.timings)}`);
-          out(`report: ${r.report}`);
+        const outcomes = await runDemo({
+          scenarios,
+          stateDir,
+          out,
+          signal: controller.signal,
+          scenarioTimeoutMs: o.short ? 180_000 : 300_000,
+        });
+        // The good fix must also have been promoted (a merge without a canary is not the loop's end).
+        const wrong = outcomes.filter(
+          (x) => x.status !== EXPECTED[x.scenario] || (x.scenario === 'good' && x.mttrMs === null),
+        );
+        if (wrong.length > 0) {
+          process.exitCode = 1;
+          out(
+            `demo: ${wrong.map((x) => `${x.scenario} ended ${x.status}${x.mttrMs === null && x.status === 'fixed' ? ' without a promotion' : ''}, expected ${EXPECTED[x.scenario]}`).join('; ')}`,
+          );
         }
-        if (o.keep) out(`\nrepos kept in ${work}`);
+      } catch (err) {
+        // Interrupted: runDemo has stopped what it started; that is the answer to Ctrl-C, not a failure.
+        if (!controller.signal.aborted) throw err;
       } finally {
-        if (!o.keep) rmSync(work, { recursive: true, force: true });
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        if (controller.signal.aborted) {
+          out('demo: interrupted; everything it started is stopped');
+          process.exitCode = 130;
+        }
       }
     });
 }

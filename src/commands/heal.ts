@@ -14,7 +14,7 @@ export function registerHealCommands(program: Command): void {
     .requiredOption('--repo <dir>', 'the application repo (a git repository; its working tree is never touched)')
     .requiredOption('--incident <file>', 'crash report or Alertmanager v4 payload (JSON)')
     .addOption(
-      new Option('--mode <mode>', 'observe | propose | auto')
+      new Option('--mode <mode>', "observe | propose | auto, capped by suture.yaml's autonomy (absent: observe)")
         .choices(['observe', 'propose', 'auto'])
         .default('propose'),
     )

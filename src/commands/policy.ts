@@ -9,7 +9,7 @@ import { InputError, SutureError } from '../errors.ts';
 import { checkChange } from '../policy/check.ts';
 import { git, resolveCommit } from '../policy/git.ts';
 import { buildBundle, opaVersion, pinnedOpaVersion, testPolicies } from '../policy/opa.ts';
-import { defaultBundlePath, policiesDir } from '../policy/paths.ts';
+import { packagedBundlePath, policiesDir } from '../policy/paths.ts';
 import { type PolicyDecision, type VerdictLike, verdictFileSchema } from '../policy/types.ts';
 import { printJson, printLines } from './output.ts';
 
@@ -97,7 +97,7 @@ export function registerPolicyCommands(program: Command): void {
     .command('build')
     .description('compile the Rego policies to a WASM bundle (opa build -t wasm, entrypoint suture/decision)')
     .option('--src <dir>', 'directory of .rego sources', join(policiesDir(), 'suture'))
-    .option('--out <file>', 'bundle to write', defaultBundlePath())
+    .option('--out <file>', 'bundle to write', packagedBundlePath())
     .action(async (o: { src: string; out: string }) => {
       const [have, pinned] = await Promise.all([opaVersion(), pinnedOpaVersion()]);
       // Another opa version compiles different bytes, which the stale-bundle check then rejects.

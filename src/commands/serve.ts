@@ -9,7 +9,6 @@ import { type Command, Option } from 'commander';
 import { InputError } from '../errors.ts';
 import { openRepo } from '../gitops/repo.ts';
 import { defaultStateDir } from '../pipeline/audit.ts';
-import { stderrProgress } from '../pipeline/progress.ts';
 import {
   type AlertsOptions,
   alertsRoute,
@@ -19,18 +18,19 @@ import {
 } from '../serve/alerts.ts';
 import { isLoopbackHost } from '../serve/auth.ts';
 import { judgeRoute } from '../serve/judge.ts';
+import { jsonLogger, type Logger } from '../serve/log.ts';
 import { type RouteRegistrar, startSutureServer } from '../serve/server.ts';
 
 export interface ServeConfig {
   prometheus: string[];
   /** The repo POST /alerts heals; without it /alerts is not served. */
-  alerts?: Omit<AlertsOptions, 'progress'>;
+  alerts?: Omit<AlertsOptions, 'log'>;
 }
 
 /** Every feature route of `suture serve`; add a registrar here to serve a new endpoint. */
-export function serveRoutes(config: ServeConfig): RouteRegistrar[] {
+export function serveRoutes(config: ServeConfig, log: Logger): RouteRegistrar[] {
   const routes = [judgeRoute({ prometheus: config.prometheus })];
-  if (config.alerts) routes.push(alertsRoute({ ...config.alerts, progress: stderrProgress('serve') }));
+  if (config.alerts) routes.push(alertsRoute({ ...config.alerts, log }));
   return routes;
 }
 
@@ -72,7 +72,9 @@ export function registerServeCommands(program: Command): void {
         if (!URL.canParse(u) || !/^https?:$/.test(new URL(u).protocol))
           throw new InputError(`--prometheus must be an http(s) URL, got ${u}`);
       }
-      const token = await loadToken(o.tokenFile);
+      // What the server says goes out as JSON lines (src/serve/log.ts); bad usage stays one plain line.
+      const log = jsonLogger();
+      const token = await loadToken(o.tokenFile, log);
       const retention = {
         keep: count('--keep-incidents', o.keepIncidents, 0, 100_000),
         maxAgeMs: count('--keep-incidents-days', o.keepIncidentsDays, 0, 3650) * 86_400_000,
@@ -100,22 +102,22 @@ export function registerServeCommands(program: Command): void {
         port,
         host: o.host,
         ...(token !== undefined ? { token } : {}),
-        routes: serveRoutes({ prometheus, ...(alerts ? { alerts } : {}) }),
+        routes: serveRoutes({ prometheus, ...(alerts ? { alerts } : {}) }, log),
       });
       if (token === undefined && isLoopbackHost(o.host)) {
-        process.stderr.write(
-          'suture serve: no token (--token-file or SUTURE_TOKEN): any local process, containers on the host network included, may call POST /alerts, POST /judge and /metrics\n',
+        log.warn(
+          'no token (--token-file or SUTURE_TOKEN): any local process, containers on the host network included, may call POST /alerts, POST /judge and /metrics',
         );
       }
-      if (!alerts) process.stderr.write('suture serve: no --repo, so POST /alerts is off\n');
-      process.stderr.write(`suture serve: listening on ${server.url} (${o.host}:${server.port})\n`);
+      if (!alerts) log.info('no --repo, so POST /alerts is off');
+      log.info(`listening on ${server.url} (${o.host}:${server.port})`, { url: server.url });
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
       await server.close();
-      process.stderr.write('suture serve: stopped\n');
+      log.info('stopped');
     });
 }
 
@@ -140,7 +142,7 @@ interface ServeFlags {
  * The bearer token: from --token-file (as Kubernetes mounts a Secret; surrounding whitespace trimmed, as
  * Prometheus trims `credentials_file`), else SUTURE_TOKEN, else none. Its format is checked by the server.
  */
-async function loadToken(file: string | undefined): Promise<string | undefined> {
+async function loadToken(file: string | undefined, log: Logger): Promise<string | undefined> {
   if (file === undefined) {
     const env = process.env.SUTURE_TOKEN;
     if (env === undefined) return undefined;
@@ -154,7 +156,7 @@ async function loadToken(file: string | undefined): Promise<string | undefined> 
   if (!token) throw new InputError(`--token-file ${file} is empty`);
   if ((st.mode & 0o077) !== 0) {
     const mode = (st.mode & 0o777).toString(8);
-    process.stderr.write(`suture serve: warning: ${file} is readable by others (mode ${mode}): chmod 600 it\n`);
+    log.warn(`${file} is readable by others (mode ${mode}): chmod 600 it`);
   }
   return token;
 }

@@ -63,6 +63,46 @@ export const llmSchema = z.union([
   z.object({ enabled: z.boolean().optional(), model: z.string().min(1).max(200).optional() }).strict(),
 ]);
 
+/**
+ * The canary stage's settings the service owns (the backend is the operator's: SUTURE_CANARY, see
+ * src/canary/stage-config.ts). `rollout`: the Rollout manifest (default: found in the repo); `rate`,
+ * `duration`: the local rehearsal's traffic (requests/s) and its longest run; `bucketSeconds`: the judge's
+ * bucket; `judge`: tolerances and the evidence promotion needs, within bounds (alpha/beta stay the operator's).
+ */
+const repoFile = (key: string, example: string) =>
+  z
+    .string()
+    .min(1)
+    .max(1024)
+    .refine(
+      (p) => splitRepoPath(p) !== null && !/[\0-\x1f\x7f]/.test(p),
+      `${key} must be a path inside the repo, like ${example}`,
+    );
+
+const canarySchema = z
+  .object({
+    enabled: z.boolean(),
+    rollout: repoFile('rollout', 'deploy/rollout.yaml'),
+    dockerfile: repoFile('dockerfile', 'Dockerfile'),
+    rate: z.number().positive().max(1000),
+    duration: z.number().int().min(5).max(3600),
+    bucketSeconds: z.number().int().min(1).max(300),
+    namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'namespace must be a Kubernetes name'),
+    judge: z
+      .object({
+        toleranceAbsolute: z.number().min(0).max(0.2),
+        toleranceRelative: z.number().min(0).max(5),
+        minCanaryRequests: z.number().int().min(10).max(1_000_000),
+        minSeconds: z.number().min(1).max(3600),
+      })
+      .partial()
+      .strict(),
+  })
+  .partial()
+  .strict();
+
+export type CanaryConfig = z.infer<typeof canarySchema>;
+
 const configSchema = z
   .object({
     service: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i, 'service must be a name like cart-api'),
@@ -77,6 +117,24 @@ const configSchema = z
     limits: limitsSchema.optional(),
     differential: differentialSchema.optional(),
     llm: llmSchema.optional(),
+    canary: canarySchema.optional(),
+    // The most the repository accepts suture to do on its own (src/pipeline/guardrails.ts); absent: observe.
+    autonomy: z.enum(['observe', 'propose', 'auto']).optional(),
+    // Guardrails the repository may tighten (never loosen) from the operator's.
+    guardrails: z
+      .object({
+        killSwitch: z.boolean(),
+        maxAttempts: z.number().int().min(0).max(100),
+        cooldownMinutes: z
+          .number()
+          .min(0)
+          .max(7 * 24 * 60),
+        minConfidence: z.number().min(0).max(1),
+        autoMergeConfidence: z.number().min(0).max(1),
+      })
+      .partial()
+      .strict()
+      .optional(),
     repair: z
       .object({
         // The repository may only shorten the operator's revert window (SUTURE_REVERT_WINDOW_HOURS).
@@ -103,6 +161,16 @@ export interface DifferentialConfig {
 export interface ServiceConfig {
   /** suture.yaml's `llm` setting, as written (validated); the LLM strategy reads it. */
   llm?: z.infer<typeof llmSchema>;
+  /** suture.yaml's `autonomy`: the most the repository accepts; undefined (observe) until it opts in. */
+  autonomy?: 'observe' | 'propose' | 'auto';
+  /** Guardrails the repository tightens (src/pipeline/guardrails.ts). */
+  guardrails?: {
+    killSwitch?: boolean;
+    maxAttempts?: number;
+    cooldownMinutes?: number;
+    minConfidence?: number;
+    autoMergeConfidence?: number;
+  };
   /** Repair settings the repository may tighten (never loosen). */
   repair?: { revertWindowHours?: number };
   service: string;
@@ -116,6 +184,8 @@ export interface ServiceConfig {
   limits: Limits;
   /** Always set by loadServiceConfig; optional so hand-made configs (tests) need not spell it out. */
   differential?: DifferentialConfig;
+  /** suture.yaml's `canary:` section, as written (validated); the canary stage applies the defaults. */
+  canary?: CanaryConfig;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -215,6 +285,9 @@ export function loadServiceConfig(dir: string, file?: string): ServiceConfig {
       ignore: c.differential?.ignore ?? [],
     },
     ...(c.llm !== undefined ? { llm: c.llm } : {}),
+    ...(c.canary !== undefined ? { canary: c.canary } : {}),
+    ...(c.autonomy ? { autonomy: c.autonomy } : {}),
+    ...(c.guardrails ? { guardrails: c.guardrails } : {}),
     ...(c.repair?.revertWindowHours !== undefined ? { repair: { revertWindowHours: c.repair.revertWindowHours } } : {}),
   };
 }

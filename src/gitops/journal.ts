@@ -90,6 +90,23 @@ export interface BumpRecord {
   createdAt: string;
 }
 
+/**
+ * The release of a merged fix (src/canary/stage.ts): the image built for it and the canary's decision, so a
+ * resumed heal skips what is done. The bump and its revert are the bump records above.
+ */
+export interface ReleaseRecord {
+  id: number;
+  incident: string;
+  commit: string;
+  backend: string;
+  /** The built image (tag and id), once built. */
+  image: { tag: string; id: string } | null;
+  /** The canary's decision as the stage recorded it (its own shape), once decided. */
+  decision: unknown;
+  createdAt: string;
+  updatedAt: string;
+}
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS deliveries (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -133,6 +150,17 @@ CREATE TABLE IF NOT EXISTS bumps (
   created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS bumps_by_incident ON bumps (incident, id);
+CREATE TABLE IF NOT EXISTS releases (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  incident TEXT NOT NULL,
+  commit_id TEXT NOT NULL,
+  backend TEXT NOT NULL,
+  image TEXT,
+  decision TEXT,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  UNIQUE (incident, commit_id)
+);
 `;
 
 /** This process, as a claim owner: host, pid, and the pid's start time (Linux) against pid reuse. */
@@ -197,6 +225,19 @@ function toBump(r: Row): BumpRecord {
     pushed: Number(r.pushed) === 1,
     revertedBy: r.reverted_by === null ? null : String(r.reverted_by),
     createdAt: String(r.created_at),
+  };
+}
+
+function toRelease(r: Row): ReleaseRecord {
+  return {
+    id: Number(r.id),
+    incident: String(r.incident),
+    commit: String(r.commit_id),
+    backend: String(r.backend),
+    image: r.image === null ? null : (JSON.parse(String(r.image)) as { tag: string; id: string }),
+    decision: r.decision === null ? null : JSON.parse(String(r.decision)),
+    createdAt: String(r.created_at),
+    updatedAt: String(r.updated_at),
   };
 }
 
@@ -423,6 +464,42 @@ export class Journal {
       .prepare('SELECT * FROM bumps WHERE incident = ? AND pushed = 1 ORDER BY id DESC')
       .all(incident)
       .map((r) => toBump(r as Row));
+  }
+
+  // --- Releases (build, canary) ---------------------------------------------------------------------------
+
+  /** The release of `commit` for `incident`, if one was started. */
+  release(incident: string, commit: string): ReleaseRecord | null {
+    const r = this.db.prepare('SELECT * FROM releases WHERE incident = ? AND commit_id = ?').get(incident, commit) as
+      | Row
+      | undefined;
+    return r ? toRelease(r) : null;
+  }
+
+  /** Records the image built for the release (creating the release record); a rebuild overwrites it. */
+  recordReleaseImage(incident: string, commit: string, backend: string, image: { tag: string; id: string }): void {
+    this.write(() => {
+      const now = new Date().toISOString();
+      this.db
+        .prepare(
+          `INSERT INTO releases (incident, commit_id, backend, image, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (incident, commit_id) DO UPDATE SET image = excluded.image, backend = excluded.backend, updated_at = excluded.updated_at`,
+        )
+        .run(incident, commit, backend, JSON.stringify(image), now, now);
+      this.event('release-image', {}, `${incident} ${commit}: ${image.tag} ${image.id}`);
+    });
+  }
+
+  /** Records the canary's decision; the release must have been started (its image recorded). */
+  recordReleaseDecision(incident: string, commit: string, decision: unknown): void {
+    this.write(() => {
+      const r = this.db
+        .prepare('UPDATE releases SET decision = ?, updated_at = ? WHERE incident = ? AND commit_id = ?')
+        .run(JSON.stringify(redactDeep(decision)), new Date().toISOString(), incident, commit);
+      if (Number(r.changes) !== 1)
+        throw new SutureError('INTERNAL', `no release of ${commit} for ${incident} to decide`);
+      this.event('release-decided', {}, `${incident} ${commit}`);
+    });
   }
 }
 

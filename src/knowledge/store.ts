@@ -264,3 +264,20 @@ export function previousFixes(stateDir: string, fingerprint: string): StoredFix[
   const rank = (s: string) => VERIFIED_OUTCOMES.indexOf(s as (typeof VERIFIED_OUTCOMES)[number]);
   return fixes.sort((a, b) => rank(a.status) - rank(b.status));
 }
+
+/** How many heals since `sinceIso` merged a fix on their own (`fixed`, or `aborted` after the merge). */
+export function autonomousMergesSince(stateDir: string, sinceIso: string): number {
+  return withDb(
+    stateDir,
+    false,
+    (db) =>
+      Number(
+        (
+          db
+            .prepare("SELECT count(*) AS n FROM heals WHERE recorded_at >= ? AND status IN ('fixed', 'aborted')")
+            .get(sinceIso) as { n: number }
+        ).n,
+      ),
+    0,
+  );
+}

@@ -80,6 +80,15 @@ export function verdictTrailer(
   return `${v.verdict} (${facts.join(', ')})`;
 }
 
+/**
+ * Incident text made inert for a hosting platform: `#12`, `org/repo#12` and GitLab's `!12` become
+ * references (and, after "fixes", close an issue when the commit lands on the default branch), `@name`
+ * notifies. A space after the sigil keeps the text readable and makes it none of those.
+ */
+export function inertReferences(text: string): string {
+  return text.replace(/([#!])(?=\d)/g, '$1 ').replace(/@(?=[A-Za-z0-9_-])/g, '@ ');
+}
+
 export function commitMessage(
   incident: Pick<Incident, 'id' | 'service' | 'summary' | 'fingerprint'>,
   c: Pick<Candidate, 'id' | 'summary' | 'strategy' | 'confidence' | 'testFile'>,
@@ -87,9 +96,9 @@ export function commitMessage(
 ): string {
   if (!/^[0-9a-f]{16}$/.test(incident.fingerprint)) throw new Error('internal: the fingerprint is not 16 hex digits');
   return [
-    safeLine(`fix(${incident.service}): ${c.summary}`, 100),
+    safeLine(inertReferences(`fix(${incident.service}): ${c.summary}`), 100),
     '',
-    safeLine(`Incident ${incident.id}: ${incident.summary}`, 400),
+    safeLine(inertReferences(`Incident ${incident.id}: ${incident.summary}`), 400),
     safeLine(`Strategy: ${c.strategy} (confidence ${c.confidence})`, 200),
     c.testFile ? safeLine(`Regression test: ${c.testFile}`, 300) : 'No regression test.',
     '',

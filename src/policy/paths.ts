@@ -8,8 +8,17 @@ export function policiesDir(): string {
   return join(packageRoot(), 'policies');
 }
 
-export function defaultBundlePath(): string {
+/** The bundle the package ships (what `suture policy build` writes by default). */
+export function packagedBundlePath(): string {
   return join(policiesDir(), 'dist', 'bundle.tar.gz');
+}
+
+/**
+ * The bundle the gate evaluates: the platform team's own (`SUTURE_POLICY_BUNDLE`, compiled by their
+ * policy-build workflow), else the packaged one. A path that does not hold a bundle denies (fails closed).
+ */
+export function defaultBundlePath(): string {
+  return process.env.SUTURE_POLICY_BUNDLE || packagedBundlePath();
 }
 
 export function cacheDir(): string {

@@ -8,7 +8,7 @@
  * audit log and reports in the state dir, and the branch.
  */
 import { basename, join } from 'node:path';
-import { Counter, Gauge } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import type { HealOptions } from '../pipeline/heal.ts';
 import type { AlertIntake } from './alert-intake.ts';
 import { type HealOutcome, type HealProcessOptions, runHealProcess } from './heal-runner.ts';
@@ -20,6 +20,7 @@ import {
   writeIncidentFile,
 } from './incidents.ts';
 import { type IntakeError, IntakeThread } from './intake-thread.ts';
+import type { Logger } from './log.ts';
 import { JobQueue } from './queue.ts';
 import { HttpError, type RouteRegistrar } from './server.ts';
 
@@ -59,7 +60,8 @@ export interface AlertsOptions {
   push: boolean;
   limits?: Partial<AlertLimits>;
   retention?: Retention;
-  progress: (m: string) => void;
+  /** The server's log; every line about one alert's heal carries its `incident` id. */
+  log: Logger;
   /** Runs one heal; by default `suture heal --json` in a child process. */
   runHeal?: (opts: HealProcessOptions) => Promise<HealOutcome>;
 }
@@ -93,6 +95,18 @@ export function alertsRoute(opts: AlertsOptions): RouteRegistrar {
       help: 'Heals running now.',
       registers: [server.registry],
     });
+    const duration = new Histogram({
+      name: 'suture_heal_duration_seconds',
+      help: 'Wall-clock time of heal runs started from alerts, from the start of the run to its result, by final status.',
+      labelNames: ['status'] as const,
+      buckets: [1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600],
+      registers: [server.registry],
+    });
+    const canaryAborts = new Counter({
+      name: 'suture_canary_aborts_total',
+      help: 'Heals started from alerts whose canary aborted (the change was reverted).',
+      registers: [server.registry],
+    });
     new Gauge({
       name: 'suture_heal_queue_capacity',
       help: 'Alerts that may wait for a heal before POST /alerts answers 429.',
@@ -103,8 +117,11 @@ export function alertsRoute(opts: AlertsOptions): RouteRegistrar {
     const files = new Set<string>();
     const heal = async (doc: unknown, key: string) => {
       const id = key.slice(0, 12);
+      const log = opts.log.child({ incident: id });
       let file: string | undefined;
       let outcome: HealOutcome;
+      const started = performance.now();
+      log.info('heal started', { mode: opts.mode });
       try {
         await prepareIncidentDir(dir);
         file = await writeIncidentFile(dir, id, doc, { timeoutMs: limits.writeTimeoutMs, signal: shutdown.signal });
@@ -117,15 +134,21 @@ export function alertsRoute(opts: AlertsOptions): RouteRegistrar {
           push: opts.push,
           timeoutMs: limits.healTimeoutMs,
           signal: shutdown.signal,
-          onLine: (line) => opts.progress(`alert ${id}: ${line}`),
+          // The heal's progress lines, without its `[suture] ` prefix: the incident field says whose they are.
+          onLine: (line) => log.info(line.replace(/^\[suture\] /, '')),
         });
       } catch (err) {
         outcome = { status: 'error', detail: err instanceof Error ? err.message : String(err) };
       }
+      const seconds = (performance.now() - started) / 1000;
       heals.labels(outcome.status).inc();
-      opts.progress(
-        `alert ${id}: ${outcome.status}${outcome.branch ? ` (${outcome.branch})` : ''}${outcome.detail ? `: ${outcome.detail}` : ''}`,
-      );
+      duration.labels(outcome.status).observe(seconds);
+      if (outcome.status === 'aborted' || outcome.canary === 'abort') canaryAborts.inc();
+      log[levelOf(outcome.status)](`heal ${outcome.status}${outcome.detail ? `: ${outcome.detail}` : ''}`, {
+        status: outcome.status,
+        branch: outcome.branch ?? undefined,
+        durationMs: Math.round(seconds * 1000),
+      });
       if (file) files.delete(basename(file));
       await pruneIncidents(dir, retention, files).catch(() => undefined);
     };
@@ -167,6 +190,9 @@ export function alertsRoute(opts: AlertsOptions): RouteRegistrar {
           headers: { 'retry-after': String(limits.retryAfterSeconds) },
         });
       }
+      for (const key of offer.queued) opts.log.info('alert queued', { incident: key.slice(0, 12) });
+      for (const key of offer.folded)
+        opts.log.info('alert folded into a waiting or running heal', { incident: key.slice(0, 12) });
       received.labels('resolved').inc(alerts.resolved);
       received.labels('queued').inc(offer.queued.length);
       received.labels('folded').inc(offer.folded.length);
@@ -180,6 +206,12 @@ export function alertsRoute(opts: AlertsOptions): RouteRegistrar {
       };
     });
   };
+}
+
+/** A failed heal run is an error; one that was refused or stopped, a warning; any heal status, info. */
+function levelOf(status: string): 'info' | 'warn' | 'error' {
+  if (status === 'error' || status === 'timeout') return 'error';
+  return status === 'bad_input' || status === 'stopped' ? 'warn' : 'info';
 }
 
 export function incidentDir(stateDir: string): string {

@@ -32,6 +32,8 @@ export interface HealOutcome {
   status: string;
   detail: string;
   branch?: string | null;
+  /** The canary's decision when the heal ran one (`abort`, `promote`, …). */
+  canary?: string | null;
 }
 
 // The CLI entry: src/main.ts from source, dist/main.js once built.
@@ -137,14 +139,21 @@ export function healOutcome(p: {
   if (p.exitCode === 2) return { status: 'bad_input', detail: last || 'heal refused its input' };
   if (p.exitCode !== 0) return { status: 'error', detail: last || `heal exited with ${p.exitCode}` };
   try {
-    const r = JSON.parse(p.stdout) as { status?: unknown; reason?: unknown; branch?: unknown };
+    const r = JSON.parse(p.stdout) as { status?: unknown; reason?: unknown; branch?: unknown; canary?: unknown };
     if (typeof r.status !== 'string') throw new Error('no status');
     return {
       status: r.status,
       detail: typeof r.reason === 'string' ? printable(r.reason) : '',
       branch: typeof r.branch === 'string' ? r.branch : null,
+      canary: canaryDecision(r.canary),
     };
   } catch {
     return { status: 'error', detail: 'the heal printed no readable result' };
   }
+}
+
+function canaryDecision(canary: unknown): string | null {
+  if (canary === null || typeof canary !== 'object') return null;
+  const d = (canary as { decision?: unknown }).decision;
+  return typeof d === 'string' ? printable(d).slice(0, 40) : null;
 }

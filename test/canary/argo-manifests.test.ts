@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IMetric } from '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/Metric';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import { drawSpec, generate, type StreamSpec } from '../../bench/_canary-streams.ts';
 import {
   renderPipelineTemplate,
@@ -49,7 +48,8 @@ describe('pipelines/ manifests', () => {
     expect(JSON.stringify(docs[0]!.doc)).not.toMatch(/\$\{[A-Z]/);
   });
 
-  it.each([...ARGO_FILES, 'github/suture-heal.yaml'])('%s documents exactly the placeholders it uses', (file) => {
+  // pipelines/github/ is checked with the action (test/action/workflows.test.ts).
+  it.each(ARGO_FILES)('%s documents exactly the placeholders it uses', (file) => {
     const text = read(file);
     const header = text.match(/# Placeholders: (.*)/)?.[1] ?? '';
     expect(templatePlaceholders(header)).toEqual(templatePlaceholders(text));
@@ -168,16 +168,6 @@ describe('pipelines/ manifests', () => {
       expect(metric.failureCondition).toBe('result.abort == true');
       expect(typeof answer.abort).toBe('boolean');
     });
-  });
-
-  it('the GitHub workflow runs suture heal with the CLI contract flags', () => {
-    const wf = parse(rendered('github/suture-heal.yaml')) as { jobs: { heal: { steps: Array<{ run?: string }> } } };
-    const runs = wf.jobs.heal.steps.map((s) => s.run ?? '').join('\n');
-    expect(runs).toMatch(
-      /dist\/main\.js heal --repo \. --incident "\$RUNNER_TEMP\/incident\.json" --mode propose --json/,
-    );
-    // GitHub's own ${{ }} expressions survive rendering.
-    expect(rendered('github/suture-heal.yaml')).toContain(['$', '{{ secrets.GITHUB_TOKEN }}'].join(''));
   });
 });
 

@@ -81,6 +81,19 @@ describe('commitMessage', () => {
     for (const line of m.split('\n')) expect(line.length).toBeLessThanOrEqual(400);
   });
 
+  it('incident text references no issue, merge request or person on the hosting platform', () => {
+    const m = commitMessage(
+      incident('order failed; fixes #12, closes acme/infra#7, see !3, cc @sre-oncall'),
+      candidate('guard `cart.items` for @admin (fixes #99)'),
+      VERDICT,
+    );
+    const text = m.split('\n\n').slice(0, 2).join('\n');
+    expect(text).not.toMatch(/[#!]\d/);
+    expect(text).not.toMatch(/@[A-Za-z0-9_-]/);
+    expect(text).toContain('fixes # 12');
+    expect(text).toContain('@ sre-oncall');
+  });
+
   it('refuses a fingerprint that is not suture-made', () => {
     expect(() => commitMessage({ ...incident('x'), fingerprint: 'x\nSigned-off-by: y' }, candidate(), VERDICT)).toThrow(
       /not 16 hex/,

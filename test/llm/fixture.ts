@@ -53,7 +53,7 @@ export const FILES: Record<string, string> = {
   'cart.py': CART,
   'app.py': APP,
   'tests/test_cart.py': TEST_CART,
-  'suture.yaml': 'service: cart-api\nlanguage: python\ntest: python3 -m pytest -q\n',
+  'suture.yaml': 'service: cart-api\nlanguage: python\ntest: python3 -m pytest -q\nautonomy: auto\n',
   'pyproject.toml':
     '[project]\nname = "cart"\nrequires-python = ">=3.8"\n\n[tool.pytest.ini_options]\npythonpath = ["."]\n',
   '.github/workflows/ci.yml': 'on: push\n',

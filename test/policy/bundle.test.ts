@@ -119,6 +119,29 @@ decision := {"decision": d, "violations": []} if {
     expect((await evaluateInput({ x: 1 } as never, out)).decision).toBe('deny');
   });
 
+  it("evaluates the platform team's bundle from SUTURE_POLICY_BUNDLE, and denies when that path holds none", async () => {
+    const src = join(work, 'team');
+    mkdirSync(src, { recursive: true });
+    writeFileSync(
+      join(src, 't.rego'),
+      'package suture\n\ndecision := {"decision": "review", "violations": [{"id": "team/always-review", "message": "m", "path": ""}]}\n',
+    );
+    const out = join(work, 'team.tar.gz');
+    await buildBundle({ srcDir: src, out });
+    const saved = process.env.SUTURE_POLICY_BUNDLE;
+    try {
+      process.env.SUTURE_POLICY_BUNDLE = out;
+      expect(defaultBundlePath()).toBe(out);
+      const d = await evaluateInput({ schema: 3 } as never);
+      expect(d.violations.map((v) => v.id)).toEqual(['team/always-review']);
+      process.env.SUTURE_POLICY_BUNDLE = join(work, 'missing.tar.gz');
+      expect((await evaluateInput({ schema: 3 } as never)).decision).toBe('deny');
+    } finally {
+      if (saved === undefined) delete process.env.SUTURE_POLICY_BUNDLE;
+      else process.env.SUTURE_POLICY_BUNDLE = saved;
+    }
+  });
+
   it('loads a bare policy.wasm as well as a .tar.gz', async () => {
     const wasm = join(work, 'policy.wasm');
     writeFileSync(wasm, bundleParts(defaultBundlePath(), readFileSync(defaultBundlePath())).wasm);

@@ -12,6 +12,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { alertsRoute, prepareAlerts } from '../../src/serve/alerts.ts';
 import type { HealOutcome, HealProcessOptions } from '../../src/serve/heal-runner.ts';
 import { judgeRoute } from '../../src/serve/judge.ts';
+import { jsonLogger } from '../../src/serve/log.ts';
 import { type SutureServer, startSutureServer } from '../../src/serve/server.ts';
 import { cleanup, tempDir } from '../helpers/repo.ts';
 import { until } from './serve-process.ts';
@@ -43,6 +44,7 @@ async function start(opts: { limits?: object; keep?: number } = {}) {
   const state = tempDir('suture-serve-state-');
   made.push(state);
   const heals = fakeHeals();
+  const log: Array<Record<string, unknown>> = [];
   const retention = { keep: opts.keep ?? 50, maxAgeMs: 86_400_000 };
   await prepareAlerts(state, retention);
   server = await startSutureServer({
@@ -57,12 +59,12 @@ async function start(opts: { limits?: object; keep?: number } = {}) {
         push: false,
         limits: { concurrency: 1, queueSize: 2, ...opts.limits },
         retention,
-        progress: () => undefined,
+        log: jsonLogger({ write: (line) => void log.push(JSON.parse(line)) }),
         runHeal: heals.runHeal,
       }),
     ],
   });
-  return { url: server.url, state, heals };
+  return { url: server.url, state, heals, log };
 }
 
 const alert = (labels: Record<string, string>, annotations: Record<string, string> = {}, extra = {}) => ({
@@ -251,6 +253,58 @@ describe('POST /alerts limits and queue', () => {
     await until('the real alert’s heal', async () => (heals.calls.length === 2 ? true : undefined));
     expect(heals.calls[1]!.text).toContain('Traceback (most recent call last): real');
     expect(await metrics(url)).toMatch(/suture_alerts_received_total\{outcome="folded"\} 2/);
+  });
+});
+
+describe('what a heal leaves in /metrics and the log', () => {
+  it('times each heal by status, counts canary aborts, and logs every line of a heal with its incident id', async () => {
+    const { url, heals, log } = await start({ limits: { queueSize: 5 } });
+    const accepted = await postAlerts(
+      url,
+      payload(alert({ service: 'cart-api', n: '1' }), alert({ service: 'cart-api', n: '2' })),
+    );
+    const [first, second] = accepted.json.incidents as string[];
+    await until('the first heal', async () => (heals.calls.length === 1 ? true : undefined));
+    // one heal running, the other waiting
+    const during = await metrics(url);
+    expect(during).toMatch(/^suture_heal_queue_depth 1$/m);
+    expect(during).toMatch(/^suture_heals_running 1$/m);
+    heals.calls[0]!.opts.onLine?.('[suture] incident abc: KeyError password=hunter2-Secret-99');
+    heals.calls[0]!.finish({ status: 'aborted', detail: 'the canary aborted', branch: 'suture/a', canary: 'abort' });
+    await until('the second heal', async () => (heals.calls.length === 2 ? true : undefined));
+    heals.calls[1]!.finish({ status: 'proposed', detail: 'ok', branch: 'suture/b', canary: null });
+    const m = await until('both heals in /metrics', async () => {
+      const text = await metrics(url);
+      return /suture_heal_duration_seconds_count\{status="proposed"\} 1/.test(text) ? text : undefined;
+    });
+    expect(m).toMatch(/suture_heal_duration_seconds_count\{status="aborted"\} 1/);
+    expect(m).toMatch(/suture_heal_duration_seconds_bucket\{le="1",status="aborted"\} 1/);
+    expect(m).toMatch(/suture_canary_aborts_total 1/);
+    expect(m).toMatch(/suture_heals_total\{status="aborted"\} 1/);
+    // the five the issue names: incidents received, heals by status, heal duration, canary aborts, queue depth
+    expect(m).toMatch(/^suture_alerts_received_total\{outcome="queued"\} 2$/m);
+    expect(m).toMatch(/^suture_heals_total\{status="proposed"\} 1$/m);
+    expect(m).toMatch(/^suture_heal_queue_depth 0$/m);
+    expect(m).toMatch(/^# TYPE suture_heal_duration_seconds histogram$/m);
+
+    // pino's shape on every line; the heal's own progress line without its prefix, redacted
+    for (const l of log)
+      expect(l).toMatchObject({ level: expect.any(String), time: expect.any(Number), msg: expect.any(String) });
+    const lines = (id: string) => log.filter((l) => l.incident === id).map((l) => l.msg);
+    expect(lines(first!)).toEqual([
+      'alert queued',
+      'heal started',
+      'incident abc: KeyError password=[REDACTED:secret]',
+      'heal aborted: the canary aborted',
+    ]);
+    expect(lines(second!)).toEqual(['alert queued', 'heal started', 'heal proposed: ok']);
+    expect(log.filter((l) => !l.incident)).toEqual([]);
+    expect(log.find((l) => l.msg === 'heal aborted: the canary aborted')).toMatchObject({
+      level: 'info',
+      status: 'aborted',
+      branch: 'suture/a',
+      durationMs: expect.any(Number),
+    });
   });
 });
 

@@ -203,7 +203,19 @@ describe('heal process outcome', () => {
   it('reads the --json result, and names every way a heal can end without one', () => {
     expect(
       healOutcome({ ...base, stdout: JSON.stringify({ status: 'proposed', reason: 'ok', branch: 'suture/abc' }) }),
-    ).toEqual({ status: 'proposed', detail: 'ok', branch: 'suture/abc' });
+    ).toEqual({ status: 'proposed', detail: 'ok', branch: 'suture/abc', canary: null });
+    // the canary's decision, for the abort counter
+    expect(
+      healOutcome({
+        ...base,
+        stdout: JSON.stringify({
+          status: 'aborted',
+          reason: 'r',
+          branch: null,
+          canary: { decision: 'abort', at: 90, reason: 'x' },
+        }),
+      }),
+    ).toEqual({ status: 'aborted', detail: 'r', branch: null, canary: 'abort' });
     expect(healOutcome({ ...base, exitCode: 2, lastLine: 'suture: incident: bad' })).toEqual({
       status: 'bad_input',
       detail: 'incident: bad',

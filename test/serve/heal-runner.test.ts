@@ -41,7 +41,7 @@ describe('heal child process', () => {
     const { done, lines } = run(
       `process.stderr.write('[suture] step one\\n'); process.stdout.write(JSON.stringify({ candidates: ['${big}'], status: 'proposed', reason: 'ok', branch: 'suture/abc' }) + '\\n'); process.exit(0);`,
     );
-    expect(await done).toEqual({ status: 'proposed', detail: 'ok', branch: 'suture/abc' });
+    expect(await done).toEqual({ status: 'proposed', detail: 'ok', branch: 'suture/abc', canary: null });
     expect(lines).toEqual(['[suture] step one']);
     // the result file is gone once read
     expect(readdirSync(dir).filter((f) => f.endsWith('.out'))).toEqual([]);

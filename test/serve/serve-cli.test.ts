@@ -132,7 +132,8 @@ describe('suture serve: POST /alerts', () => {
     const b = alert({ service: 'pricing-api' }, { logs: 'another crash' }, { fingerprint: 'same' });
     const ok = await post(s.base, payload(a, b), TOKEN);
     expect(ok.status).toBe(202);
-    expect(await ok.json()).toMatchObject({ accepted: 2, folded: 0 });
+    const accepted = (await ok.json()) as { incidents: string[] };
+    expect(accepted).toMatchObject({ accepted: 2, folded: 0 });
 
     // both heals ran (in child processes) and ended: no stack trace in these alerts, so `escalated`
     const m = await until('both heals', async () => {
@@ -141,8 +142,18 @@ describe('suture serve: POST /alerts', () => {
     });
     expect(m).toMatch(/suture_alerts_received_total\{outcome="queued"\} 2/);
     expect(m).toMatch(/suture_requests_rejected_total\{route="\/alerts",reason="bad_alert"\} 1/);
-    expect(s.stderr()).toMatch(/alert [0-9a-f]{12}: escalated/);
     expect(s.stderr()).not.toContain(password);
+    // The log: JSON lines, and every line of a heal carries the incident id the 202 answer named.
+    const lines = s.logLines();
+    const done = lines.filter((l) => l.status === 'escalated');
+    expect(done.map((l) => l.incident).sort()).toEqual([...accepted.incidents].sort());
+    const server = lines.filter((l) => !l.incident).map((l) => l.msg);
+    expect(server).toEqual([expect.stringMatching(/^listening on http:\/\/127\.0\.0\.1:\d+ /)]);
+    for (const id of done.map((l) => l.incident)) {
+      const heal = lines.filter((l) => l.incident === id).map((l) => l.msg);
+      expect(heal[0]).toBe('alert queued');
+      expect(heal.some((m) => /^incident [0-9a-f]{12}-\d+: /.test(String(m)))).toBe(true);
+    }
 
     // the incident files the heals read: redacted, owner-only, in an owner-only directory
     const dir = join(state, 'incidents');

@@ -27,6 +27,8 @@ export interface ServeProcess {
   base: string;
   proc: ChildProcess;
   stderr: () => string;
+  /** stderr as the JSON lines `suture serve` logs (throws on a line that is not JSON). */
+  logLines: () => Array<Record<string, unknown>>;
   /** SIGTERM, then wait for the exit (SIGKILL after 20 s); resolves with the exit code. */
   stop: () => Promise<number | null>;
 }
@@ -53,6 +55,11 @@ export async function startServe(args: string[], env: Record<string, string> = {
     base,
     proc,
     stderr: () => err,
+    logLines: () =>
+      err
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
     stop: async () => {
       if (proc.exitCode === null) proc.kill('SIGTERM');
       // A server that does not stop in 20 s is killed, so a hung one cannot hang the tests.

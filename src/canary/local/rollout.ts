@@ -87,6 +87,11 @@ export interface LocalRollout {
   routerUrl: string;
   prometheusUrl: string;
   result: Promise<LocalRolloutResult>;
+  /**
+   * Aborts from outside the judge (a check the caller runs beside the rollout failed): the rollout ends
+   * `aborted` with `reason` at the next moment it looks, as on the judge's abort. No effect once it ended.
+   */
+  abort(reason: string): void;
   /** Stops the router, Prometheus and every container of this rollout. Safe to call twice. */
   cleanup(): Promise<void>;
 }
@@ -176,13 +181,20 @@ export async function startLocalRollout(o: LocalRolloutOptions): Promise<LocalRo
     // Shift no traffic before Prometheus has scraped the router once (it applies new targets every 5 s).
     await firstScrape(promServer.url, o.service, o.canary.version, o.startTimeoutMs ?? 20_000);
     emit({ type: 'ready', routerUrl: router.url, prometheusUrl: promServer.url });
-    const result = drive(o, { router, prom: promServer, bucketSeconds, stableId, canaryId, emit }).then(async (r) => {
-      emit({ type: 'done', result: r });
-      return r;
-    });
+    const external: ExternalAbort = { reason: null, wake: () => {} };
+    const result = drive(o, { router, prom: promServer, bucketSeconds, stableId, canaryId, emit, external }).then(
+      async (r) => {
+        emit({ type: 'done', result: r });
+        return r;
+      },
+    );
     // Unhandled rejections would crash the process before the caller awaits `result`.
     result.catch(() => {});
-    return { id, routerUrl: router.url, prometheusUrl: promServer.url, result, cleanup };
+    const abort = (reason: string) => {
+      external.reason ??= reason;
+      external.wake();
+    };
+    return { id, routerUrl: router.url, prometheusUrl: promServer.url, result, abort, cleanup };
   } catch (err) {
     await cleanup();
     throw err;
@@ -203,7 +215,13 @@ export async function runLocalRollout(
   }
 }
 
+interface ExternalAbort {
+  reason: string | null;
+  wake: () => void;
+}
+
 interface DriveContext {
+  external: ExternalAbort;
   router: Router;
   prom: PrometheusServer;
   bucketSeconds: number;
@@ -267,9 +285,10 @@ async function drive(o: LocalRolloutOptions, c: DriveContext): Promise<LocalRoll
   })();
 
   // Resolves after `seconds` (or never, for null) or as soon as the judge decides / a tick fails.
+  c.external.wake = () => wake.fn?.();
   const wait = (seconds: number | null) =>
     new Promise<void>((resolve) => {
-      if (final || tickError) return resolve();
+      if (final || tickError || c.external.reason) return resolve();
       const timer = seconds === null ? null : setTimeout(done, seconds * 1000);
       function done() {
         if (timer) clearTimeout(timer);
@@ -315,7 +334,7 @@ async function drive(o: LocalRolloutOptions, c: DriveContext): Promise<LocalRoll
     else if (step.kind === 'pause' && step.seconds !== null) await wait(step.seconds);
     else if (step.kind === 'pause' || step.kind === 'analysis') {
       if (!final) await wait(timeout);
-      if (!final && !tickError) {
+      if (!final && !tickError && !c.external.reason) {
         return finish(
           'aborted',
           `analysis inconclusive after ${timeout} s at step ${i}: not enough evidence to promote`,
@@ -323,6 +342,7 @@ async function drive(o: LocalRolloutOptions, c: DriveContext): Promise<LocalRoll
         );
       }
     }
+    if (c.external.reason) return finish('aborted', c.external.reason, i);
     if (tickError) {
       // No data is no evidence: fail safe, as Argo does after consecutiveErrorLimit measurement errors.
       return finish('aborted', `judge could not read Prometheus: ${(tickError as Error).message}`, i);
@@ -330,6 +350,7 @@ async function drive(o: LocalRolloutOptions, c: DriveContext): Promise<LocalRoll
     const decided = final as JudgeDecision | null;
     if (decided?.decision === 'abort') return finish('aborted', decided.reason, i);
   }
+  if (c.external.reason) return finish('aborted', c.external.reason, steps.length);
   const decided = final as JudgeDecision | null;
   return finish(
     'promoted',

@@ -1,9 +1,19 @@
 /**
- * A bounded loopback traffic generator for rehearsals and tests: paced GET requests at `rps`, stopping at
+ * A bounded loopback traffic generator for rehearsals and tests: paced requests at `rps` (GET `url`, or the
+ * `samples` replayed in random order: method, path, headers, body, against `url`'s origin), stopping at
  * `maxRequests`, after `maxSeconds`, or on stop(), whichever comes first. Only 127.0.0.1 targets are allowed.
  */
+import type { RequestSample } from '../../incident/types.ts';
+
+/** Headers fetch() sets itself (or refuses): a sample's copy is dropped, not replayed. */
+const NOT_REPLAYED = new Set(['host', 'content-length', 'connection', 'transfer-encoding', 'keep-alive', 'expect']);
+
 export interface TrafficOptions {
   url: string;
+  /** Requests replayed (in random order) instead of GET `url` (the incident's healthy samples, its crashing requests). */
+  samples?: RequestSample[];
+  /** Every answer (status, or 'error' for no answer), with the sample it answered; for checks on the side. */
+  onAnswer?: (status: number | 'error', sample: RequestSample | null) => void;
   rps: number;
   maxRequests: number;
   maxSeconds: number;
@@ -39,17 +49,23 @@ export function generateTraffic(o: TrafficOptions): Traffic {
   let inFlight = 0;
   const pending = new Set<Promise<void>>();
 
-  const one = async () => {
+  const samples = o.samples ?? [];
+  const one = async (sample: RequestSample | null) => {
     inFlight++;
     try {
-      const res = await fetch(target, { signal: AbortSignal.timeout(5000) });
+      const res = await fetch(sample ? sampleUrl(sample, target) : target, {
+        signal: AbortSignal.timeout(5000),
+        ...(sample ? replayInit(sample) : {}),
+      });
       await res.arrayBuffer();
+      o.onAnswer?.(res.status, sample);
       stats.byStatus[res.status] = (stats.byStatus[res.status] ?? 0) + 1;
       const v = res.headers.get('x-suture-version') ?? 'unknown';
       stats.byVersion[v] = (stats.byVersion[v] ?? 0) + 1;
       if (res.status < 500) stats.ok++;
       else stats.failed++;
     } catch {
+      o.onAnswer?.('error', sample);
       stats.failed++;
       stats.byStatus.error = (stats.byStatus.error ?? 0) + 1;
     } finally {
@@ -64,8 +80,11 @@ export function generateTraffic(o: TrafficOptions): Traffic {
       // Pace against the clock, not per request, so slow answers do not lower the rate.
       const due = Math.floor(elapsed * o.rps) + 1;
       if (stats.sent < due && inFlight < concurrency) {
+        // At random, not in turn: the router splits by a deterministic credit counter, and samples in turn
+        // would alias with it (at weight 50, every other request: one sample always to stable, one to canary).
+        const sample = samples.length ? samples[Math.floor(Math.random() * samples.length)]! : null;
         stats.sent++;
-        const p = one();
+        const p = one(sample);
         pending.add(p);
         void p.finally(() => pending.delete(p));
         continue;
@@ -83,4 +102,22 @@ export function generateTraffic(o: TrafficOptions): Traffic {
     },
     done: run(),
   };
+}
+
+/** A sample's path on the target's origin; a path that would leave it (`//host/…`, a full URL) is refused. */
+export function sampleUrl(sample: RequestSample, target: URL): URL {
+  const url = new URL(sample.path.startsWith('/') ? sample.path : `/${sample.path}`, target.origin);
+  if (url.origin !== target.origin)
+    throw new RangeError(`sample path ${sample.path.slice(0, 80)} leaves ${target.origin}`);
+  return url;
+}
+
+/** fetch() options replaying a sample: its method, its headers (but those fetch owns) and its body. */
+export function replayInit(sample: RequestSample): RequestInit {
+  const method = sample.method.toUpperCase();
+  const headers = Object.fromEntries(
+    Object.entries(sample.headers ?? {}).filter(([k]) => !NOT_REPLAYED.has(k.toLowerCase())),
+  );
+  const body = method === 'GET' || method === 'HEAD' ? undefined : (sample.body ?? '');
+  return { method, headers, ...(body !== undefined ? { body } : {}) };
 }

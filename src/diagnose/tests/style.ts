@@ -312,7 +312,8 @@ export function nodeStyle(setup: TestSetup, view: RepoView, testPath: string): N
     ...((packageJson(view, '')?.dependencies as object) ?? {}),
   };
   const supertest = 'supertest' in d ? supertestApp(view, tests, testPath, tsImportExt) : undefined;
-  const runtime: NodeStyle['runtime'] = setup.framework === 'vitest' ? 'esm' : setup.framework === 'jest' ? 'cjs' : kind;
+  const runtime: NodeStyle['runtime'] =
+    setup.framework === 'vitest' ? 'esm' : setup.framework === 'jest' ? 'cjs' : kind;
   return {
     syntax,
     runtime,

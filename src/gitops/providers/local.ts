@@ -96,6 +96,14 @@ export function localProvider(opts: LocalProviderOptions): Provider {
     return found;
   }
 
+  /** Any proposal at that path, open or not: merged proposals take comments and labels too. */
+  async function mustExist(pr: ProposalRef): Promise<LocalMeta> {
+    const fp = /([0-9a-f]{16})\.md$/.exec(pr.url)?.[1];
+    const meta = fp ? await readMeta(fp) : null;
+    if (!meta) throw new Error(`no local proposal at ${pr.url}`);
+    return meta;
+  }
+
   async function addActivity(fp: string, text: string): Promise<void> {
     const meta = await readMeta(fp);
     if (!meta) return;
@@ -196,12 +204,12 @@ export function localProvider(opts: LocalProviderOptions): Provider {
     },
 
     async comment(pr, text) {
-      const { meta } = await mustOpen(pr);
+      const meta = await mustExist(pr);
       await addActivity(meta.fingerprint, text);
     },
 
     async label(pr, labels) {
-      const { meta } = await mustOpen(pr);
+      const meta = await mustExist(pr);
       meta.labels = [...new Set([...meta.labels, ...labels])];
       meta.updatedAt = now();
       await atomicWrite(metaPath(meta.fingerprint), JSON.stringify(meta, null, 2));
