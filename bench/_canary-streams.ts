@@ -1,11 +1,23 @@
 /**
- * Deterministic synthetic canary streams for the judge bench and its statistical test: Poisson request
+ * Deterministic synthetic canary streams for the judge bench and its statistical tests: Poisson request
  * arrivals split into errors and successes (Poisson splitting, so each count is exact and independent),
- * 5-second buckets, parameters drawn from the ranges in issue 5.
+ * 5-second buckets, parameters drawn from the ranges in issue 5, and low-traffic cases from issue 12.
  */
 import type { Bucket } from '../src/canary/judge/index.ts';
 
-export type CaseName = 'healthy' | 'gross' | 'mild' | 'within' | 'edge' | 'burst' | 'gap';
+export type CaseName =
+  | 'healthy'
+  | 'gross'
+  | 'mild'
+  | 'within'
+  | 'edge'
+  | 'burst'
+  | 'gap'
+  | 'low-gross'
+  | 'low-healthy'
+  | 'low-edge'
+  | 'sparse-gross'
+  | 'sparse-healthy';
 
 export interface StreamSpec {
   case: CaseName;
@@ -57,12 +69,23 @@ export interface Tolerance {
   relative: number;
 }
 
-/** Draws one stream's parameters for a case. Traffic and stable error rate are log-uniform (small values matter). */
+/**
+ * Draws one stream's parameters for a case. Traffic and stable error rate are log-uniform (small values matter).
+ *
+ * The `low-*` cases are issue 12's: the canary gets 0.2 requests/s (the total follows from the weight) and
+ * stable fails 0.2–2% of requests; `low-gross` canaries fail 20%. The `sparse-*` cases spread canary traffic
+ * log-uniformly over 0.005–0.2 requests/s, so a 30-minute run holds anywhere from about 1 to 400 expected
+ * canary errors for a gross regression.
+ */
 export function drawSpec(kind: CaseName, seed: number, tol: Tolerance, durationSeconds = 1800): StreamSpec {
   const rand = prng(seed);
-  const totalRps = logUniform(rand, 1, 40);
+  const low = kind.startsWith('low-');
+  const sparse = kind.startsWith('sparse-');
+  let totalRps = logUniform(rand, 1, 40);
   const weight = uniform(rand, 0.05, 0.5);
-  const stableRate = logUniform(rand, 0.002, 0.05);
+  const stableRate = low ? logUniform(rand, 0.002, 0.02) : logUniform(rand, 0.002, 0.05);
+  if (low) totalRps = 0.2 / weight;
+  if (sparse) totalRps = logUniform(rand, 0.005, 0.2) / weight;
   const margin = Math.max(tol.absolute, tol.relative * stableRate);
   const spec: StreamSpec = {
     case: kind,
@@ -74,14 +97,16 @@ export function drawSpec(kind: CaseName, seed: number, tol: Tolerance, durationS
     bucketSeconds: 5,
     durationSeconds,
   };
-  if (kind === 'gross') {
+  if (kind === 'gross' || kind === 'sparse-gross') {
     // At least 10× and at least +15 pp, up to twice that floor.
     spec.canaryRate = Math.min(1, Math.max(10 * stableRate, stableRate + 0.15) * uniform(rand, 1, 2));
+  } else if (kind === 'low-gross') {
+    spec.canaryRate = 0.2;
   } else if (kind === 'mild') {
     spec.canaryRate = stableRate + 0.03;
   } else if (kind === 'within') {
     spec.canaryRate = stableRate + rand() * margin;
-  } else if (kind === 'edge') {
+  } else if (kind === 'edge' || kind === 'low-edge') {
     // Exactly at the tolerance boundary: the hardest case for both error bounds.
     spec.canaryRate = stableRate + margin;
   } else if (kind === 'burst') {
@@ -92,6 +117,12 @@ export function drawSpec(kind: CaseName, seed: number, tol: Tolerance, durationS
     spec.gap = { from, to: from + uniform(rand, 600, 1200) };
   }
   return spec;
+}
+
+/** Expected canary requests and errors over the whole run. */
+export function expectedCanary(spec: StreamSpec): { requests: number; errors: number } {
+  const requests = spec.totalRps * spec.weight * spec.durationSeconds;
+  return { requests, errors: requests * spec.canaryRate };
 }
 
 /** The buckets of one stream, generated lazily (t = end of the bucket, seconds since the canary started). */

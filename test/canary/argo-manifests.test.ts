@@ -5,12 +5,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { IMetric } from '@kubernetes-models/argo-rollouts/argoproj.io/v1alpha1/Metric';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { drawSpec, generate, type StreamSpec } from '../../bench/_canary-streams.ts';
 import {
   renderPipelineTemplate,
   templatePlaceholders,
   validateArgoManifests,
 } from '../../src/canary/argo/manifests.ts';
+import { createSequentialJudge, DEFAULT_JUDGE_OPTIONS } from '../../src/canary/judge/index.ts';
 import { parseRolloutPlan } from '../../src/canary/local/steps.ts';
 import { errorRatioQuery } from '../../src/canary/prometheus/queries.ts';
 import { judgeRoute } from '../../src/serve/judge.ts';
@@ -32,6 +35,7 @@ const ARGO_FILES = [
   'argo-rollouts/rollout.yaml',
   'argo-rollouts/analysis-prometheus.yaml',
   'argo-rollouts/analysis-web-judge.yaml',
+  'argo-rollouts/analysis-web-judge-promote.yaml',
   'argo-cd/application.yaml',
 ];
 const TOKEN = 'argo-analysis-token-0123456789';
@@ -60,14 +64,18 @@ describe('pipelines/ manifests', () => {
       { kind: 'pause', seconds: 300 },
       { kind: 'setWeight', weight: 50 },
       { kind: 'pause', seconds: 300 },
-      { kind: 'analysis', templates: ['suture-error-rate'] },
+      { kind: 'analysis', templates: ['suture-judge-promote'] },
     ]);
     expect(plan.backgroundAnalysis).toEqual(['suture-judge']);
   });
 
   it('every analysis the Rollout references exists and gets every arg it declares without a default', () => {
     const templates = new Map(
-      ['argo-rollouts/analysis-prometheus.yaml', 'argo-rollouts/analysis-web-judge.yaml'].map((f) => {
+      [
+        'argo-rollouts/analysis-prometheus.yaml',
+        'argo-rollouts/analysis-web-judge.yaml',
+        'argo-rollouts/analysis-web-judge-promote.yaml',
+      ].map((f) => {
         const [t] = validateArgoManifests(rendered(f));
         const args = (t!.doc.spec as { args: Array<{ name: string; value?: string; valueFrom?: unknown }> }).args;
         return [
@@ -160,6 +168,109 @@ describe('pipelines/ manifests', () => {
       expect(metric.failureCondition).toBe('result.abort == true');
       expect(typeof answer.abort).toBe('boolean');
     });
+  });
+});
+
+type Phase = 'Successful' | 'Failed' | 'Inconclusive' | 'Running';
+
+/**
+ * Argo Rollouts' verdict on one metric (analysis/analysis.go assessMetricStatus and utils/evaluate EvaluateResult,
+ * v1.8), for the subset the suture templates use: conditions of the form `result.<field> == <bool>`, failureLimit,
+ * inconclusiveLimit, consecutiveSuccessLimit, no count. Any other condition throws, so a template change that
+ * this model does not cover fails the test instead of passing unexamined.
+ */
+function argoMetricPhase(metric: IMetric, answers: Iterable<Record<string, unknown>>): { phase: Phase; n: number } {
+  const condition = (expr: string | undefined) => {
+    if (expr === undefined) return undefined;
+    const m = expr.match(/^result\.(\w+) == (true|false)$/);
+    if (!m) throw new Error(`condition not modelled: ${expr}`);
+    return (r: Record<string, unknown>) => r[m[1]!] === (m[2] === 'true');
+  };
+  const success = condition(metric.successCondition);
+  const failure = condition(metric.failureCondition);
+  const int = (v: unknown, dflt: number) => (v === undefined ? dflt : Number(v));
+  let failed = 0;
+  let inconclusive = 0;
+  let consecutive = 0;
+  let n = 0;
+  for (const r of answers) {
+    n++;
+    let ok = success ? success(r) : false;
+    let bad = failure ? failure(r) : false;
+    if (success && !failure) bad = !ok;
+    if (!success && failure) ok = !bad;
+    // A failed or inconclusive measurement resets the run of successes, as Argo's ConsecutiveSuccess does.
+    if (bad) failed++;
+    else if (!ok) inconclusive++;
+    consecutive = ok && !bad ? consecutive + 1 : 0;
+    const failureLimit = int(metric.failureLimit, 0);
+    if (failureLimit >= 0 && failed > failureLimit) return { phase: 'Failed', n };
+    if (inconclusive > int(metric.inconclusiveLimit, 0)) return { phase: 'Inconclusive', n };
+    const limit = int(metric.consecutiveSuccessLimit, 0);
+    if (limit > 0 && consecutive >= limit) return { phase: 'Successful', n };
+  }
+  return { phase: 'Running', n };
+}
+
+/** /judge's answers to a measurement every 30 s, for one generated stream (30 s buckets, as the template asks). */
+function* answersFor(spec: StreamSpec): Generator<Record<string, unknown>> {
+  const judge = createSequentialJudge();
+  for (const b of generate({ ...spec, bucketSeconds: 30 })) {
+    const d = judge.observe(b);
+    yield { ...d, abort: d.decision === 'abort', promote: d.decision === 'promote' };
+  }
+}
+
+describe('promotion inside Argo: the suture-judge-promote analysis step (consecutiveSuccessLimit)', () => {
+  const tol = { absolute: DEFAULT_JUDGE_OPTIONS.toleranceAbsolute, relative: DEFAULT_JUDGE_OPTIONS.toleranceRelative };
+  const [promote] = validateArgoManifests(rendered('argo-rollouts/analysis-web-judge-promote.yaml'));
+  const [background] = validateArgoManifests(rendered('argo-rollouts/analysis-web-judge.yaml'));
+  const metricOf = (t: typeof promote) => (t!.doc.spec as { metrics: IMetric[] }).metrics[0]!;
+  const metric = metricOf(promote);
+  const stream = (kind: 'healthy' | 'gross', canaryRps: number, seed: number) => {
+    const s = drawSpec(kind, seed, tol, 3600);
+    s.totalRps = canaryRps / s.weight;
+    return s;
+  };
+
+  it('uses Argo Rollouts >= 1.8 fields, validated by the 2.x schema, and asks /judge exactly as suture-judge does', () => {
+    expect(metric.consecutiveSuccessLimit).toBe(1);
+    expect(metric.failureLimit).toBe(0);
+    expect(metric.successCondition).toBe('result.promote == true');
+    expect(metric.failureCondition).toBe('result.abort == true');
+    expect(metric.provider).toEqual(metricOf(background).provider);
+    expect(metric.interval).toBe(metricOf(background).interval);
+    // Without consecutiveSuccessLimit (Argo < 1.8 ignores it) a promoted canary's step would never end.
+    expect(argoMetricPhase({ ...metric, consecutiveSuccessLimit: 0 }, answersFor(stream('healthy', 5, 1))).phase).toBe(
+      'Running',
+    );
+    const bad = rendered('argo-rollouts/analysis-web-judge-promote.yaml').replace(
+      'consecutiveSuccessLimit: 1',
+      'consecutiveSuccessLimit: [1]',
+    );
+    expect(() => validateArgoManifests(bad)).toThrow(/consecutiveSuccessLimit/);
+  });
+
+  it('a healthy canary at usual traffic: the step succeeds once the judge promotes, and the Rollout moves on', () => {
+    for (let seed = 1; seed <= 5; seed++) {
+      expect(argoMetricPhase(metric, answersFor(stream('healthy', 5, seed))).phase).toBe('Successful');
+    }
+  });
+
+  it('a gross regression fails the step (the run fails, Argo aborts), at 5 and at 0.2 canary requests/s', () => {
+    for (const rps of [5, 0.2]) {
+      for (let seed = 1; seed <= 5; seed++) {
+        expect(argoMetricPhase(metric, answersFor(stream('gross', rps, seed))).phase).toBe('Failed');
+      }
+    }
+  });
+
+  it('too little traffic to decide: Inconclusive after inconclusiveLimit measurements (Argo pauses), never Successful', () => {
+    for (let seed = 1; seed <= 5; seed++) {
+      const { phase, n } = argoMetricPhase(metric, answersFor(stream('healthy', 0.01, seed)));
+      expect(phase).toBe('Inconclusive');
+      expect(n).toBe(Number(metric.inconclusiveLimit) + 1);
+    }
   });
 });
 
