@@ -279,10 +279,20 @@ export async function startKube(): Promise<KubeCluster> {
       `--healthzPort=${healthz}`,
       '--loglevel=info',
     ]);
-    await waitFor('rollouts-controller', 'healthz', async () => (await fetch(`http://127.0.0.1:${healthz}/healthz`)).ok);
+    await waitFor(
+      'rollouts-controller',
+      'healthz',
+      async () => (await fetch(`http://127.0.0.1:${healthz}/healthz`)).ok,
+    );
     await waitFor('kwok', 'node Ready', async () =>
       (
-        await kubectl(['get', 'node', KWOK_NODE.metadata.name, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])
+        await kubectl([
+          'get',
+          'node',
+          KWOK_NODE.metadata.name,
+          '-o',
+          'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+        ])
       ).includes('True'),
     );
     return {
