@@ -176,7 +176,7 @@ type Phase = 'Successful' | 'Failed' | 'Inconclusive' | 'Running';
 /**
  * Argo Rollouts' verdict on one metric (analysis/analysis.go assessMetricStatus and utils/evaluate EvaluateResult,
  * v1.8), for the subset the suture templates use: conditions of the form `result.<field> == <bool>`, failureLimit,
- * inconclusiveLimit, consecutiveSuccessLimit, no count. Any other condition throws, so a template change that
+ * inconclusiveLimit, consecutiveSuccessLimit, count. Any other condition throws, so a template change that
  * this model does not cover fails the test instead of passing unexamined.
  */
 function argoMetricPhase(metric: IMetric, answers: Iterable<Record<string, unknown>>): { phase: Phase; n: number } {
@@ -208,6 +208,9 @@ function argoMetricPhase(metric: IMetric, answers: Iterable<Record<string, unkno
     if (inconclusive > int(metric.inconclusiveLimit, 0)) return { phase: 'Inconclusive', n };
     const limit = int(metric.consecutiveSuccessLimit, 0);
     if (limit > 0 && consecutive >= limit) return { phase: 'Successful', n };
+    // Count reached without the success limit: Inconclusive when a failureLimit also applies, else Failed.
+    if (metric.count !== undefined && n >= int(metric.count, 0))
+      return { phase: limit > 0 && failureLimit < 0 ? 'Failed' : limit > 0 ? 'Inconclusive' : 'Successful', n };
   }
   return { phase: 'Running', n };
 }
@@ -240,10 +243,11 @@ describe('promotion inside Argo: the suture-judge-promote analysis step (consecu
     expect(metric.failureCondition).toBe('result.abort == true');
     expect(metric.provider).toEqual(metricOf(background).provider);
     expect(metric.interval).toBe(metricOf(background).interval);
-    // Without consecutiveSuccessLimit (Argo < 1.8 ignores it) a promoted canary's step would never end.
-    expect(argoMetricPhase({ ...metric, consecutiveSuccessLimit: 0 }, answersFor(stream('healthy', 5, 1))).phase).toBe(
-      'Running',
-    );
+    // Without consecutiveSuccessLimit (Argo < 1.8 ignores it) the step ends at count, which Argo calls Successful
+    // unless a limit was crossed: undecided answers must cross inconclusiveLimit first, never pass.
+    const undecided = Array.from({ length: 40 }, () => ({ decision: 'continue', abort: false, promote: false }));
+    expect(argoMetricPhase({ ...metric, consecutiveSuccessLimit: 0 }, undecided).phase).toBe('Inconclusive');
+    expect(argoMetricPhase(metric, undecided).phase).toBe('Inconclusive');
     const bad = rendered('argo-rollouts/analysis-web-judge-promote.yaml').replace(
       'consecutiveSuccessLimit: 1',
       'consecutiveSuccessLimit: [1]',
