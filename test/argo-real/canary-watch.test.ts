@@ -79,11 +79,7 @@ describe.skipIf(skip)(
       const ns = 'watch';
       await namespace(w, ns);
       // Pauses of an hour: nothing moves past a pause unless suture promotes it.
-      const objs = speedUp([...manifests(ns, w.serve.base).values()].flat(), {
-        pause: '1h',
-        interval: '5s',
-        bucketSeconds: 5,
-      });
+      const objs = speedUp([...manifests(ns, w.serve.base).values()].flat(), { factor: 6, pause: '1h' });
       const rollout = objs.find((o) => o.kind === 'Rollout')!;
       await apply(kube, objs);
       const first = await waitRollout(kube, ns, SERVICE, 'Healthy', (r) => r.status.phase === 'Healthy');
@@ -184,11 +180,7 @@ describe.skipIf(skip)(`the canary watch Role on the real API server${skip ? ` (s
     // A real ServiceAccount token (TokenRequest), as suture running in the cluster would hold.
     const token = (await kube.kubectl(['-n', 'suture-system', 'create', 'token', 'suture', '--duration=1h'])).trim();
     const sa = kube.kubeconfigFor(token, 'suture-sa');
-    const objs = speedUp([...manifests(ns, w.serve.base).values()].flat(), {
-      pause: '1h',
-      interval: '5s',
-      bucketSeconds: 5,
-    });
+    const objs = speedUp([...manifests(ns, w.serve.base).values()].flat(), { factor: 6, pause: '1h' });
     const rollout = objs.find((o) => o.kind === 'Rollout')!;
     await apply(kube, objs);
     await waitRollout(kube, ns, SERVICE, 'Healthy', (r) => r.status.phase === 'Healthy');

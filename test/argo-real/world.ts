@@ -36,28 +36,37 @@ export function shippedManifests(values: Record<string, string>): Map<string, Ob
 }
 
 export interface SpeedUp {
-  /** Every `pause: {duration}` becomes this (e.g. "3s"; "1h" to make a test promote by hand). */
-  pause: string;
-  /** Every analysis metric interval becomes this. */
-  interval: string;
-  /** The judge's bucket width sent by the web metric. */
-  bucketSeconds: number;
+  /** Every duration is divided by this: pauses, metric intervals, the judge's bucket width. */
+  factor: number;
+  /** Instead, every `pause: {duration}` becomes this ("1h": nothing moves past a pause unless promoted). */
+  pause?: string;
+}
+
+/** Seconds in an Argo duration ("30s", "2m", "1h", or a number of seconds). */
+function seconds(d: string | number): number {
+  if (typeof d === 'number') return d;
+  const m = /^([0-9]+)(s|m|h)?$/.exec(d);
+  if (!m) throw new Error(`not an Argo duration: ${d}`);
+  return Number(m[1]) * ({ s: 1, m: 60, h: 3600 } as const)[(m[2] ?? 's') as 's' | 'm' | 'h'];
 }
 
 /**
- * The shipped objects with time compressed for a test: pause durations, metric intervals and the judge's
- * bucket width. Steps, limits, conditions, args and providers stay exactly as shipped.
+ * The shipped objects with time compressed by one factor for a test, so that every race between a pause and
+ * an analysis keeps the shipped proportions. Steps, limits, conditions, args and providers stay as shipped.
  */
 export function speedUp(objs: Obj[], s: SpeedUp): Obj[] {
+  const scaled = (d: string | number) => `${Math.max(1, Math.round(seconds(d) / s.factor))}s`;
   return objs.map((o) => {
     const c = structuredClone(o);
     if (c.kind === 'Rollout') {
-      for (const step of c.spec.strategy?.canary?.steps ?? []) if (step.pause?.duration) step.pause.duration = s.pause;
+      for (const step of c.spec.strategy?.canary?.steps ?? [])
+        if (step.pause?.duration) step.pause.duration = s.pause ?? scaled(step.pause.duration);
     }
     if (c.kind === 'AnalysisTemplate') {
       for (const m of c.spec.metrics ?? []) {
-        if (m.interval) m.interval = s.interval;
-        if (m.provider?.web?.jsonBody?.bucketSeconds) m.provider.web.jsonBody.bucketSeconds = s.bucketSeconds;
+        if (m.interval) m.interval = scaled(m.interval);
+        const body = m.provider?.web?.jsonBody;
+        if (body?.bucketSeconds) body.bucketSeconds = Math.max(1, Math.round(body.bucketSeconds / s.factor));
       }
     }
     return c;
