@@ -18,6 +18,7 @@ import {
   listObjs,
   namespace,
   type Obj,
+  type Profile,
   shippedManifests,
   speedUp,
   startWorld,
@@ -28,7 +29,6 @@ import {
 
 const skip = kubeSkipReason();
 const SERVICE = 'pricing-api';
-const NS = 'shop';
 const IMAGE = 'registry.example.com/pricing-api';
 let kube: KubeCluster;
 let w: World;
@@ -45,6 +45,9 @@ afterAll(async () => {
   await closeGitRepos();
   cleanup(...made);
 });
+
+const HEALTHY: Profile = { rps: 50, errorRatio: 0.002 };
+const REGRESSED: Profile = { rps: 50, errorRatio: 0.4 };
 
 /** The test's Argo CD: every second, the config repo's tag is applied to the Rollout when it changed. */
 function argoCdSync(remote: string, rollout: Obj) {
@@ -70,17 +73,17 @@ function argoCdSync(remote: string, rollout: Obj) {
   };
 }
 
-/** Scripts the exporter: the stable hash healthy, any other (the fix's canary) regressed. */
-function scriptTraffic(stable: string) {
+/** Scripts the exporter: the stable hash healthy, any other (the fix's canary) as `canary`. */
+function scriptTraffic(ns: string, stable: string, canary: Profile) {
   const scripted = new Set<string>();
-  w.exporter.set(SERVICE, stable, { rps: 50, errorRatio: 0.002 });
+  w.exporter.set(SERVICE, stable, HEALTHY);
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
-      const ro = await getObj(kube, NS, 'rollout', SERVICE).catch(() => null);
+      const ro = await getObj(kube, ns, 'rollout', SERVICE).catch(() => null);
       const hash = ro?.status?.currentPodHash as string | undefined;
       if (hash && hash !== stable && !scripted.has(hash)) {
-        w.exporter.set(SERVICE, hash, { rps: 50, errorRatio: 0.4 });
+        w.exporter.set(SERVICE, hash, canary);
         scripted.add(hash);
       }
       await new Promise((r) => setTimeout(r, 500));
@@ -95,122 +98,164 @@ function scriptTraffic(stable: string) {
   };
 }
 
+/**
+ * One heal of a fresh pricing-api repo against namespace `ns`: the config repo, the shipped Rollout synced
+ * from it and Healthy on the deployed tag, then `heal --mode auto` with the canary's traffic scripted as
+ * `canary`. Waits, after the heal, until `settled` holds for the Rollout.
+ */
+async function healScenario(
+  ns: string,
+  canary: Profile,
+  pause: string | undefined,
+  settled: (ro: Obj, s: { base: string; stable: string }) => boolean,
+) {
+  // The service repo, with a canary: section naming the cluster namespace.
+  const repo = await repoFromService(SERVICE);
+  const root = tempDir('suture-heal-argo-');
+  made.push(repo, root);
+  writeFileSync(
+    join(repo, 'suture.yaml'),
+    `${readFileSync(join(repo, 'suture.yaml'), 'utf8')}canary:\n  namespace: ${ns}\n  duration: 600\n  bucketSeconds: 5\n`,
+  );
+  await git(repo, 'add', '-A');
+  await git(repo, 'commit', '-qm', `canary settings (${ns})`);
+  const base = (await git(repo, 'rev-parse', 'HEAD')).slice(0, 12);
+  made.push(await addOrigin(repo));
+
+  // The GitOps config repo (a Helm values file with the deployed tag) and the operator's config.
+  const remote = join(root, 'deploy.git');
+  const clone = join(root, 'clone');
+  await git(root, 'init', '-q', '--bare', '-b', 'main', remote);
+  await git(root, 'clone', '-q', remote, clone);
+  await git(clone, 'checkout', '-qb', 'main');
+  mkdirSync(join(clone, 'charts', SERVICE), { recursive: true });
+  writeFileSync(join(clone, 'charts', SERVICE, 'values.yaml'), `image:\n  tag: "${base}"\n`);
+  await git(clone, 'add', '-A');
+  await git(clone, 'commit', '-qm', 'deploy config');
+  await git(clone, 'push', '-q', 'origin', 'main');
+  const operator = join(root, 'gitops.yaml');
+  writeFileSync(
+    operator,
+    `repository: { url: ./deploy.git, branch: main }\nservices:\n  ${SERVICE}:\n    file: charts/${SERVICE}/values.yaml\n    helm: { tag: image.tag }\n`,
+  );
+
+  // The cluster: the shipped templates and the Rollout as synced from the config repo, Healthy before the heal.
+  await namespace(w, ns);
+  const objs = speedUp(
+    [
+      ...shippedManifests({
+        SERVICE,
+        NAMESPACE: ns,
+        IMAGE: `${IMAGE}:${base}`,
+        SUTURE_URL: w.serve.base,
+        PROMETHEUS_URL: w.prometheus.url,
+      }).values(),
+    ].flat(),
+    { factor: 6, ...(pause ? { pause } : {}) },
+  );
+  await apply(
+    kube,
+    objs.filter((o) => o.kind !== 'Rollout'),
+  );
+  const sync = argoCdSync(remote, objs.find((o) => o.kind === 'Rollout')!);
+  const first = await waitRollout(
+    kube,
+    ns,
+    SERVICE,
+    'Healthy on the deployed tag',
+    (r) => r.status.phase === 'Healthy',
+  );
+  const stable = first.status.stableRS as string;
+  const traffic = scriptTraffic(ns, stable, canary);
+  try {
+    const r = await healWith(
+      {
+        SUTURE_LOCAL_MERGE: 'fast-forward',
+        SUTURE_GITOPS_CONFIG: operator,
+        SUTURE_CANARY: 'argo',
+        KUBECONFIG: kube.kubeconfig,
+      },
+      SERVICE,
+      repo,
+      join(root, 'state'),
+      '--mode',
+      'auto',
+    );
+    await waitRollout(kube, ns, SERVICE, 'settled after the heal', (ro) => settled(ro, { base, stable }), 120_000);
+    const out = JSON.parse(r.stdout);
+    return { r, out, base, fix: String(out.commit ?? '').slice(0, 12), stable, remote, sync, traffic };
+  } finally {
+    await sync.stop();
+    await traffic.stop();
+  }
+}
+
 describe.skipIf(skip)(`heal --mode auto, argo backend, real controller${skip ? ` (skipped: ${skip})` : ''}`, () => {
   it('an abort by Argo on the judge makes suture revert its bump; the synced revert returns the Rollout to stable', async () => {
-    // The service repo, with a canary: section naming the cluster namespace.
-    const repo = await repoFromService(SERVICE);
-    const root = tempDir('suture-heal-argo-');
-    made.push(repo, root);
-    writeFileSync(
-      join(repo, 'suture.yaml'),
-      `${readFileSync(join(repo, 'suture.yaml'), 'utf8')}canary:\n  namespace: ${NS}\n  duration: 600\n  bucketSeconds: 5\n`,
+    // Pauses of an hour: only the judge's analysis can end this canary. Settled: the revert synced, on stable.
+    const h = await healScenario(
+      'shop',
+      REGRESSED,
+      '1h',
+      (ro, { base, stable }) =>
+        ro.status.phase === 'Healthy' &&
+        !ro.status.abort &&
+        ro.status.currentPodHash === stable &&
+        ro.spec.template.spec.containers[0].image === `${IMAGE}:${base}`,
     );
-    await git(repo, 'add', '-A');
-    await git(repo, 'commit', '-qm', 'canary settings');
-    const base = (await git(repo, 'rev-parse', 'HEAD')).slice(0, 12);
-    made.push(await addOrigin(repo));
-
-    // The GitOps config repo (a Helm values file with the deployed tag) and the operator's config.
-    const remote = join(root, 'deploy.git');
-    const clone = join(root, 'clone');
-    await git(root, 'init', '-q', '--bare', '-b', 'main', remote);
-    await git(root, 'clone', '-q', remote, clone);
-    await git(clone, 'checkout', '-qb', 'main');
-    mkdirSync(join(clone, 'charts', SERVICE), { recursive: true });
-    writeFileSync(join(clone, 'charts', SERVICE, 'values.yaml'), `image:\n  tag: "${base}"\n`);
-    await git(clone, 'add', '-A');
-    await git(clone, 'commit', '-qm', 'deploy config');
-    await git(clone, 'push', '-q', 'origin', 'main');
-    const operator = join(root, 'gitops.yaml');
-    writeFileSync(
-      operator,
-      `repository: { url: ./deploy.git, branch: main }\nservices:\n  ${SERVICE}:\n    file: charts/${SERVICE}/values.yaml\n    helm: { tag: image.tag }\n`,
-    );
-
-    // The cluster: the shipped Rollout and templates, on the deployed tag, Healthy before the heal.
-    await namespace(w, NS);
-    const objs = speedUp(
-      [
-        ...shippedManifests({
-          SERVICE,
-          NAMESPACE: NS,
-          IMAGE: `${IMAGE}:${base}`,
-          SUTURE_URL: w.serve.base,
-          PROMETHEUS_URL: w.prometheus.url,
-        }).values(),
-      ].flat(),
-      { factor: 6, pause: '1h' },
-    );
-    const rollout = objs.find((o) => o.kind === 'Rollout')!;
-    const sync = argoCdSync(remote, rollout);
-    await apply(
-      kube,
-      objs.filter((o) => o.kind !== 'Rollout'),
-    );
-    const first = await waitRollout(
-      kube,
-      NS,
-      SERVICE,
-      'Healthy on the deployed tag',
-      (r) => r.status.phase === 'Healthy',
-    );
-    const stable = first.status.stableRS as string;
-    const traffic = scriptTraffic(stable);
-
-    const state = join(root, 'state');
-    let r: Awaited<ReturnType<typeof healWith>>;
-    try {
-      r = await healWith(
-        {
-          SUTURE_LOCAL_MERGE: 'fast-forward',
-          SUTURE_GITOPS_CONFIG: operator,
-          SUTURE_CANARY: 'argo',
-          KUBECONFIG: kube.kubeconfig,
-        },
-        SERVICE,
-        repo,
-        state,
-        '--mode',
-        'auto',
-      );
-      // Argo CD syncs the revert; the controller goes back to the stable ReplicaSet.
-      await waitRollout(
-        kube,
-        NS,
-        SERVICE,
-        'back on stable',
-        (ro) => ro.status.phase === 'Healthy' && ro.status.currentPodHash === stable && !ro.status.abort,
-        120_000,
-      );
-    } finally {
-      await sync.stop();
-      await traffic.stop();
-    }
-
-    const out = JSON.parse(r.stdout);
-    expect(out.status, `${out.reason}\n${r.stderr}`).toBe('aborted');
-    const fix = (out.commit as string).slice(0, 12);
-    expect(out.canary).toMatchObject({ backend: 'argo', decision: 'aborted', bump: { from: base, to: fix } });
-    expect(out.canary.reason).toMatch(/aborted/);
-    expect(out.canary.reverted?.commit).toBe(await git(remote, 'rev-parse', 'main'));
+    expect(h.out.status, `${h.out.reason}\n${h.r.stderr}`).toBe('aborted');
+    expect(h.out.canary).toMatchObject({ backend: 'argo', decision: 'aborted', bump: { from: h.base, to: h.fix } });
+    expect(h.out.canary.reason).toMatch(/aborted/);
+    expect(h.out.canary.reverted?.commit).toBe(await git(h.remote, 'rev-parse', 'main'));
     // Argo CD saw the bump, then the revert: exactly those two syncs after the initial one.
-    expect(sync.synced).toEqual([base, fix, base]);
-    expect(r.stderr).toMatch(/canary: rollout shop\/pricing-api/);
+    expect(h.sync.synced).toEqual([h.base, h.fix, h.base]);
+    expect(h.r.stderr).toMatch(/canary: rollout shop\/pricing-api/);
 
     // What the controller wrote: the fix's canary ran, the judge's run failed, and stable never changed.
-    expect(traffic.scripted.size).toBe(1);
-    const [canary] = [...traffic.scripted];
-    const runs = await listObjs(kube, NS, 'analysisruns');
+    expect(h.traffic.scripted.size).toBe(1);
+    const [canary] = [...h.traffic.scripted];
+    const runs = await listObjs(kube, 'shop', 'analysisruns');
     const failed = runs.find(
       (x) => x.metadata.labels?.['rollouts-pod-template-hash'] === canary && x.status?.phase === 'Failed',
     );
     expect(failed, JSON.stringify(runs.map((x) => [x.metadata.name, x.status?.phase]))).toBeDefined();
-    const ro = await getObj(kube, NS, 'rollout', SERVICE);
-    expect(ro.status).toMatchObject({ stableRS: stable, currentPodHash: stable, phase: 'Healthy' });
-    expect(ro.spec.template.spec.containers[0].image).toBe(`${IMAGE}:${base}`);
-    const rs = (await listObjs(kube, NS, 'replicasets')).find(
+    const ro = await getObj(kube, 'shop', 'rollout', SERVICE);
+    expect(ro.status).toMatchObject({ stableRS: h.stable, currentPodHash: h.stable, phase: 'Healthy' });
+    expect(ro.spec.template.spec.containers[0].image).toBe(`${IMAGE}:${h.base}`);
+    const rs = (await listObjs(kube, 'shop', 'replicasets')).find(
       (x) => x.metadata.labels?.['rollouts-pod-template-hash'] === canary,
     );
     expect(rs?.spec.replicas ?? 0).toBe(0);
+  }, 600_000);
+
+  it('a healthy canary: the judge promotes inside Argo, the heal is fixed and its bump stays', async () => {
+    // The shipped steps (sped up), ending in the suture-judge-promote gate. Settled: Healthy on a new hash.
+    const h = await healScenario(
+      'market',
+      HEALTHY,
+      undefined,
+      (ro, { stable }) =>
+        ro.status.phase === 'Healthy' &&
+        ro.status.currentPodHash === ro.status.stableRS &&
+        ro.status.stableRS !== stable,
+    );
+    expect(h.out.status, `${h.out.reason}\n${h.r.stderr}`).toBe('fixed');
+    expect(h.out.canary).toMatchObject({
+      backend: 'argo',
+      decision: 'promoted',
+      bump: { from: h.base, to: h.fix },
+      reverted: null,
+    });
+    expect(h.sync.synced).toEqual([h.base, h.fix]);
+    expect(await git(h.remote, 'show', `main:charts/${SERVICE}/values.yaml`)).toContain(h.fix);
+    const ro = await getObj(kube, 'market', 'rollout', SERVICE);
+    expect(ro.spec.template.spec.containers[0].image).toBe(`${IMAGE}:${h.fix}`);
+    expect(ro.status.stableRS).not.toBe(h.stable);
+    expect(ro.status.stableRS).toBe([...h.traffic.scripted][0]);
+    // The promotion gate's run ended Successful on the judge's promote answer.
+    const gate = (await listObjs(kube, 'market', 'analysisruns')).find((x) =>
+      x.spec.metrics.some((m: Obj) => m.consecutiveSuccessLimit !== undefined),
+    );
+    expect(gate?.status.phase).toBe('Successful');
   }, 600_000);
 });
