@@ -26,7 +26,6 @@ import {
 } from './world.ts';
 
 const skip = kubeSkipReason();
-if (skip) console.warn(`test/argo-real skipped: ${skip}`);
 
 const SERVICE = 'cart-api';
 let kube: KubeCluster;

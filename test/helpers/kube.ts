@@ -85,6 +85,7 @@ export function kubeSkipReason(env: NodeJS.ProcessEnv = process.env): string | n
   if (missing.length === 0) return null;
   const why = `the Kubernetes control plane is not built (missing ${missing[0]}${missing.length > 1 ? ` and ${missing.length - 1} more` : ''}): run bash sandbox/bootstrap.sh`;
   if (env.CI) throw new Error(`CI must run the Argo Rollouts tests on the real controller, but ${why}`);
+  console.warn(`skipping the real-cluster tests: ${why}`);
   return why;
 }
 
