@@ -9,7 +9,17 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -121,19 +131,38 @@ export async function startKube(): Promise<KubeCluster> {
   const procs: Proc[] = [];
   const started = Date.now();
   const log = (name: string) => join(dir, `${name}.log`);
+  const pids = join(dir, 'pids');
+  writeFileSync(pids, '');
   const run = (name: string, cmd: string, args: string[]) => {
     const fd = openSync(log(name), 'a');
     const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], cwd: dir });
     closeSync(fd);
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     procs.push({ name, child, exited });
+    if (child.pid) appendFileSync(pids, `${child.pid}\n`);
     return child;
   };
-  // A test worker that dies without stop() must not leave the control plane behind.
+  // A test worker that dies without stop() must not leave the control plane behind: on a normal exit the
+  // handler kills it; on a kill (SIGTERM, SIGKILL) a detached watchdog notices the worker is gone and ends
+  // exactly the processes listed in `pids`, then removes the dir.
   const killAll = () => {
     for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
   };
   process.once('exit', killAll);
+  const watchdog = spawn(
+    'sh',
+    [
+      '-c',
+      'while kill -0 "$1" 2>/dev/null && [ -d "$2" ]; do sleep 2; done; [ -d "$2" ] || exit 0; ' +
+        'for p in $(cat "$2/pids"); do kill -TERM "$p" 2>/dev/null; done; sleep 5; ' +
+        'for p in $(cat "$2/pids"); do kill -KILL "$p" 2>/dev/null; done; rm -rf "$2"',
+      'suture-kube-watchdog',
+      String(process.pid),
+      dir,
+    ],
+    { detached: true, stdio: 'ignore' },
+  );
+  watchdog.unref();
   const stop = async () => {
     process.off('exit', killAll);
     // Reverse order: controllers first, etcd last.
@@ -144,6 +173,7 @@ export async function startKube(): Promise<KubeCluster> {
       await p.exited;
       clearTimeout(timer);
     }
+    // Removing the dir also tells the watchdog to leave (it checks every 2 s).
     rmSync(dir, { recursive: true, force: true });
   };
   const tail = (name: string) => {
