@@ -35,6 +35,7 @@ esac
 exit 0`,
   );
   stub('debootstrap', 'mkdir -p "$3/etc" "$3/var/lib/apt/lists"; exit 0');
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion for the stub, not a JS template
   stub('id', '[ "$1" = -u ] && { echo "${STUB_UID:-0}"; exit 0; }; exec /usr/bin/id "$@"');
   return {
     bin,
