@@ -19,7 +19,7 @@ import { SutureError } from '../errors.ts';
 import { readInTree } from '../sandbox/confined.ts';
 import { buildImage, engineNetworks, imageInfo } from '../sandbox/docker.ts';
 import { chooseInstallNetwork } from '../sandbox/prepare.ts';
-import { baseImages, imageSource } from '../sandbox/service-image.ts';
+import { imageSource, localBaseIds } from '../sandbox/service-image.ts';
 
 /** Bumped when how release images are built changes, so older builds are not reused. */
 const FORMAT = 'release-image-v1';
@@ -119,20 +119,7 @@ export async function buildReleaseImage(o: {
   const tag = releaseTag(o.config.service, o.commit);
   const { tree } = o;
   const recipe = imageRecipe(tree, o.config);
-  const bases = baseImages(recipe.text);
-  if (!bases?.length)
-    throw new SutureError('BAD_CONFIG', `${recipe.dockerfile} has no FROM line whose image can be told`);
-  const baseIds: string[] = [];
-  for (const base of bases) {
-    const info = await imageInfo(base);
-    if (!info) {
-      throw new SutureError(
-        'BAD_CONFIG',
-        `the release image builds FROM ${base}, which is not available locally (base images are never pulled): pull or build it first`,
-      );
-    }
-    baseIds.push(info.id);
-  }
+  const baseIds = await localBaseIds(recipe.text, `the release image (${recipe.dockerfile})`);
   const network = recipe.needsNetwork
     ? chooseInstallNetwork(await engineNetworks(), (o.env ?? process.env).SUTURE_PREPARE_NETWORK).network
     : 'none';

@@ -108,6 +108,31 @@ export function baseImages(dockerfile: string): string[] | undefined {
  * The repository's own image, built from `dockerfile` at the base revision `tree` (cached by the tar of the
  * tree, the Dockerfile path, the base images' ids and the network). Returns its tag.
  */
+/**
+ * The ids of a Dockerfile's base images, all of which must be here already (base images are never pulled);
+ * they key the build, so a rebuilt base makes a new image. `what` names the Dockerfile in errors.
+ */
+export async function localBaseIds(
+  dockerfile: string,
+  what: string,
+  hint = 'pull or build it first',
+): Promise<string[]> {
+  const bases = baseImages(dockerfile);
+  if (!bases?.length) throw new SutureError('BAD_CONFIG', `${what} has no FROM line whose image can be told`);
+  const ids: string[] = [];
+  for (const base of bases) {
+    const info = await imageInfo(base);
+    if (!info) {
+      throw new SutureError(
+        'BAD_CONFIG',
+        `${what} builds FROM ${base}, which is not available locally (base images are never pulled): ${hint}`,
+      );
+    }
+    ids.push(info.id);
+  }
+  return ids;
+}
+
 export async function buildServiceImage(o: {
   tree: string;
   dockerfile: string;
@@ -118,21 +143,11 @@ export async function buildServiceImage(o: {
   const spec = `./${o.dockerfile}`;
   const file = readInTree(o.tree, o.dockerfile, DOCKERFILE_MAX_BYTES);
   if (!file.ok) throw new SutureError('BAD_CONFIG', `suture.yaml: image: ${spec} cannot be read: ${file.message}`);
-  const bases = baseImages(file.data.toString('utf8'));
-  if (!bases?.length) {
-    throw new SutureError('BAD_CONFIG', `suture.yaml: image: ${spec} has no FROM line whose image can be told`);
-  }
-  const baseIds: string[] = [];
-  for (const base of bases) {
-    const info = await imageInfo(base);
-    if (!info) {
-      throw new SutureError(
-        'BAD_CONFIG',
-        `suture.yaml: image: ${spec} builds FROM ${base}, which is not available locally (base images are never pulled): pull or build it first, or name a local image`,
-      );
-    }
-    baseIds.push(info.id);
-  }
+  const baseIds = await localBaseIds(
+    file.data.toString('utf8'),
+    `suture.yaml: image: ${spec}`,
+    'pull or build it first, or name a local image',
+  );
   const dir = await mkdtemp(join(tmpdir(), 'suture-context-'));
   try {
     // The build context: the tree as committed (no .git), byte-for-byte reproducible so it can be a key.
