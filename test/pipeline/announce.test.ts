@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { localProvider } from '../../src/gitops/providers/local.ts';
-import { ABORTED_LABEL, announceCanary } from '../../src/pipeline/stages/announce.ts';
+import { ABORTED_LABEL, announceCanary, canaryComment } from '../../src/pipeline/stages/announce.ts';
 import { cleanup, tempDir } from '../helpers/repo.ts';
 
 const FP = '0123456789abcdef';
@@ -62,5 +62,19 @@ describe('announceCanary', () => {
     const broken = localProvider({ stateDir: tempDir() });
     const notes = await announceCanary(broken, pr, { decision: 'aborted', at: 1, reason: 'x' });
     expect(notes.join()).toMatch(/not told about the canary/);
+  });
+});
+
+describe('canaryComment', () => {
+  it('a release that failed is never called a promotion, and its reason is one redacted line', async () => {
+    const text = canaryComment({
+      decision: 'error',
+      at: 0,
+      reason: 'docker build failed: token ghp_R2d2C3poR2d2C3poR2d2C3poR2d2C3po1234\n## injected heading',
+    });
+    expect(text).not.toMatch(/promoted/);
+    expect(text).toMatch(/release of this fix failed/);
+    expect(text).not.toMatch(/ghp_\w{4}/);
+    expect(text.split('\n')).toHaveLength(1);
   });
 });
