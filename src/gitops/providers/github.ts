@@ -18,6 +18,7 @@ import { safeLine } from '../../incident/display.ts';
 import { GITHUB_BODY_LIMIT } from '../../report/pull-request.ts';
 import { ProviderError, providerError } from './errors.ts';
 import { bodyWithMarker, markerLine, readMarker, reoccurrenceComment, withOccurrences } from './marker.ts';
+import { proposeOnce } from './propose.ts';
 import type { MergeOutcome, ProposalRef, ProposeRequest, ProposeResult, Provider } from './types.ts';
 
 const SutureOctokit = Octokit.plugin(retry, throttling);
@@ -331,22 +332,22 @@ export function githubProvider(opts: GitHubProviderOptions): Provider {
     name: 'github',
     bodyLimit,
     findOpen,
-    async propose(req) {
-      const existing = await findOpen(req.fingerprint, req.branch);
-      if (existing) return update(existing, req);
-      const created = await create(req);
-      if (created) return created;
-      const raced = await findOpen(req.fingerprint, req.branch);
-      if (!raced) {
-        throw new ProviderError(
-          'conflict',
-          422,
-          'already exists',
-          `GitHub: a pull request for ${req.branch} exists but is not suture's for this fingerprint`,
-        );
-      }
-      return update(raced, req);
-    },
+    propose: (req) =>
+      proposeOnce(
+        {
+          findOpen,
+          create,
+          update,
+          conflict: (r) =>
+            new ProviderError(
+              'conflict',
+              422,
+              'already exists',
+              `GitHub: a pull request for ${r.branch} exists but is not suture's for this fingerprint`,
+            ),
+        },
+        req,
+      ),
     async reoccurred(pr, incident) {
       const p = (
         await call('reading the pull request', () => octokit.rest.pulls.get({ owner, repo, pull_number: num(pr) }))

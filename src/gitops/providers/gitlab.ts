@@ -14,6 +14,7 @@ import { redact } from '../../evidence/redact.ts';
 import { safeLine } from '../../incident/display.ts';
 import { ProviderError, providerError } from './errors.ts';
 import { bodyWithMarker, markerLine, readMarker, reoccurrenceComment, withOccurrences } from './marker.ts';
+import { proposeOnce } from './propose.ts';
 import type { MergeOutcome, ProposalRef, ProposeRequest, ProposeResult, Provider } from './types.ts';
 
 /** GitLab refuses a description over 1,048,576 characters. */
@@ -314,22 +315,22 @@ export function gitlabProvider(opts: GitLabProviderOptions): Provider {
     name: 'gitlab',
     bodyLimit,
     findOpen,
-    async propose(req) {
-      const existing = await findOpen(req.fingerprint, req.branch);
-      if (existing) return update(existing, req);
-      const created = await create(req);
-      if (created) return created;
-      const raced = await findOpen(req.fingerprint, req.branch);
-      if (!raced) {
-        throw new ProviderError(
-          'conflict',
-          409,
-          'already exists',
-          `GitLab: a merge request for ${req.branch} exists but is not suture's for this fingerprint`,
-        );
-      }
-      return update(raced, req);
-    },
+    propose: (req) =>
+      proposeOnce(
+        {
+          findOpen,
+          create,
+          update,
+          conflict: (r) =>
+            new ProviderError(
+              'conflict',
+              409,
+              'already exists',
+              `GitLab: a merge request for ${r.branch} exists but is not suture's for this fingerprint`,
+            ),
+        },
+        req,
+      ),
     async reoccurred(pr, incident) {
       const mr = (await call('reading the merge request', () =>
         api.MergeRequests.show(project, iid(pr)),
