@@ -81,12 +81,17 @@ export function verdictTrailer(
 }
 
 /**
- * Incident text made inert for a hosting platform: `#12`, `org/repo#12` and GitLab's `!12` become
+ * Incident text made inert for a hosting platform: `#12`, `org/repo#12`, `GH-12`, an issue or pull URL and
+ * GitLab's `!12` become
  * references (and, after "fixes", close an issue when the commit lands on the default branch), `@name`
  * notifies. A space after the sigil keeps the text readable and makes it none of those.
  */
 export function inertReferences(text: string): string {
-  return text.replace(/([#!])(?=\d)/g, '$1 ').replace(/@(?=[A-Za-z0-9_-])/g, '@ ');
+  return text
+    .replace(/([#!])(?=\d)/g, '$1 ')
+    .replace(/\bGH-(?=\d)/gi, 'GH- ')
+    .replace(/\/(issues|pull|merge_requests)\/(?=\d)/g, '/$1/ ')
+    .replace(/@(?=[A-Za-z0-9_-])/g, '@ ');
 }
 
 export function commitMessage(

@@ -83,12 +83,14 @@ describe('commitMessage', () => {
 
   it('incident text references no issue, merge request or person on the hosting platform', () => {
     const m = commitMessage(
-      incident('order failed; fixes #12, closes acme/infra#7, see !3, cc @sre-oncall'),
+      incident(
+        'order failed; fixes #12, closes acme/infra#7, resolves GH-8, fixes https://github.com/acme/cart/issues/5, see !3, cc @sre-oncall',
+      ),
       candidate('guard `cart.items` for @admin (fixes #99)'),
       VERDICT,
     );
     const text = m.split('\n\n').slice(0, 2).join('\n');
-    expect(text).not.toMatch(/[#!]\d/);
+    expect(text).not.toMatch(/[#!]\d|GH-\d|\/issues\/\d/i);
     expect(text).not.toMatch(/@[A-Za-z0-9_-]/);
     expect(text).toContain('fixes # 12');
     expect(text).toContain('@ sre-oncall');
